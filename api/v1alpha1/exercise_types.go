@@ -1,0 +1,186 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// Difficulty of an exercise.
+// +kubebuilder:validation:Enum=beginner;intermediate;advanced
+type Difficulty string
+
+// Check is one graded assertion: a CEL expression over the lab's facts.
+type Check struct {
+	// Name identifies the check within its exercise.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')",message="check names are lowercase DNS labels"
+	// +required
+	Name string `json:"name"`
+
+	// Description says what the check looks for, in the learner's words.
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	Description string `json:"description,omitempty"`
+
+	// Expression is CEL that must evaluate to true. The variable "kube" holds
+	// the lab's objects by plural resource and name, for example
+	// kube.deployments['web'].status.availableReplicas >= 3.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=4096
+	// +required
+	Expression string `json:"expression"`
+
+	// Points earned when the check passes.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	// +required
+	Points int32 `json:"points"`
+
+	// Message is shown to the learner while the check fails.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=512
+	// +required
+	Message string `json:"message"`
+}
+
+// Hint unlocks after some time in the exercise or some failed attempts,
+// whichever comes first. With neither set it is available at once.
+type Hint struct {
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +required
+	Text string `json:"text"`
+
+	// AfterMinutes in the exercise (since the learner first changed something).
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=10080
+	// +optional
+	AfterMinutes *int32 `json:"afterMinutes,omitempty"`
+
+	// AfterFailedAttempts counts gradings that changed facts but did not pass.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
+	// +optional
+	AfterFailedAttempts *int32 `json:"afterFailedAttempts,omitempty"`
+}
+
+// Starter is what the lab starts with for this exercise.
+type Starter struct {
+	// Objects are created in the lab namespace when the exercise is added to it
+	// (namespace and owner are set by the operator). The learner may change them:
+	// that is often the exercise.
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:EmbeddedResource
+	// +listType=atomic
+	// +optional
+	Objects []runtime.RawExtension `json:"objects,omitempty"`
+
+	// Files are handed to the learner in the exercise's instructions ConfigMap,
+	// keyed by file name.
+	// +kubebuilder:validation:MaxProperties=20
+	// +optional
+	Files map[string]string `json:"files,omitempty"`
+}
+
+// ExerciseSpec defines a graded exercise.
+// +kubebuilder:validation:XValidation:rule="self.checks.all(c, self.checks.exists_one(d, d.name == c.name))",message="check names must be unique"
+type ExerciseSpec struct {
+	// +required
+	Track Track `json:"track"`
+
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=120
+	// +required
+	Title string `json:"title"`
+
+	// +kubebuilder:default=beginner
+	// +optional
+	Difficulty Difficulty `json:"difficulty,omitempty"`
+
+	// EstimatedMinutes is the planned time, compared with the time spent.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=600
+	// +kubebuilder:default=30
+	// +optional
+	EstimatedMinutes int32 `json:"estimatedMinutes,omitempty"`
+
+	// Instructions in Markdown.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=65536
+	// +required
+	Instructions string `json:"instructions"`
+
+	// +optional
+	Starter Starter `json:"starter,omitempty"`
+
+	// Checks are graded in order; the exercise passes when all pass.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=atomic
+	// +required
+	Checks []Check `json:"checks"`
+
+	// Hints, in the order they unlock.
+	// +kubebuilder:validation:MaxItems=10
+	// +listType=atomic
+	// +optional
+	Hints []Hint `json:"hints,omitempty"`
+}
+
+// ExerciseStatus reports whether the checks compile.
+type ExerciseStatus struct {
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// MaxPoints is the sum of the checks' points.
+	// +optional
+	MaxPoints int32 `json:"maxPoints,omitempty"`
+
+	// Facts lists the facts the checks read, e.g. kube.deployments.
+	// +listType=atomic
+	// +optional
+	Facts []string `json:"facts,omitempty"`
+
+	// Conditions: Ready is False with reason CheckCompileFailed when a check does not compile.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Exercise is a graded task in the catalog. Built-in exercises are installed
+// from labs/ and labelled rotations.handson.dev/builtin=true.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=ex,categories=rotations
+// +kubebuilder:printcolumn:name="Track",type=string,JSONPath=`.spec.track`
+// +kubebuilder:printcolumn:name="Title",type=string,JSONPath=`.spec.title`
+// +kubebuilder:printcolumn:name="Difficulty",type=string,JSONPath=`.spec.difficulty`
+// +kubebuilder:printcolumn:name="Minutes",type=integer,JSONPath=`.spec.estimatedMinutes`
+// +kubebuilder:printcolumn:name="Points",type=integer,JSONPath=`.status.maxPoints`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Exercise struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// +required
+	Spec ExerciseSpec `json:"spec"`
+	// +optional
+	Status ExerciseStatus `json:"status,omitempty"`
+}
+
+// ExerciseList is a list of Exercises.
+// +kubebuilder:object:root=true
+type ExerciseList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Exercise `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Exercise{}, &ExerciseList{})
+}

@@ -1,0 +1,68 @@
+package v1alpha1
+
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+// ExerciseState is where a learner is with one exercise.
+// +kubebuilder:validation:Enum=NotStarted;InProgress;Passed;Failed
+type ExerciseState string
+
+const (
+	// NotStarted: no check passes and the learner has not touched the exercise.
+	ExerciseNotStarted ExerciseState = "NotStarted"
+	// InProgress: some work is there, not every check passes yet.
+	ExerciseInProgress ExerciseState = "InProgress"
+	// Passed: every check passes.
+	ExercisePassed ExerciseState = "Passed"
+	// Failed: the exercise passed before and a later change broke it, or it
+	// cannot be graded (for example the Exercise is missing or invalid).
+	ExerciseFailed ExerciseState = "Failed"
+)
+
+// CheckResult is the outcome of one check.
+type CheckResult struct {
+	Name   string `json:"name"`
+	Passed bool   `json:"passed"`
+	Points int32  `json:"points"`
+	// Message is the check's failure message, or the evaluation error.
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// ExerciseResult is the graded state of one exercise in a rotation.
+type ExerciseResult struct {
+	Name  string        `json:"name"`
+	Track Track         `json:"track,omitempty"`
+	State ExerciseState `json:"state"`
+
+	Points    int32 `json:"points"`
+	MaxPoints int32 `json:"maxPoints"`
+
+	// +listType=atomic
+	// +optional
+	Checks []CheckResult `json:"checks,omitempty"`
+
+	// Attempts counts gradings whose facts differed from the previous one.
+	// +optional
+	Attempts int32 `json:"attempts,omitempty"`
+	// FailedAttempts counts the attempts that did not pass.
+	// +optional
+	FailedAttempts int32 `json:"failedAttempts,omitempty"`
+
+	// StartedAt is the first grading that saw the learner's work.
+	// +optional
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// +optional
+	FirstPassedAt *metav1.Time `json:"firstPassedAt,omitempty"`
+	// +optional
+	LastGradedAt *metav1.Time `json:"lastGradedAt,omitempty"`
+
+	// FactsHash identifies the facts last graded, so unchanged facts write nothing.
+	// +optional
+	FactsHash string `json:"factsHash,omitempty"`
+
+	// HintsUnlocked counts the exercise's hints now available; Hint is the newest.
+	// +optional
+	HintsUnlocked int32 `json:"hintsUnlocked,omitempty"`
+	// +optional
+	Hint string `json:"hint,omitempty"`
+}

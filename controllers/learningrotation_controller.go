@@ -1,0 +1,210 @@
+// Package controllers holds the operator's reconcilers.
+package controllers
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
+	"github.com/handson-dev/rotation-operator/internal/apply"
+)
+
+// FieldOwner is the server-side apply field manager of everything the operator writes.
+const FieldOwner = "rotation-operator"
+
+// LearningRotationReconciler provisions a rotation's lab and reports on it.
+type LearningRotationReconciler struct {
+	// Client reads from the cache and writes to the apiserver.
+	Client client.Client
+	// APIReader reads around the cache, for objects the label-filtered cache cannot see.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Clock     clock.PassiveClock
+
+	// LabServer and LabCAData are written into learners' kubeconfigs: the
+	// apiserver address as learners reach it.
+	LabServer string
+	LabCAData []byte
+	// TokenTTL is the lifetime of learner tokens; they are renewed after two thirds of it.
+	TokenTTL time.Duration
+
+	applier *apply.Applier
+}
+
+// rotationScope carries one reconcile pass's state between its steps.
+type rotationScope struct {
+	lr     *rotationsv1.LearningRotation
+	events eventQueue
+}
+
+type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
+
+// +kubebuilder:rbac:groups=rotations.handson.dev,resources=learningrotations,verbs=get;list;watch
+// +kubebuilder:rbac:groups=rotations.handson.dev,resources=learningrotations/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=namespaces;serviceaccounts;resourcequotas;limitranges,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups="",resources=serviceaccounts;secrets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=serviceaccounts/token,verbs=create,resourceNames=learner
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings;clusterroles;clusterrolebindings,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=rotation-operator:learner;rotation-operator:mentor
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile runs one pass: schedule, lab objects, kubeconfig, then one status write.
+func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
+	lr := &rotationsv1.LearningRotation{}
+	if err := r.Client.Get(ctx, req.NamespacedName, lr); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	// Every lab object has an owner reference to the rotation: garbage
+	// collection tears the lab down, so deletion needs no finalizer.
+	if !lr.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("rotation", klog.KObj(lr)))
+
+	base := lr.DeepCopy()
+	s := &rotationScope{lr: lr}
+	defer func() {
+		r.summarize(s, retErr)
+		if err := r.patchStatus(ctx, base, lr); err != nil {
+			retErr = errors.Join(retErr, err)
+			return
+		}
+		s.events.flush(r.Recorder, lr)
+	}()
+
+	steps := []rotationStep{r.reconcileSpec, r.reconcileSchedule, r.reconcileLab, r.reconcileKubeconfig}
+	for _, step := range steps {
+		res, err := step(ctx, s)
+		result = lowestRequeue(result, res)
+		if err != nil {
+			return result, err
+		}
+	}
+	return result, nil
+}
+
+// reconcileSpec re-checks what admission should already have refused, in
+// case the CRD in the cluster is older than the operator.
+func (r *LearningRotationReconciler) reconcileSpec(_ context.Context, s *rotationScope) (ctrl.Result, error) {
+	if err := validateRotation(s.lr); err != nil {
+		r.setCondition(s, rotationsv1.ConditionLabProvisioned, metav1.ConditionFalse, rotationsv1.ReasonInvalidSpec, err.Error())
+		s.events.add(corev1.EventTypeWarning, rotationsv1.ReasonInvalidSpec, "Validate", err.Error())
+		return ctrl.Result{}, reconcile.TerminalError(err)
+	}
+	return ctrl.Result{}, nil
+}
+
+// reconcileSchedule records when the rotation started and its deadline.
+func (r *LearningRotationReconciler) reconcileSchedule(_ context.Context, s *rotationScope) (ctrl.Result, error) {
+	lr := s.lr
+	start := lr.CreationTimestamp
+	if lr.Spec.Schedule.Start != nil {
+		start = *lr.Spec.Schedule.Start
+	}
+	duration := 336 * time.Hour
+	if lr.Spec.Schedule.Duration != nil {
+		duration = lr.Spec.Schedule.Duration.Duration
+	}
+	deadline := metav1.NewTime(start.Add(duration))
+	lr.Status.StartedAt = &start
+	lr.Status.Deadline = &deadline
+	return ctrl.Result{}, nil
+}
+
+// summarize sets Ready, the phase and, after a clean pass or a terminal
+// error, observedGeneration.
+func (r *LearningRotationReconciler) summarize(s *rotationScope, err error) {
+	lr := s.lr
+	provisioned := meta.IsStatusConditionTrue(lr.Status.Conditions, rotationsv1.ConditionLabProvisioned)
+	terminal := errors.Is(err, reconcile.TerminalError(nil))
+	switch {
+	case provisioned && err == nil:
+		r.setCondition(s, rotationsv1.ConditionReady, metav1.ConditionTrue, rotationsv1.ReasonReady, "the lab is ready for the learner")
+		lr.Status.Phase = rotationsv1.PhaseActive
+	case terminal:
+		r.setCondition(s, rotationsv1.ConditionReady, metav1.ConditionFalse, rotationsv1.ReasonInvalidSpec, err.Error())
+		lr.Status.Phase = rotationsv1.PhaseFailed
+	case err != nil:
+		r.setCondition(s, rotationsv1.ConditionReady, metav1.ConditionFalse, rotationsv1.ReasonNotReady, err.Error())
+		if lr.Status.Phase == "" || lr.Status.Phase == rotationsv1.PhasePending {
+			lr.Status.Phase = rotationsv1.PhaseProvisioning
+		}
+	default:
+		r.setCondition(s, rotationsv1.ConditionReady, metav1.ConditionFalse, rotationsv1.ReasonNotReady, "the lab is being provisioned")
+		lr.Status.Phase = rotationsv1.PhaseProvisioning
+	}
+	if err == nil || terminal {
+		lr.Status.ObservedGeneration = lr.Generation
+	}
+}
+
+// setCondition sets a condition with the rotation's generation.
+func (r *LearningRotationReconciler) setCondition(s *rotationScope, t string, status metav1.ConditionStatus, reason, msg string) {
+	meta.SetStatusCondition(&s.lr.Status.Conditions, metav1.Condition{
+		Type: t, Status: status, Reason: reason, Message: msg, ObservedGeneration: s.lr.Generation,
+	})
+}
+
+// patchStatus writes status once per pass, and not at all when it is unchanged.
+func (r *LearningRotationReconciler) patchStatus(ctx context.Context, base, lr *rotationsv1.LearningRotation) error {
+	if equality.Semantic.DeepEqual(base.Status, lr.Status) {
+		return nil
+	}
+	return client.IgnoreNotFound(r.Client.Status().Patch(ctx, lr, client.MergeFrom(base)))
+}
+
+// lowestRequeue merges two results, keeping the soonest requeue (Cluster API style).
+func lowestRequeue(a, b ctrl.Result) ctrl.Result {
+	switch {
+	case a.RequeueAfter == 0:
+		return b
+	case b.RequeueAfter == 0:
+		return a
+	case b.RequeueAfter < a.RequeueAfter:
+		return b
+	}
+	return a
+}
+
+// SetupWithManager watches rotations and every object they own, so a deleted
+// or edited lab object is put back.
+func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	if r.TokenTTL == 0 {
+		r.TokenTTL = 8 * time.Hour
+	}
+	r.applier = &apply.Applier{Client: r.Client, FieldOwner: FieldOwner}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&rotationsv1.LearningRotation{}).
+		Owns(&corev1.Namespace{}).
+		Owns(&corev1.ServiceAccount{}).
+		Owns(&corev1.Secret{}).
+		Owns(&corev1.ResourceQuota{}).
+		Owns(&corev1.LimitRange{}).
+		Owns(&networkingv1.NetworkPolicy{}).
+		Owns(&rbacv1.Role{}).
+		Owns(&rbacv1.RoleBinding{}).
+		Owns(&rbacv1.ClusterRole{}).
+		Owns(&rbacv1.ClusterRoleBinding{}).
+		WithOptions(opts).
+		Named("learningrotation").
+		Complete(r)
+}

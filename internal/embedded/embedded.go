@@ -1,0 +1,165 @@
+// Package embedded is the no-cluster default: it starts a local control
+// plane (apiserver, etcd, controller-manager, scheduler, kwok with one fake
+// node), installs the operator's CRDs, roles and admission policy, runs the
+// operator against it and applies the sample rotation.
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
+	"github.com/handson-dev/rotation-operator/internal/lab"
+	"github.com/handson-dev/rotation-operator/internal/localcluster"
+	"github.com/handson-dev/rotation-operator/internal/operator"
+	"github.com/handson-dev/rotation-operator/internal/toolchain"
+)
+
+// Run blocks until ctx ends, then stops the operator and the control plane.
+func Run(ctx context.Context, o operator.Options, out io.Writer) error {
+	root, err := toolchain.RepoRoot()
+	if err != nil {
+		return fmt.Errorf("the embedded control plane needs the repository's files: %w", err)
+	}
+	fmt.Fprintln(out, "No cluster configured: starting an embedded control plane (kube-apiserver, etcd, kube-controller-manager, kube-scheduler, kwok).")
+	cluster, err := localcluster.Start(ctx, localcluster.Options{
+		CRDDirectoryPaths: []string{filepath.Join(root, "config", "crd", "bases")},
+		Manifests:         InstallManifests(root),
+		Full:              true,
+		Progress:          out,
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := cluster.Stop(); err != nil {
+			fmt.Fprintln(out, "stopping the control plane:", err)
+		}
+	}()
+
+	// The embedded apiserver is on loopback; keep the operator's own
+	// endpoints off the usual ports so they do not clash with anything.
+	if o.MetricsAddr == ":8080" {
+		o.MetricsAddr = "127.0.0.1:0"
+	}
+	if o.ProbeAddr == ":8081" {
+		o.ProbeAddr = "127.0.0.1:0"
+	}
+	mgr, err := operator.New(cluster.Config, o)
+	if err != nil {
+		return err
+	}
+	mgrErr := make(chan error, 1)
+	go func() { mgrErr <- mgr.Start(ctx) }()
+
+	sample := filepath.Join(root, "config", "samples", "rotations_v1alpha1_learningrotation.yaml")
+	lr, err := applySample(ctx, cluster, sample)
+	if err != nil {
+		return err
+	}
+	learnerKubeconfig, err := waitForLab(ctx, cluster, lr.Name)
+	if err != nil {
+		return err
+	}
+	printNextSteps(out, cluster.KubeconfigPath, learnerKubeconfig, lr)
+
+	select {
+	case err := <-mgrErr:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+	case <-ctx.Done():
+		<-mgrErr
+	}
+	fmt.Fprintln(out, "stopping the operator and the control plane")
+	return nil
+}
+
+// InstallManifests are what `make install` applies besides the CRDs.
+func InstallManifests(root string) []string {
+	return []string{
+		filepath.Join(root, "config", "rbac", "lab_roles.yaml"),
+		filepath.Join(root, "config", "policy", "lab_guard.yaml"),
+	}
+}
+
+func applySample(ctx context.Context, cluster *localcluster.Cluster, path string) (*rotationsv1.LearningRotation, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	lr := &rotationsv1.LearningRotation{}
+	if err := yaml.UnmarshalStrict(b, lr); err != nil {
+		return nil, fmt.Errorf("reading the sample %s: %w", path, err)
+	}
+	c, err := client.New(cluster.Config, client.Options{Scheme: operator.Scheme()})
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Create(ctx, lr); err != nil {
+		return nil, fmt.Errorf("applying the sample rotation: %w", err)
+	}
+	return lr, nil
+}
+
+// waitForLab waits for the sample rotation to be Ready and writes the
+// learner's kubeconfig next to the admin one.
+func waitForLab(ctx context.Context, cluster *localcluster.Cluster, name string) (string, error) {
+	c, err := client.New(cluster.Config, client.Options{Scheme: operator.Scheme()})
+	if err != nil {
+		return "", err
+	}
+	lr := &rotationsv1.LearningRotation{}
+	err = wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, lr); err != nil {
+			return false, nil
+		}
+		return meta.IsStatusConditionTrue(lr.Status.Conditions, rotationsv1.ConditionReady) && lr.Status.Kubeconfig != nil, nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("the sample rotation %s did not become Ready: %w (status: %+v)", name, err, lr.Status.Conditions)
+	}
+	secret := &corev1.Secret{}
+	ref := lr.Status.Kubeconfig.SecretRef
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, secret); err != nil {
+		return "", err
+	}
+	path := filepath.Join(cluster.WorkDir, "learner-"+name+".kubeconfig")
+	return path, os.WriteFile(path, secret.Data[lab.KubeconfigKey], 0o600)
+}
+
+func printNextSteps(out io.Writer, admin, learner string, lr *rotationsv1.LearningRotation) {
+	ns := lab.Namespace(lr.Name)
+	fmt.Fprintf(out, `
+rotation-operator is running on the embedded control plane, and the sample
+rotation %[1]q is Ready: lab namespace %[2]s for learner %[3]s.
+
+  admin kubeconfig:    %[4]s
+  learner kubeconfig:  %[5]s
+
+As a mentor (admin), in another terminal:
+  export KUBECONFIG=%[4]s
+  kubectl get learningrotations          # or: kubectl get lr -o wide
+  kubectl describe lr %[1]s
+  kubectl get all,resourcequota,networkpolicy -n %[2]s
+  kubectl get events -A --field-selector regarding.name=%[1]s
+
+As the learner:
+  kubectl --kubeconfig %[5]s apply -f config/samples/learner_web_deployment.yaml
+  kubectl --kubeconfig %[5]s get deployments     # web becomes Available on the fake node
+  kubectl --kubeconfig %[5]s get secrets -n kube-system   # forbidden: outside the lab
+
+Press Ctrl-C to stop the operator and the control plane.
+`, lr.Name, ns, lr.Spec.Learner.Name, admin, learner)
+}

@@ -1,0 +1,186 @@
+package localcluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/handson-dev/rotation-operator/internal/toolchain"
+)
+
+// Options configures Start.
+type Options struct {
+	// CRDDirectoryPaths are installed by envtest (and waited for) before
+	// Start returns; a missing path is an error.
+	CRDDirectoryPaths []string
+	// Manifests are YAML files (multi-document allowed) server-side-applied
+	// after start, in order: e.g. ClusterRoles, ValidatingAdmissionPolicies.
+	Manifests []string
+	// Full also runs kube-controller-manager, kube-scheduler and kwok with one
+	// fake Node (FakeNodeName), so workloads actually run.
+	Full bool
+	// Tools are the binaries to run; nil means toolchain.Ensure (which
+	// builds them on first use).
+	Tools *toolchain.Paths
+	// WorkDir is where the cluster's own directory (logs, kubeconfigs) is
+	// created; empty means os.TempDir().
+	WorkDir string
+	// KeepWorkDir leaves the cluster's directory in place after Stop.
+	KeepWorkDir bool
+	// Progress receives one-line status updates (tool builds, timings); nil
+	// discards them.
+	Progress io.Writer
+}
+
+// Cluster is a running local control plane.
+type Cluster struct {
+	// Config is a system:masters client config.
+	Config *rest.Config
+	// KubeconfigPath is a kubeconfig file for the same admin user, e.g. for
+	// kubectl or for the operator in no-cluster mode.
+	KubeconfigPath string
+	// WorkDir holds logs, kubeconfigs and component state.
+	WorkDir string
+	// Env is the underlying envtest environment (etcd + kube-apiserver); use
+	// Env.AddUser to get clients for non-admin users.
+	Env *envtest.Environment
+
+	procs []*process // components started by us, in start order
+	files []*os.File // envtest's log files, closed on Stop
+	logs  map[string]string
+	keep  bool
+}
+
+// Start brings up a control plane and returns once it is usable: CRDs
+// established, manifests applied and, in Full mode, the fake node ready for
+// pods. On failure everything started so far is stopped again; the work dir
+// is kept so its logs can be read (the error names it).
+func Start(ctx context.Context, opts Options) (*Cluster, error) {
+	progress := opts.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	tools := opts.Tools
+	if tools == nil {
+		names := []string{toolchain.Kubernetes, toolchain.Etcd}
+		if opts.Full {
+			names = append(names, toolchain.Kwok)
+		}
+		p, err := toolchain.Ensure(ctx, progress, names...)
+		if err != nil {
+			return nil, err
+		}
+		tools = &p
+	}
+
+	workDir, err := os.MkdirTemp(opts.WorkDir, "localcluster-")
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{WorkDir: workDir, logs: map[string]string{}, keep: opts.KeepWorkDir}
+	start := time.Now()
+	if err := c.start(ctx, opts, tools, progress); err != nil {
+		c.keep = true
+		stopErr := c.Stop()
+		return nil, errors.Join(fmt.Errorf("starting local cluster (logs in %s): %w", workDir, err), stopErr)
+	}
+	fmt.Fprintf(progress, "local cluster (full=%t) up in %s, kubeconfig %s\n", opts.Full, time.Since(start).Round(10*time.Millisecond), c.KubeconfigPath)
+	return c, nil
+}
+
+func (c *Cluster) start(ctx context.Context, opts Options, tools *toolchain.Paths, progress io.Writer) error {
+	env, err := newEnvironment(c, opts, tools)
+	if err != nil {
+		return err
+	}
+	c.Env = env
+	cfg, err := env.Start()
+	if err != nil {
+		return err
+	}
+	c.Config = cfg
+
+	c.KubeconfigPath = filepath.Join(c.WorkDir, "kubeconfig")
+	if err := writeKubeconfig(c.KubeconfigPath, cfg, "admin"); err != nil {
+		return err
+	}
+	if len(opts.Manifests) > 0 {
+		if err := applyManifests(ctx, cfg, opts.Manifests, time.Minute); err != nil {
+			return err
+		}
+	}
+	if !opts.Full {
+		return nil
+	}
+
+	if err := c.startControllerManager(ctx, tools.KubeControllerManager); err != nil {
+		return err
+	}
+	if err := c.startScheduler(ctx, tools.KubeScheduler); err != nil {
+		return err
+	}
+	if err := c.startKwok(ctx, tools.Kwok, tools.KwokStages); err != nil {
+		return err
+	}
+	cl, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return err
+	}
+	if err := createFakeNode(ctx, cl); err != nil {
+		return err
+	}
+	return waitNodeSchedulable(ctx, cl, componentStartTimeout)
+}
+
+// Stop stops all components in reverse start order, then etcd and the
+// apiserver, and removes the work dir unless it is to be kept. It is safe
+// after a partial start and when called twice.
+func (c *Cluster) Stop() error {
+	var errs []error
+	for i := len(c.procs) - 1; i >= 0; i-- {
+		errs = append(errs, c.procs[i].stop(15*time.Second))
+	}
+	c.procs = nil
+	if c.Env != nil {
+		errs = append(errs, c.Env.Stop())
+		c.Env = nil
+	}
+	for _, f := range c.files {
+		_ = f.Close()
+	}
+	c.files = nil
+	if !c.keep && c.WorkDir != "" {
+		errs = append(errs, os.RemoveAll(c.WorkDir))
+	}
+	return errors.Join(errs...)
+}
+
+// LogFiles maps component name (etcd, kube-apiserver, kube-controller-manager,
+// kube-scheduler, kwok) to its log file, for printing when a test fails.
+// The files are gone after Stop unless KeepWorkDir was set.
+func (c *Cluster) LogFiles() map[string]string {
+	m := make(map[string]string, len(c.logs))
+	for k, v := range c.logs {
+		m[k] = v
+	}
+	return m
+}
+
+// DumpLogs writes the last lines of every component log to w, e.g. from a
+// failing test before Stop removes them.
+func (c *Cluster) DumpLogs(w io.Writer, lines int) {
+	for _, name := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"} {
+		if p, ok := c.logs[name]; ok {
+			fmt.Fprintf(w, "==> %s (%s) <==\n%s\n", name, p, logTail(p, lines))
+		}
+	}
+}
+

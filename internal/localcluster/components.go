@@ -1,0 +1,116 @@
+package localcluster
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// componentStartTimeout bounds each component's wait for /healthz. Generous
+// because on a 2-core machine several test packages start clusters at once.
+const componentStartTimeout = 90 * time.Second
+
+// kubeComponent starts kube-controller-manager or kube-scheduler: both take
+// the same serving and client flags. They get their own system:masters
+// kubeconfig also as authentication/authorization kubeconfig, so their
+// delegated authn/authz works instead of logging warnings.
+func (c *Cluster) kubeComponent(ctx context.Context, name, binary string, extra ...string) error {
+	dir, err := componentDir(c.WorkDir, name)
+	if err != nil {
+		return err
+	}
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := adminKubeconfig(c.Env, "system:"+name, kubeconfig); err != nil {
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	args := append([]string{
+		"--kubeconfig=" + kubeconfig,
+		"--authentication-kubeconfig=" + kubeconfig,
+		"--authorization-kubeconfig=" + kubeconfig,
+		"--leader-elect=false", // single instance; saves lease round trips
+		"--bind-address=127.0.0.1",
+		"--secure-port=" + itoa(port),
+		"--cert-dir=" + dir, // self-signed serving cert lands here, not /var/run
+		"--v=2",
+	}, extra...)
+	return c.run(ctx, name, binary, args, nil, fmt.Sprintf("https://127.0.0.1:%d/healthz", port))
+}
+
+func (c *Cluster) startControllerManager(ctx context.Context, binary string) error {
+	caFile := filepath.Join(c.WorkDir, "ca.crt")
+	if err := os.WriteFile(caFile, c.Config.CAData, 0o644); err != nil {
+		return err
+	}
+	return c.kubeComponent(ctx, "kube-controller-manager", binary,
+		// All default controllers: namespace deletion, garbage collector,
+		// deployment/replicaset, resourcequota, serviceaccount, ...
+		"--controllers=*",
+		// Controllers use the KCM's own (admin) credentials; per-controller
+		// service-account tokens would need the ServiceAccount admission
+		// plugin that envtest disables.
+		"--use-service-account-credentials=false",
+		// envtest's apiserver verifies service-account tokens with the key
+		// pair in its CertDir; signing with the same key keeps tokens valid.
+		"--service-account-private-key-file="+filepath.Join(c.Env.ControlPlane.APIServer.CertDir, "sa-signer.key"),
+		// Published as the kube-root-ca.crt ConfigMap in every namespace.
+		"--root-ca-file="+caFile,
+	)
+}
+
+func (c *Cluster) startScheduler(ctx context.Context, binary string) error {
+	return c.kubeComponent(ctx, "kube-scheduler", binary)
+}
+
+// kwok makes Nodes annotated kwok.x-k8s.io/node=fake behave like kubelets:
+// they turn Ready, keep their lease, and pods bound to them go Running/Ready
+// and are finalized on deletion.
+func (c *Cluster) startKwok(ctx context.Context, binary string, stages []string) error {
+	dir, err := componentDir(c.WorkDir, "kwok")
+	if err != nil {
+		return err
+	}
+	kubeconfig := filepath.Join(dir, "kubeconfig")
+	if err := adminKubeconfig(c.Env, "kwok", kubeconfig); err != nil {
+		return err
+	}
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	args := []string{
+		"--kubeconfig=" + kubeconfig,
+		"--manage-all-nodes=false",
+		"--manage-nodes-with-annotation-selector=" + fakeNodeAnnotation + "=fake",
+		// Without a server address kwok serves nothing, so no /healthz.
+		"--server-address=127.0.0.1:" + itoa(port),
+		"--node-ip=127.0.0.1",
+		// The default 10.0.0.0/24 overlaps envtest's service range and holds
+		// only 254 pod IPs.
+		"--cidr=10.244.0.0/16",
+	}
+	for _, s := range stages {
+		args = append(args, "--config="+s)
+	}
+	// kwok also loads ~/.kwok/kwok.yaml when it exists; a private HOME keeps a
+	// developer's kwokctl setup out of our cluster.
+	env := append(os.Environ(), "HOME="+dir)
+	return c.run(ctx, "kwok", binary, args, env, fmt.Sprintf("http://127.0.0.1:%d/healthz", port))
+}
+
+// run starts a component, registers it for Stop, and waits until healthy.
+func (c *Cluster) run(ctx context.Context, name, binary string, args, env []string, healthURL string) error {
+	logPath := filepath.Join(c.WorkDir, name+".log")
+	p, err := startProcess(name, binary, args, env, logPath)
+	if err != nil {
+		return err
+	}
+	c.procs = append(c.procs, p)
+	c.logs[name] = logPath
+	return p.waitHealthy(ctx, healthURL, componentStartTimeout)
+}

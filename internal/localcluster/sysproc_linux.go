@@ -1,0 +1,10 @@
+package localcluster
+
+import "syscall"
+
+// sysProcAttr makes the kernel kill our components when the process that
+// started them dies (e.g. a test binary killed by `go test -timeout`), so no
+// controller-manager or kwok is left running against a dead apiserver.
+func sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+}

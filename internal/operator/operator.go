@@ -1,0 +1,124 @@
+// Package operator wires the manager: scheme, cache, and the reconcilers.
+// The binary and the integration tests both build the operator through New,
+// so tests exercise the real wiring.
+package operator
+
+import (
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
+	"github.com/handson-dev/rotation-operator/controllers"
+)
+
+// Options configure the operator.
+type Options struct {
+	MetricsAddr             string
+	ProbeAddr               string
+	LeaderElection          bool
+	LeaderElectionNamespace string
+	MaxConcurrentReconciles int
+
+	// LabServer is the apiserver URL written into learner kubeconfigs; empty
+	// means the operator's own. LabCAData likewise defaults to the operator's CA.
+	LabServer string
+	LabCAData []byte
+	TokenTTL  time.Duration
+
+	// Clock is injected by tests; nil means the real clock.
+	Clock clock.PassiveClock
+}
+
+// Scheme holds every type the operator reads or writes.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := rotationsv1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// CacheOptions restricts the informers of lab objects to the ones the
+// operator manages, so the cache stays small however busy the cluster is.
+func CacheOptions() cache.Options {
+	managed := labels.SelectorFromSet(labels.Set{rotationsv1.LabelManagedBy: rotationsv1.ManagedByValue})
+	byObject := map[client.Object]cache.ByObject{}
+	for _, obj := range []client.Object{
+		&corev1.Namespace{}, &corev1.ServiceAccount{}, &corev1.Secret{}, &corev1.ResourceQuota{},
+		&corev1.LimitRange{}, &networkingv1.NetworkPolicy{}, &rbacv1.Role{}, &rbacv1.RoleBinding{},
+		&rbacv1.ClusterRole{}, &rbacv1.ClusterRoleBinding{},
+	} {
+		byObject[obj] = cache.ByObject{Label: managed}
+	}
+	return cache.Options{ByObject: byObject}
+}
+
+// New builds a manager with the operator's reconcilers registered.
+func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
+	if o.MaxConcurrentReconciles == 0 {
+		o.MaxConcurrentReconciles = 4
+	}
+	if o.LabServer == "" {
+		o.LabServer = cfg.Host
+	}
+	if o.LabCAData == nil {
+		o.LabCAData = cfg.CAData
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  Scheme(),
+		Cache:                   CacheOptions(),
+		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
+		HealthProbeBindAddress:  o.ProbeAddr,
+		LeaderElection:          o.LeaderElection,
+		LeaderElectionID:        "rotation-operator.rotations.handson.dev",
+		LeaderElectionNamespace: o.LeaderElectionNamespace,
+		// Tests start several managers in one process; names need not be unique.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("creating manager: %w", err)
+	}
+	opts := controller.Options{MaxConcurrentReconciles: o.MaxConcurrentReconciles}
+	rotations := &controllers.LearningRotationReconciler{
+		Client:    mgr.GetClient(),
+		APIReader: mgr.GetAPIReader(),
+		Recorder:  mgr.GetEventRecorder("rotation-operator"),
+		Clock:     o.Clock,
+		LabServer: o.LabServer,
+		LabCAData: o.LabCAData,
+		TokenTTL:  o.TokenTTL,
+	}
+	if err := rotations.SetupWithManager(mgr, opts); err != nil {
+		return nil, fmt.Errorf("setting up the LearningRotation controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}

@@ -1,0 +1,106 @@
+package toolchain
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// progressEvery is how often a running build (or a wait for another
+// process's build) reports that it is still alive.
+const progressEvery = 20 * time.Second
+
+// goEnv is the environment for go commands in a wrapper module: GOWORK=off so
+// a go.work a developer may have above the repo cannot pull the wrapper into
+// the main module's build list.
+func goEnv() []string {
+	return append(os.Environ(), "GOWORK=off")
+}
+
+// build compiles t from wrapperDir into a fresh temp dir next to finalDir and
+// renames it into place, so readers see either no dir or a complete one.
+// The caller holds the tool's lock.
+func build(ctx context.Context, t tool, wrapperDir, finalDir string, progress io.Writer) error {
+	parent := filepath.Dir(finalDir)
+	// Leftovers of builds that were killed: nobody else can be writing them
+	// while we hold the lock.
+	stale, _ := filepath.Glob(filepath.Join(parent, ".tmp-"+filepath.Base(finalDir)+"-*"))
+	for _, s := range stale {
+		_ = os.RemoveAll(s)
+	}
+	tmp, err := os.MkdirTemp(parent, ".tmp-"+filepath.Base(finalDir)+"-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp) // no-op after a successful rename
+
+	// -buildvcs=false: the wrapper lives inside the repo's git tree, and VCS
+	// stamping would fail without git and is irrelevant for these tools.
+	// The trailing slash makes -o a directory for several packages.
+	args := append([]string{"build", "-buildvcs=false", "-o", tmp + string(os.PathSeparator)}, t.packages...)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = wrapperDir
+	cmd.Env = goEnv()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+
+	what := strings.Join(t.binaries, ", ")
+	start := time.Now()
+	fmt.Fprintf(progress, "building %s (first run only, %s)...\n", what, t.coldEstimate)
+	stop := tick(progress, what, t.coldEstimate, start)
+	err = cmd.Run()
+	stop()
+	if err != nil {
+		return fmt.Errorf("go build %s in %s: %w\n%s", strings.Join(t.packages, " "), wrapperDir, err, tail(out.String(), 4000))
+	}
+	if !complete(tmp, t) {
+		return fmt.Errorf("go build in %s did not produce %s", wrapperDir, what)
+	}
+	if t.postBuild != nil {
+		if err := t.postBuild(ctx, wrapperDir, tmp); err != nil {
+			return err
+		}
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp makes it 0700
+		return err
+	}
+	if err := os.Rename(tmp, finalDir); err != nil {
+		return err
+	}
+	fmt.Fprintf(progress, "built %s in %s -> %s\n", what, time.Since(start).Round(time.Second), finalDir)
+	return nil
+}
+
+// tick prints an "... elapsed" line every progressEvery until stopped, so a
+// 10-minute cold build does not look hung.
+func tick(progress io.Writer, what, estimate string, start time.Time) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(progressEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				fmt.Fprintf(progress, "building %s (first run only, %s)... %s elapsed\n", what, estimate, time.Since(start).Round(time.Second))
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
+}

@@ -1,0 +1,157 @@
+package toolchain
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Paths holds absolute paths of the binaries (and data files) Ensure made
+// available. Fields of tools that were not asked for are left empty.
+type Paths struct {
+	KubeAPIServer         string
+	KubeControllerManager string
+	KubeScheduler         string
+	Etcd                  string
+	Kwok                  string
+	// KwokStages are kwok Stage configs (node and pod lifecycles); pass each
+	// to kwok with --config.
+	KwokStages []string
+}
+
+// Tool names accepted by Ensure.
+const (
+	Kubernetes = "kubernetes"
+	Etcd       = "etcd"
+	Kwok       = "kwok"
+)
+
+// AllTools lists every tool Ensure knows, in build order (cheapest first is
+// not important; the order only fixes what a CLI prints).
+var AllTools = []string{Kubernetes, Etcd, Kwok}
+
+// tool describes how one wrapper module under hack/tools/<name> is built.
+type tool struct {
+	name string
+	// versionModule is the module whose required version names the cache dir,
+	// purely for readability: the hash in the key is what invalidates.
+	versionModule string
+	// packages are the import paths handed to `go build`, relative to the
+	// wrapper module.
+	packages []string
+	// binaries are the file names `go build -o dir/` produces for packages.
+	binaries []string
+	// coldEstimate tells the user how long a build without a warm Go cache takes.
+	coldEstimate string
+	// postBuild adds non-binary files to the (temporary) tool dir.
+	postBuild func(ctx context.Context, wrapperDir, outDir string) error
+	// fill copies this tool's paths in dir into p.
+	fill func(p *Paths, dir string) error
+}
+
+var tools = map[string]tool{
+	Kubernetes: {
+		name:          Kubernetes,
+		versionModule: "k8s.io/kubernetes",
+		packages: []string{
+			"k8s.io/kubernetes/cmd/kube-apiserver",
+			"k8s.io/kubernetes/cmd/kube-controller-manager",
+			"k8s.io/kubernetes/cmd/kube-scheduler",
+		},
+		binaries:     []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"},
+		coldEstimate: "~10 min cold",
+		fill: func(p *Paths, dir string) error {
+			p.KubeAPIServer = filepath.Join(dir, "kube-apiserver")
+			p.KubeControllerManager = filepath.Join(dir, "kube-controller-manager")
+			p.KubeScheduler = filepath.Join(dir, "kube-scheduler")
+			return nil
+		},
+	},
+	Etcd: {
+		name:          Etcd,
+		versionModule: "go.etcd.io/etcd/server/v3",
+		// The wrapper's own main package; its import path ends in /etcd, so
+		// `go build -o dir/` names the binary etcd.
+		packages:     []string{"."},
+		binaries:     []string{"etcd"},
+		coldEstimate: "~2 min cold",
+		fill: func(p *Paths, dir string) error {
+			p.Etcd = filepath.Join(dir, "etcd")
+			return nil
+		},
+	},
+	Kwok: {
+		name:          Kwok,
+		versionModule: "sigs.k8s.io/kwok",
+		packages:      []string{"sigs.k8s.io/kwok/cmd/kwok"},
+		binaries:      []string{"kwok"},
+		coldEstimate:  "~3 min cold",
+		postBuild:     copyKwokStages,
+		fill: func(p *Paths, dir string) error {
+			p.Kwok = filepath.Join(dir, "kwok")
+			stages, err := filepath.Glob(filepath.Join(dir, kwokStagesDir, "*.yaml"))
+			if err != nil {
+				return err
+			}
+			if len(stages) == 0 {
+				return fmt.Errorf("no kwok stages in %s", filepath.Join(dir, kwokStagesDir))
+			}
+			p.KwokStages = stages
+			return nil
+		},
+	},
+}
+
+const kwokStagesDir = "stages"
+
+// kwokStageSources are the kustomize dirs (inside the kwok module) whose Stage
+// YAMLs make nodes Ready fast, keep them Ready via leases, and run pods to
+// Ready/Succeeded and through deletion.
+var kwokStageSources = []string{
+	"kustomize/stage/node/fast",
+	"kustomize/stage/node/heartbeat-with-lease",
+	"kustomize/stage/pod/fast",
+}
+
+// copyKwokStages copies the Stage YAMLs out of the module cache: kwok ships
+// them only as source, and the module cache may be cleaned independently of
+// our tool cache.
+func copyKwokStages(ctx context.Context, wrapperDir, outDir string) error {
+	cmd := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/kwok")
+	cmd.Dir = wrapperDir
+	cmd.Env = goEnv()
+	out, err := cmd.Output()
+	if err != nil {
+		return fmt.Errorf("locating kwok module source: %w", err)
+	}
+	modDir := strings.TrimSpace(string(out))
+
+	dst := filepath.Join(outDir, kwokStagesDir)
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return err
+	}
+	for _, src := range kwokStageSources {
+		files, err := filepath.Glob(filepath.Join(modDir, src, "*.yaml"))
+		if err != nil {
+			return err
+		}
+		sort.Strings(files)
+		for _, f := range files {
+			if filepath.Base(f) == "kustomization.yaml" {
+				continue
+			}
+			data, err := os.ReadFile(f)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(dst, filepath.Base(f)), data, 0o644); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
