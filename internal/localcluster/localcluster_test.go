@@ -45,6 +45,7 @@ func run(m *testing.M) int {
 		Tools:     &tools,
 		Manifests: []string{"testdata/manifests.yaml"},
 		Progress:  os.Stderr,
+		KeepWorkDir: true,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

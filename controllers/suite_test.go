@@ -1,0 +1,133 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/rest"
+	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
+	"github.com/handson-dev/rotation-operator/internal/embedded"
+	"github.com/handson-dev/rotation-operator/internal/localcluster"
+	"github.com/handson-dev/rotation-operator/internal/operator"
+	"github.com/handson-dev/rotation-operator/internal/testutil"
+)
+
+// The suite runs the real operator against a real control plane: apiserver
+// and etcd, plus kube-controller-manager (garbage collection, namespace
+// deletion, quota), kube-scheduler and kwok, so behaviour matches a cluster.
+var (
+	cluster *localcluster.Cluster
+	admin   client.Client
+	// writes counts every API write the operator makes.
+	writes testutil.WriteCounter
+	// clock is the operator's clock; tests step it to reach token renewal.
+	clock = clocktesting.NewFakeClock(time.Now())
+)
+
+const tokenTTL = time.Hour
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	root, _ := filepath.Abs("..")
+	var err error
+	cluster, err = localcluster.Start(ctx, localcluster.Options{
+		CRDDirectoryPaths: []string{filepath.Join(root, "config", "crd", "bases")},
+		Manifests:         embedded.InstallManifests(root),
+		Full:              true,
+		Progress:          os.Stderr,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = cluster.Stop() }()
+
+	admin, err = client.New(cluster.Config, client.Options{Scheme: operator.Scheme()})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+
+	cfg := rest.CopyConfig(cluster.Config)
+	writes.Wrap(cfg)
+	mgr, err := operator.New(cfg, operator.Options{MetricsAddr: "0", ProbeAddr: "0", TokenTTL: tokenTTL, Clock: clock})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			fmt.Fprintln(os.Stderr, "manager:", err)
+		}
+	}()
+	code := m.Run()
+	if code != 0 {
+		cluster.DumpLogs(os.Stderr, 40)
+	}
+	cancel()
+	<-done
+	return code
+}
+
+func zapLevel() zapcore.Level {
+	if os.Getenv("TEST_VERBOSE_OPERATOR") != "" {
+		return -1
+	}
+	return 2 // errors only: keep test output readable
+}
+
+// createRotation creates lr and removes it when the test ends.
+func createRotation(t *testing.T, lr *rotationsv1.LearningRotation) *rotationsv1.LearningRotation {
+	t.Helper()
+	if err := admin.Create(context.Background(), lr); err != nil {
+		t.Fatalf("creating rotation %s: %v", lr.Name, err)
+	}
+	t.Cleanup(func() { _ = admin.Delete(context.Background(), lr) })
+	return lr
+}
+
+// waitReady waits for the rotation to be Ready and returns it.
+func waitReady(t *testing.T, name string) *rotationsv1.LearningRotation {
+	t.Helper()
+	lr := &rotationsv1.LearningRotation{}
+	testutil.Eventually(t, 60*time.Second, func(ctx context.Context) error {
+		if err := admin.Get(ctx, client.ObjectKey{Name: name}, lr); err != nil {
+			return err
+		}
+		if !meta.IsStatusConditionTrue(lr.Status.Conditions, rotationsv1.ConditionReady) || lr.Status.ObservedGeneration != lr.Generation {
+			return fmt.Errorf("rotation %s not Ready: %+v", name, lr.Status.Conditions)
+		}
+		return nil
+	})
+	return lr
+}
+
+// userClient returns a client that impersonates user (with groups), as RBAC sees them.
+func userClient(t *testing.T, user string, groups ...string) client.Client {
+	t.Helper()
+	cfg := rest.CopyConfig(cluster.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: append([]string{"system:authenticated"}, groups...)}
+	c, err := client.New(cfg, client.Options{Scheme: operator.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
