@@ -65,17 +65,23 @@ type Hint struct {
 	AfterFailedAttempts *int32 `json:"afterFailedAttempts,omitempty"`
 }
 
+// StarterObject is one Kubernetes object, written as in a manifest.
+// +kubebuilder:pruning:PreserveUnknownFields
+// +kubebuilder:validation:EmbeddedResource
+// +kubebuilder:validation:Type=object
+type StarterObject struct {
+	runtime.RawExtension `json:",inline"`
+}
+
 // Starter is what the lab starts with for this exercise.
 type Starter struct {
 	// Objects are created in the lab namespace when the exercise is added to it
 	// (namespace and owner are set by the operator). The learner may change them:
 	// that is often the exercise.
 	// +kubebuilder:validation:MaxItems=20
-	// +kubebuilder:pruning:PreserveUnknownFields
-	// +kubebuilder:validation:EmbeddedResource
 	// +listType=atomic
 	// +optional
-	Objects []runtime.RawExtension `json:"objects,omitempty"`
+	Objects []StarterObject `json:"objects,omitempty"`
 
 	// Files are handed to the learner in the exercise's instructions ConfigMap,
 	// keyed by file name.

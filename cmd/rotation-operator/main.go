@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -49,10 +50,12 @@ func run(ctx context.Context, mode string, o operator.Options) error {
 	switch mode {
 	case "always":
 	case "auto", "never":
+		if mode == "auto" && !clusterConfigured() {
+			break
+		}
 		var err error
-		cfg, err = config.GetConfig()
-		if err != nil && mode == "never" {
-			return fmt.Errorf("no cluster configured: %w", err)
+		if cfg, err = config.GetConfig(); err != nil {
+			return fmt.Errorf("no usable cluster configuration: %w", err)
 		}
 	default:
 		return fmt.Errorf("--embedded must be auto, always or never, not %q", mode)
@@ -60,6 +63,7 @@ func run(ctx context.Context, mode string, o operator.Options) error {
 	if cfg == nil {
 		return embedded.Run(ctx, o, os.Stdout)
 	}
+
 	mgr, err := operator.New(cfg, o)
 	if err != nil {
 		return err
@@ -69,4 +73,17 @@ func run(ctx context.Context, mode string, o operator.Options) error {
 		return err
 	}
 	return nil
+}
+
+// clusterConfigured tells whether any of the places client-go looks for a
+// cluster has one: --kubeconfig, $KUBECONFIG, ~/.kube/config, or in-cluster.
+func clusterConfigured() bool {
+	if f := flag.Lookup("kubeconfig"); f != nil && f.Value.String() != "" {
+		return true
+	}
+	if os.Getenv("KUBECONFIG") != "" || os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+		return true
+	}
+	_, err := os.Stat(clientcmd.RecommendedHomeFile)
+	return err == nil
 }

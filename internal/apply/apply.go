@@ -53,7 +53,7 @@ func (a *Applier) Apply(ctx context.Context, desired client.Object) (bool, error
 }
 
 // Fields returns the fields an apply of obj sets: its content without status,
-// server-set metadata, nulls and empty values.
+// server-set metadata and nulls.
 func Fields(obj client.Object) (map[string]any, error) {
 	if obj.GetObjectKind().GroupVersionKind().Kind == "" {
 		return nil, fmt.Errorf("apply: %T %s has no TypeMeta", obj, client.ObjectKeyFromObject(obj))
@@ -72,32 +72,25 @@ func Fields(obj client.Object) (map[string]any, error) {
 	return pruned, nil
 }
 
-// prune drops nulls and empty maps and lists, which apply would not set.
+// prune drops nulls, which typed objects carry for unset non-omitempty
+// fields such as metadata.creationTimestamp. Empty maps stay: an empty
+// selector means "everything", which is not the same as no selector.
 func prune(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
-		out := make(map[string]any, len(t))
 		for k, e := range t {
-			if p := prune(e); p != nil {
-				out[k] = p
+			if e == nil {
+				delete(t, k)
+				continue
 			}
+			t[k] = prune(e)
 		}
-		if len(out) == 0 {
-			return nil
-		}
-		return out
+		return t
 	case []any:
-		if len(t) == 0 {
-			return nil
-		}
-		out := make([]any, len(t))
 		for i, e := range t {
-			out[i] = prune(e)
-			if out[i] == nil {
-				out[i] = map[string]any{}
-			}
+			t[i] = prune(e)
 		}
-		return out
+		return t
 	default:
 		return v
 	}
@@ -111,7 +104,8 @@ func Contains(have, want any) bool {
 	case map[string]any:
 		h, ok := have.(map[string]any)
 		if !ok {
-			return false
+			// An empty map is what the apiserver drops, e.g. "spec: {}".
+			return have == nil && len(w) == 0
 		}
 		for k, wv := range w {
 			if !Contains(h[k], wv) {

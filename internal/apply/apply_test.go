@@ -24,9 +24,6 @@ func TestFieldsDropsServerSetAndEmptyFields(t *testing.T) {
 	if _, ok := meta["creationTimestamp"]; ok {
 		t.Errorf("null creationTimestamp kept: %v", meta)
 	}
-	if _, ok := got["spec"]; ok {
-		t.Errorf("empty spec kept: %v", got)
-	}
 	if _, ok := got["status"]; ok {
 		t.Errorf("status kept: %v", got)
 	}
@@ -66,6 +63,20 @@ func TestContains(t *testing.T) {
 	have, _ = runtime.DefaultUnstructuredConverter.ToUnstructured(live)
 	if Contains(have, want) {
 		t.Fatal("a missing label must not count as contained")
+	}
+}
+
+func TestEmptySelectorIsKept(t *testing.T) {
+	want := map[string]any{"podSelector": map[string]any{}}
+	pruned := prune(map[string]any{"podSelector": map[string]any{}, "gone": nil}).(map[string]any)
+	if _, ok := pruned["podSelector"]; !ok || len(pruned) != 1 {
+		t.Fatalf("prune = %v, want the empty selector kept and the null dropped", pruned)
+	}
+	if !Contains(map[string]any{"podSelector": map[string]any{}}, want) {
+		t.Error("an empty selector must match an empty selector")
+	}
+	if Contains(map[string]any{"podSelector": "x"}, want) {
+		t.Error("an empty map must not match a scalar")
 	}
 }
 

@@ -97,6 +97,12 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 }
 
 func (c *Cluster) start(ctx context.Context, opts Options, tools *toolchain.Paths, progress io.Writer) error {
+	phase := time.Now()
+	done := func(what string) {
+		fmt.Fprintf(progress, "  %s: %s\n", what, time.Since(phase).Round(10*time.Millisecond))
+		phase = time.Now()
+	}
+
 	env, err := newEnvironment(c, opts, tools)
 	if err != nil {
 		return err
@@ -107,15 +113,17 @@ func (c *Cluster) start(ctx context.Context, opts Options, tools *toolchain.Path
 		return err
 	}
 	c.Config = cfg
-
 	c.KubeconfigPath = filepath.Join(c.WorkDir, "kubeconfig")
 	if err := writeKubeconfig(c.KubeconfigPath, cfg, "admin"); err != nil {
 		return err
 	}
+	done("etcd + kube-apiserver (+ CRDs)")
+
 	if len(opts.Manifests) > 0 {
 		if err := applyManifests(ctx, cfg, opts.Manifests, time.Minute); err != nil {
 			return err
 		}
+		done("manifests")
 	}
 	if !opts.Full {
 		return nil
@@ -124,12 +132,15 @@ func (c *Cluster) start(ctx context.Context, opts Options, tools *toolchain.Path
 	if err := c.startControllerManager(ctx, tools.KubeControllerManager); err != nil {
 		return err
 	}
+	done("kube-controller-manager")
 	if err := c.startScheduler(ctx, tools.KubeScheduler); err != nil {
 		return err
 	}
+	done("kube-scheduler")
 	if err := c.startKwok(ctx, tools.Kwok, tools.KwokStages); err != nil {
 		return err
 	}
+	done("kwok")
 	cl, err := client.New(cfg, client.Options{})
 	if err != nil {
 		return err
@@ -137,7 +148,11 @@ func (c *Cluster) start(ctx context.Context, opts Options, tools *toolchain.Path
 	if err := createFakeNode(ctx, cl); err != nil {
 		return err
 	}
-	return waitNodeSchedulable(ctx, cl, componentStartTimeout)
+	if err := waitNodeSchedulable(ctx, cl, componentStartTimeout); err != nil {
+		return err
+	}
+	done("node " + FakeNodeName + " schedulable")
+	return nil
 }
 
 // Stop stops all components in reverse start order, then etcd and the
@@ -183,4 +198,3 @@ func (c *Cluster) DumpLogs(w io.Writer, lines int) {
 		}
 	}
 }
-

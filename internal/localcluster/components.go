@@ -13,9 +13,10 @@ import (
 const componentStartTimeout = 90 * time.Second
 
 // kubeComponent starts kube-controller-manager or kube-scheduler: both take
-// the same serving and client flags. They get their own system:masters
-// kubeconfig also as authentication/authorization kubeconfig, so their
-// delegated authn/authz works instead of logging warnings.
+// the same serving and client flags. Each gets its own system:masters user.
+// No --authentication/--authorization-kubeconfig: we only need /healthz
+// (always allowed), and delegated authn would log an error every few seconds
+// because envtest's apiserver has no requestheader CA to publish.
 func (c *Cluster) kubeComponent(ctx context.Context, name, binary string, extra ...string) error {
 	dir, err := componentDir(c.WorkDir, name)
 	if err != nil {
@@ -31,8 +32,6 @@ func (c *Cluster) kubeComponent(ctx context.Context, name, binary string, extra 
 	}
 	args := append([]string{
 		"--kubeconfig=" + kubeconfig,
-		"--authentication-kubeconfig=" + kubeconfig,
-		"--authorization-kubeconfig=" + kubeconfig,
 		"--leader-elect=false", // single instance; saves lease round trips
 		"--bind-address=127.0.0.1",
 		"--secure-port=" + itoa(port),

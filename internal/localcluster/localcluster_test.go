@@ -3,7 +3,10 @@ package localcluster
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +18,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -34,18 +38,19 @@ func TestMain(m *testing.M) { os.Exit(run(m)) }
 func run(m *testing.M) int {
 	ctrllog.SetLogger(logr.Discard()) // envtest logs via controller-runtime
 	ctx := context.Background()
+	ensureStart := time.Now()
 	tools, err := toolchain.Ensure(ctx, os.Stderr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "toolchain:", err)
 		return 1
 	}
+	fmt.Fprintf(os.Stderr, "toolchain.Ensure: %s\n", time.Since(ensureStart).Round(100*time.Microsecond))
 	start := time.Now()
 	cluster, err = Start(ctx, Options{
 		Full:      true,
 		Tools:     &tools,
 		Manifests: []string{"testdata/manifests.yaml"},
 		Progress:  os.Stderr,
-		KeepWorkDir: true,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -203,6 +208,21 @@ func TestValidatingAdmissionPolicyEnforced(t *testing.T) {
 	})
 }
 
+// The apiserver reports a real version (toolchain stamps it at link time).
+func TestServerVersion(t *testing.T) {
+	dc, err := discovery.NewDiscoveryClientForConfig(cluster.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := dc.ServerVersion()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasPrefix(v.GitVersion, "v0.0.0") || v.Major != "1" {
+		t.Errorf("unstamped server version %+v", v)
+	}
+}
+
 // PodSecurity admission is active: a restricted namespace rejects a pod
 // without a hardened securityContext.
 func TestPodSecurityEnforced(t *testing.T) {
@@ -221,5 +241,41 @@ func TestPodSecurityEnforced(t *testing.T) {
 	err := c.Create(t.Context(), pod, client.DryRunAll)
 	if !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "PodSecurity") {
 		t.Fatalf("want PodSecurity rejection, got %v", err)
+	}
+}
+
+// A failed start (here: a missing CRD path, after the apiserver is up) stops
+// what it started, keeps the work dir for its logs, and says where it is.
+func TestStartFailureCleansUp(t *testing.T) {
+	parent := t.TempDir()
+	tools, err := toolchain.Ensure(t.Context(), nil, toolchain.Kubernetes, toolchain.Etcd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Start(t.Context(), Options{
+		CRDDirectoryPaths: []string{"testdata/no-such-dir"},
+		Tools:             &tools,
+		WorkDir:           parent,
+	})
+	if err == nil {
+		_ = c.Stop()
+		t.Fatal("want error for missing CRD path")
+	}
+	if !strings.Contains(err.Error(), parent) {
+		t.Errorf("error does not name the work dir: %v", err)
+	}
+	logs, _ := filepath.Glob(filepath.Join(parent, "localcluster-*", "kube-apiserver.log"))
+	if len(logs) != 1 {
+		t.Fatalf("want the apiserver log kept, found %v", logs)
+	}
+	// The apiserver no longer listens where it logged it served.
+	b, _ := os.ReadFile(logs[0])
+	m := regexp.MustCompile(`Serving securely on (127\.0\.0\.1:\d+)`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("apiserver never served; log:\n%s", logTail(logs[0], 20))
+	}
+	if conn, err := net.DialTimeout("tcp", string(m[1]), time.Second); err == nil {
+		_ = conn.Close()
+		t.Errorf("apiserver still listening on %s after failed start", m[1])
 	}
 }

@@ -132,4 +132,3 @@ func componentDir(workDir, name string) (string, error) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-

@@ -26,7 +26,7 @@ func goEnv() []string {
 // build compiles t from wrapperDir into a fresh temp dir next to finalDir and
 // renames it into place, so readers see either no dir or a complete one.
 // The caller holds the tool's lock.
-func build(ctx context.Context, t tool, wrapperDir, finalDir string, progress io.Writer) error {
+func build(ctx context.Context, t tool, version, wrapperDir, finalDir string, progress io.Writer) error {
 	parent := filepath.Dir(finalDir)
 	// Leftovers of builds that were killed: nobody else can be writing them
 	// while we hold the lock.
@@ -40,11 +40,7 @@ func build(ctx context.Context, t tool, wrapperDir, finalDir string, progress io
 	}
 	defer os.RemoveAll(tmp) // no-op after a successful rename
 
-	// -buildvcs=false: the wrapper lives inside the repo's git tree, and VCS
-	// stamping would fail without git and is irrelevant for these tools.
-	// The trailing slash makes -o a directory for several packages.
-	args := append([]string{"build", "-buildvcs=false", "-o", tmp + string(os.PathSeparator)}, t.packages...)
-	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd := exec.CommandContext(ctx, "go", buildArgs(t, version, tmp)...)
 	cmd.Dir = wrapperDir
 	cmd.Env = goEnv()
 	var out bytes.Buffer
@@ -75,6 +71,19 @@ func build(ctx context.Context, t tool, wrapperDir, finalDir string, progress io
 	}
 	fmt.Fprintf(progress, "built %s in %s -> %s\n", what, time.Since(start).Round(time.Second), finalDir)
 	return nil
+}
+
+// buildArgs are the arguments of `go build` for t, writing into outDir.
+func buildArgs(t tool, version, outDir string) []string {
+	// -buildvcs=false: the wrapper lives inside the repo's git tree, and VCS
+	// stamping would fail without git and is irrelevant for these tools.
+	args := []string{"build", "-buildvcs=false"}
+	if t.ldflags != nil {
+		args = append(args, "-ldflags="+t.ldflags(version))
+	}
+	// The trailing slash makes -o a directory, as needed for several packages.
+	args = append(args, "-o", outDir+string(os.PathSeparator))
+	return append(args, t.packages...)
 }
 
 // tick prints an "... elapsed" line every progressEvery until stopped, so a

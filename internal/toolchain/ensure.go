@@ -48,7 +48,7 @@ func Ensure(ctx context.Context, progress io.Writer, names ...string) (Paths, er
 
 func ensureOne(ctx context.Context, root, repo string, t tool, progress io.Writer) (string, error) {
 	wrapperDir := filepath.Join(repo, "hack", "tools", t.name)
-	dir, err := toolDir(root, wrapperDir, t)
+	dir, version, err := toolDir(root, wrapperDir, t)
 	if err != nil {
 		return "", err
 	}
@@ -72,7 +72,7 @@ func ensureOne(ctx context.Context, root, repo string, t tool, progress io.Write
 	if err := os.RemoveAll(dir); err != nil {
 		return "", err
 	}
-	if err := build(ctx, t, wrapperDir, dir, progress); err != nil {
+	if err := build(ctx, t, version, wrapperDir, dir, progress); err != nil {
 		return "", err
 	}
 	return dir, nil

@@ -80,14 +80,18 @@ func readKeyFiles(wrapperDir string) (map[string][]byte, error) {
 	return files, nil
 }
 
-// toolDir returns the cache dir a tool's current wrapper module maps to.
-func toolDir(cacheRoot, wrapperDir string, t tool) (string, error) {
+// toolDir returns the cache dir a tool's current wrapper module maps to, and
+// the version of its versionModule.
+func toolDir(cacheRoot, wrapperDir string, t tool) (dir, version string, err error) {
 	files, err := readKeyFiles(wrapperDir)
 	if err != nil {
-		return "", fmt.Errorf("reading wrapper module of %s: %w", t.name, err)
+		return "", "", fmt.Errorf("reading wrapper module of %s: %w", t.name, err)
 	}
-	version := requiredVersion(files["go.mod"], t.versionModule)
-	return filepath.Join(cacheRoot, "tools", dirName(t.name, version, cacheKey(files))), nil
+	version = requiredVersion(files["go.mod"], t.versionModule)
+	// The go build arguments are part of the key too, so changing how a tool
+	// is built (packages, ldflags) also makes a fresh dir.
+	files["\x00build-args"] = []byte(strings.Join(buildArgs(t, version, "OUT"), "\x00"))
+	return filepath.Join(cacheRoot, "tools", dirName(t.name, version, cacheKey(files))), version, nil
 }
 
 // complete reports whether dir holds every binary of t. Dirs only appear by

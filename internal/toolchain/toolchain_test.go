@@ -53,6 +53,15 @@ replace k8s.io/api => k8s.io/api v0.37.2
 	}
 }
 
+func TestKubeVersionLDFlags(t *testing.T) {
+	got := kubeVersionLDFlags("v1.37.2")
+	for _, want := range []string{"gitVersion=v1.37.2", "gitMajor=1 ", "gitMinor=37 ", "gitTreeState=clean"} {
+		if !strings.Contains(got+" ", want) {
+			t.Errorf("ldflags %q lack %q", got, want)
+		}
+	}
+}
+
 func TestModulePath(t *testing.T) {
 	if got := modulePath([]byte("// c\nmodule \"github.com/a/b\"\n\ngo 1.26\n")); got != "github.com/a/b" {
 		t.Errorf("modulePath = %q", got)
@@ -93,7 +102,7 @@ func TestEnsureUsesCache(t *testing.T) {
 	t.Setenv("ROTATION_REPO_ROOT", repo)
 	t.Setenv("ROTATION_CACHE_DIR", cache)
 
-	dir, err := toolDir(cache, filepath.Join(repo, "hack", "tools", "etcd"), tools[Etcd])
+	dir, _, err := toolDir(cache, filepath.Join(repo, "hack", "tools", "etcd"), tools[Etcd])
 	must(t, err)
 	if !strings.HasPrefix(filepath.Base(dir), "etcd-v3.6.16-") {
 		t.Fatalf("tool dir %s lacks name and version", dir)
@@ -114,7 +123,7 @@ func TestEnsureUsesCache(t *testing.T) {
 	// Bumping the version must point at a different (not yet built) dir.
 	must(t, os.WriteFile(filepath.Join(repo, "hack", "tools", "etcd", "go.mod"),
 		[]byte("module x\n\nrequire go.etcd.io/etcd/server/v3 v3.6.17\n"), 0o644))
-	dir2, err := toolDir(cache, filepath.Join(repo, "hack", "tools", "etcd"), tools[Etcd])
+	dir2, _, err := toolDir(cache, filepath.Join(repo, "hack", "tools", "etcd"), tools[Etcd])
 	must(t, err)
 	if dir2 == dir || complete(dir2, tools[Etcd]) {
 		t.Errorf("version bump reused %s", dir2)
