@@ -56,6 +56,7 @@ type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
 
 // +kubebuilder:rbac:groups=rotations.handson.dev,resources=learningrotations,verbs=get;list;watch
 // +kubebuilder:rbac:groups=rotations.handson.dev,resources=learningrotations/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=rotations.handson.dev,resources=exercises,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces;serviceaccounts;resourcequotas;limitranges,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups="",resources=serviceaccounts;secrets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=serviceaccounts/token,verbs=create,resourceNames=learner

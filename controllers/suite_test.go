@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -35,7 +37,11 @@ var (
 	clock = clocktesting.NewFakeClock(time.Now())
 )
 
-const tokenTTL = time.Hour
+const (
+	tokenTTL = time.Hour
+	// operatorUser is who the operator runs as: it holds only config/rbac/role.yaml.
+	operatorUser = "system:serviceaccount:rotation-system:rotation-operator"
+)
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
@@ -48,9 +54,11 @@ func run(m *testing.M) int {
 	var err error
 	cluster, err = localcluster.Start(ctx, localcluster.Options{
 		CRDDirectoryPaths: []string{filepath.Join(root, "config", "crd", "bases")},
-		Manifests:         embedded.InstallManifests(root),
-		Full:              true,
-		Progress:          os.Stderr,
+		// The operator's own ClusterRole too: the operator runs with exactly
+		// that role below, so missing rights fail these tests.
+		Manifests: append(embedded.InstallManifests(root), filepath.Join(root, "config", "rbac", "role.yaml")),
+		Full:      true,
+		Progress:  os.Stderr,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -64,7 +72,16 @@ func run(m *testing.M) int {
 		return 1
 	}
 
+	if err := admin.Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "rotation-operator-under-test"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "rotation-operator"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: operatorUser}},
+	}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	cfg := rest.CopyConfig(cluster.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: operatorUser}
 	writes.Wrap(cfg)
 	mgr, err := operator.New(cfg, operator.Options{MetricsAddr: "0", ProbeAddr: "0", TokenTTL: tokenTTL, Clock: clock})
 	if err != nil {
