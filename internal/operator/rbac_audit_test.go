@@ -1,0 +1,56 @@
+package operator_test
+
+import (
+	"os"
+	"slices"
+	"testing"
+
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// TestOperatorClusterRoleIsNarrow audits the generated ClusterRole. The
+// integration suite runs the operator with exactly this role, which proves it
+// is enough; this test proves it is not too much.
+func TestOperatorClusterRoleIsNarrow(t *testing.T) {
+	b, err := os.ReadFile("../../config/rbac/role.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := &rbacv1.ClusterRole{}
+	if err := yaml.UnmarshalStrict(b, role); err != nil {
+		t.Fatal(err)
+	}
+	if len(role.Rules) == 0 {
+		t.Fatal("no rules parsed")
+	}
+	for _, r := range role.Rules {
+		for _, field := range [][]string{r.APIGroups, r.Resources, r.Verbs, r.ResourceNames} {
+			if slices.Contains(field, "*") {
+				t.Errorf("wildcard in rule %+v", r)
+			}
+		}
+		for _, v := range r.Verbs {
+			switch v {
+			case "escalate", "impersonate", "deletecollection":
+				t.Errorf("verb %q in rule %+v", v, r)
+			case "bind":
+				// Justified: labs bind the two shipped lab ClusterRoles, and only those.
+				if !slices.Equal(r.ResourceNames, []string{"rotation-operator:learner", "rotation-operator:mentor"}) {
+					t.Errorf("bind is allowed beyond the lab roles: %+v", r)
+				}
+			case "create":
+				// Justified: TokenRequest for the learner ServiceAccount, by name only.
+				if slices.Contains(r.Resources, "serviceaccounts/token") && !slices.Equal(r.ResourceNames, []string{"learner"}) {
+					t.Errorf("token requests are not limited to the learner ServiceAccount: %+v", r)
+				}
+			}
+		}
+		for _, res := range r.Resources {
+			switch res {
+			case "pods/exec", "nodes", "validatingadmissionpolicies", "customresourcedefinitions", "mutatingwebhookconfigurations", "validatingwebhookconfigurations":
+				t.Errorf("the operator never needs %s: %+v", res, r)
+			}
+		}
+	}
+}
