@@ -1,0 +1,191 @@
+package grading
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/checker"
+	"github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/types"
+
+	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
+)
+
+// Limits bound what one check may cost.
+const (
+	// CostLimit is CEL's runtime cost budget per check, and the ceiling for
+	// the estimate made at compile time.
+	CostLimit = 1_000_000
+	// assumedMaxItems is how many objects of a kind, or items in a list, the
+	// compile-time estimate assumes. Labs are bounded by their quota.
+	assumedMaxItems = 200
+)
+
+// CompiledCheck is one check ready to evaluate.
+type CompiledCheck struct {
+	rotationsv1.Check
+	program cel.Program
+}
+
+// Program is an Exercise's compiled checks.
+type Program struct {
+	Checks []CompiledCheck
+	// Facts the checks read, as "kube.deployments"; collectors fetch only these.
+	Facts     []string
+	MaxPoints int32
+}
+
+// CompileError names the check that did not compile.
+type CompileError struct {
+	Check string
+	Err   error
+}
+
+func (e *CompileError) Error() string { return fmt.Sprintf("check %q: %v", e.Check, e.Err) }
+func (e *CompileError) Unwrap() error { return e.Err }
+
+var (
+	envOnce sync.Once
+	baseEnv *cel.Env
+	envErr  error
+)
+
+func env() (*cel.Env, error) {
+	envOnce.Do(func() { baseEnv, envErr = newEnv() })
+	return baseEnv, envErr
+}
+
+// Compile compiles every check of an exercise. It fails on the first check
+// that does not parse or type-check, reads an unknown fact, does not return a
+// bool, or could exceed the cost limit.
+func Compile(spec *rotationsv1.ExerciseSpec) (*Program, error) {
+	e, err := env()
+	if err != nil {
+		return nil, err
+	}
+	p := &Program{}
+	facts := map[string]bool{}
+	for _, c := range spec.Checks {
+		compiled, err := compileCheck(e, c, facts)
+		if err != nil {
+			return nil, &CompileError{Check: c.Name, Err: err}
+		}
+		p.Checks = append(p.Checks, compiled)
+		p.MaxPoints += c.Points
+	}
+	if len(p.Checks) == 0 {
+		return nil, errors.New("the exercise has no checks")
+	}
+	for f := range facts {
+		p.Facts = append(p.Facts, f)
+	}
+	sort.Strings(p.Facts)
+	return p, nil
+}
+
+func compileCheck(e *cel.Env, c rotationsv1.Check, facts map[string]bool) (CompiledCheck, error) {
+	checked, iss := e.Compile(c.Expression)
+	if iss.Err() != nil {
+		return CompiledCheck{}, iss.Err()
+	}
+	if checked.OutputType() != cel.BoolType && checked.OutputType() != cel.DynType {
+		return CompiledCheck{}, fmt.Errorf("must evaluate to a bool, not %s", checked.OutputType())
+	}
+	used, err := factsRead(checked)
+	if err != nil {
+		return CompiledCheck{}, err
+	}
+	est, err := e.EstimateCost(checked, sizeEstimator{})
+	if err != nil {
+		return CompiledCheck{}, fmt.Errorf("estimating cost: %w", err)
+	}
+	if est.Max > CostLimit {
+		return CompiledCheck{}, fmt.Errorf("estimated cost %d exceeds the limit %d: iterate over fewer collections or nest fewer loops", est.Max, CostLimit)
+	}
+	prg, err := e.Program(checked, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
+	if err != nil {
+		return CompiledCheck{}, err
+	}
+	for _, f := range used {
+		facts[f] = true
+	}
+	return CompiledCheck{Check: c, program: prg}, nil
+}
+
+// factsRead finds every kube.<fact> (or kube['<fact>']) in a checked
+// expression, and rejects facts no collector provides. Reading the whole
+// variable (e.g. size(kube)) needs every fact of it.
+func factsRead(checked *cel.Ast) ([]string, error) {
+	var out []string
+	var errs []error
+	nav := ast.NavigateAST(checked.NativeRep())
+	ast.PostOrderVisit(nav, ast.NewExprVisitor(func(ex ast.Expr) {
+		variable, name, ok := factReference(ex)
+		if !ok {
+			return
+		}
+		if name == "" {
+			for _, f := range knownFacts[variable] {
+				out = append(out, variable+"."+f)
+			}
+			return
+		}
+		known := false
+		for _, f := range knownFacts[variable] {
+			known = known || f == name
+		}
+		if !known {
+			errs = append(errs, unknownFactError(variable, name))
+			return
+		}
+		out = append(out, variable+"."+name)
+	}))
+	return out, errors.Join(errs...)
+}
+
+// factReference recognises kube.x, kube['x'] and a bare use of kube.
+func factReference(ex ast.Expr) (variable, name string, ok bool) {
+	switch ex.Kind() {
+	case ast.SelectKind:
+		sel := ex.AsSelect()
+		if id, isIdent := identName(sel.Operand()); isIdent && knownFacts[id] != nil {
+			return id, sel.FieldName(), true
+		}
+	case ast.CallKind:
+		call := ex.AsCall()
+		if call.FunctionName() == "_[_]" || call.FunctionName() == "_[?_]" {
+			args := call.Args()
+			if id, isIdent := identName(args[0]); isIdent && knownFacts[id] != nil {
+				if args[1].Kind() == ast.LiteralKind {
+					if s, isStr := args[1].AsLiteral().(types.String); isStr {
+						return id, string(s), true
+					}
+				}
+				return id, "", true // dynamic index: every fact of the variable
+			}
+		}
+	}
+	return "", "", false
+}
+
+func identName(ex ast.Expr) (string, bool) {
+	if ex.Kind() == ast.IdentKind {
+		return ex.AsIdent(), true
+	}
+	return "", false
+}
+
+// sizeEstimator bounds every collection and string for the compile-time
+// cost estimate: facts have no declared sizes.
+type sizeEstimator struct{}
+
+func (sizeEstimator) EstimateSize(checker.AstNode) *checker.SizeEstimate {
+	return &checker.SizeEstimate{Min: 0, Max: assumedMaxItems}
+}
+
+func (sizeEstimator) EstimateCallCost(string, string, *checker.AstNode, []checker.AstNode) *checker.CallEstimate {
+	return nil
+}

@@ -1,0 +1,55 @@
+package grading
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/ext"
+	"k8s.io/apiserver/pkg/cel/library"
+
+	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
+)
+
+// Fact variables checks may read. Each is a map from a fact name to its data:
+// kube.deployments is every Deployment of the lab, keyed by name.
+const (
+	VarKube = "kube"
+	// VarLab describes the lab: lab.namespace, lab.rotation.
+	VarLab = "lab"
+)
+
+// knownFacts lists, per variable, the facts a collector provides. New tracks
+// add a variable and its collector here.
+var knownFacts = map[string][]string{
+	VarKube: kube.Resources(),
+}
+
+// KnownFacts returns "kube.deployments" style names of every fact, sorted.
+func KnownFacts() []string {
+	var out []string
+	for v, names := range knownFacts {
+		for _, n := range names {
+			out = append(out, v+"."+n)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func newEnv() (*cel.Env, error) {
+	return cel.NewEnv(
+		cel.Variable(VarKube, cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.DynType))),
+		cel.Variable(VarLab, cel.MapType(cel.StringType, cel.StringType)),
+		cel.OptionalTypes(),
+		ext.Strings(),
+		library.Quantity(),
+		library.Lists(),
+		library.Regex(),
+	)
+}
+
+func unknownFactError(variable, name string) error {
+	return fmt.Errorf("unknown fact %s.%s; known %s facts: %s", variable, name, variable, strings.Join(knownFacts[variable], ", "))
+}
