@@ -88,9 +88,8 @@ func (r *LearningRotationReconciler) claimNamespace(ctx context.Context, s *rota
 	return ctrl.Result{}, nil
 }
 
-// pruneKubeconfigObjects removes the learner ServiceAccount and kubeconfig
-// when the rotation stops asking for them. Deleting the ServiceAccount also
-// invalidates every token issued for it.
+// pruneKubeconfigObjects removes the learner kubeconfig when the rotation
+// stops asking for one.
 func (r *LearningRotationReconciler) pruneKubeconfigObjects(ctx context.Context, s *rotationScope, written *[]string) error {
 	if lab.IssuesKubeconfig(s.lr) {
 		return nil
@@ -98,7 +97,6 @@ func (r *LearningRotationReconciler) pruneKubeconfigObjects(ctx context.Context,
 	ns := lab.Namespace(s.lr.Name)
 	for _, obj := range []client.Object{
 		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: lab.KubeconfigSecret, Namespace: ns}},
-		&corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: lab.LearnerServiceAccount, Namespace: ns}},
 	} {
 		if err := r.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); apierrors.IsNotFound(err) {
 			continue

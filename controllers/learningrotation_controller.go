@@ -4,6 +4,8 @@ package controllers
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,16 +14,22 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/apply"
+	"github.com/handson-dev/rotation-operator/internal/grading"
+	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
+	"github.com/handson-dev/rotation-operator/internal/lab"
 )
 
 // FieldOwner is the server-side apply field manager of everything the operator writes.
@@ -42,14 +50,28 @@ type LearningRotationReconciler struct {
 	LabCAData []byte
 	// TokenTTL is the lifetime of learner tokens; they are renewed after two thirds of it.
 	TokenTTL time.Duration
+	// ResyncInterval regrades every rotation at least this often.
+	ResyncInterval time.Duration
+
+	// Programs caches compiled exercises; Facts reads the lab; Learners acts as the learner.
+	Programs *grading.Cache
+	Facts    FactCollector
+	Learners *LearnerClients
 
 	applier *apply.Applier
 }
 
+// FactCollector reads the kube facts of a lab namespace.
+type FactCollector interface {
+	Collect(ctx context.Context, namespace string, resources []string) (map[string]any, error)
+}
+
 // rotationScope carries one reconcile pass's state between its steps.
 type rotationScope struct {
-	lr     *rotationsv1.LearningRotation
-	events eventQueue
+	lr         *rotationsv1.LearningRotation
+	events     eventQueue
+	exercises  []selectedExercise
+	starterErr error
 }
 
 type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
@@ -64,6 +86,14 @@ type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings;clusterroles;clusterrolebindings,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=rotation-operator:learner;rotation-operator:mentor
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// Grading reads the learner's objects (kube facts) and watches them metadata-only:
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups="",resources=services;pods;persistentvolumeclaims,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;replicasets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=batch,resources=jobs;cronjobs,verbs=get;list;watch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch
 
 // Reconcile runs one pass: schedule, lab objects, kubeconfig, then one status write.
 func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
@@ -89,7 +119,7 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		s.events.flush(r.Recorder, lr)
 	}()
 
-	steps := []rotationStep{r.reconcileSpec, r.reconcileSchedule, r.reconcileLab, r.reconcileKubeconfig}
+	steps := []rotationStep{r.reconcileSpec, r.reconcileSchedule, r.reconcileLab, r.reconcileKubeconfig, r.reconcileExercises, r.reconcileGrades}
 	for _, step := range steps {
 		res, err := step(ctx, s)
 		result = lowestRequeue(result, res)
@@ -133,8 +163,13 @@ func (r *LearningRotationReconciler) reconcileSchedule(_ context.Context, s *rot
 func (r *LearningRotationReconciler) summarize(s *rotationScope, err error) {
 	lr := s.lr
 	provisioned := meta.IsStatusConditionTrue(lr.Status.Conditions, rotationsv1.ConditionLabProvisioned)
+	unresolved := meta.FindStatusCondition(lr.Status.Conditions, rotationsv1.ConditionExercisesResolved)
 	terminal := errors.Is(err, reconcile.TerminalError(nil))
 	switch {
+	case provisioned && err == nil && unresolved != nil && unresolved.Status == metav1.ConditionFalse:
+		// The lab works; some exercises cannot be graded until the Exercise is fixed.
+		r.setCondition(s, rotationsv1.ConditionReady, metav1.ConditionFalse, unresolved.Reason, unresolved.Message)
+		lr.Status.Phase = rotationsv1.PhaseActive
 	case provisioned && err == nil:
 		r.setCondition(s, rotationsv1.ConditionReady, metav1.ConditionTrue, rotationsv1.ReasonReady, "the lab is ready for the learner")
 		lr.Status.Phase = rotationsv1.PhaseActive
@@ -183,8 +218,11 @@ func lowestRequeue(a, b ctrl.Result) ctrl.Result {
 	return a
 }
 
-// SetupWithManager watches rotations and every object they own, so a deleted
-// or edited lab object is put back.
+// SetupWithManager watches rotations, every object they own (so a deleted
+// or edited lab object is put back), the exercises they select, and the
+// learner's objects in lab namespaces (so grading follows the learner's
+// changes). Learner objects carry none of the operator's labels, so they are
+// watched metadata-only: the cache holds names and versions, not specs.
 func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts controller.Options) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
@@ -192,8 +230,11 @@ func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 	if r.TokenTTL == 0 {
 		r.TokenTTL = 8 * time.Hour
 	}
+	if r.ResyncInterval == 0 {
+		r.ResyncInterval = 5 * time.Minute
+	}
 	r.applier = &apply.Applier{Client: r.Client, FieldOwner: FieldOwner}
-	return ctrl.NewControllerManagedBy(mgr).
+	b := ctrl.NewControllerManagedBy(mgr).
 		For(&rotationsv1.LearningRotation{}).
 		Owns(&corev1.Namespace{}).
 		Owns(&corev1.ServiceAccount{}).
@@ -205,7 +246,59 @@ func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 		Owns(&rbacv1.RoleBinding{}).
 		Owns(&rbacv1.ClusterRole{}).
 		Owns(&rbacv1.ClusterRoleBinding{}).
-		WithOptions(opts).
-		Named("learningrotation").
-		Complete(r)
+		Watches(&rotationsv1.Exercise{}, handler.EnqueueRequestsFromMapFunc(r.rotationsSelecting))
+	for _, gvk := range WatchedLabKinds() {
+		obj := &metav1.PartialObjectMetadata{}
+		obj.SetGroupVersionKind(gvk)
+		b = b.WatchesMetadata(obj, handler.EnqueueRequestsFromMapFunc(rotationOfLab))
+	}
+	return b.WithOptions(opts).Named("learningrotation").Complete(r)
+}
+
+// WatchedLabKinds are the kinds whose changes in a lab trigger grading.
+// Pods and ReplicaSets are left out: their churn shows up in the status of
+// the Deployments and StatefulSets that own them. ConfigMaps are here also
+// because the operator's instructions ConfigMaps are read uncached.
+func WatchedLabKinds() []schema.GroupVersionKind {
+	var out []schema.GroupVersionKind
+	for _, r := range kube.Resources() {
+		switch r {
+		case "pods", "replicasets", "serviceaccounts":
+			continue
+		}
+		gvk, _ := kube.ListGVK(r)
+		gvk.Kind = strings.TrimSuffix(gvk.Kind, "List")
+		out = append(out, gvk)
+	}
+	return out
+}
+
+// rotationOfLab maps an object in lab-<rotation> to its rotation.
+func rotationOfLab(_ context.Context, obj client.Object) []reconcile.Request {
+	name, ok := strings.CutPrefix(obj.GetNamespace(), lab.NamespacePrefix)
+	if !ok || name == "" {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: name}}}
+}
+
+// rotationsSelecting maps an Exercise to the rotations that select it, by
+// name or by track, so a new or fixed Exercise is picked up at once.
+func (r *LearningRotationReconciler) rotationsSelecting(ctx context.Context, obj client.Object) []reconcile.Request {
+	ex, ok := obj.(*rotationsv1.Exercise)
+	if !ok {
+		return nil
+	}
+	list := &rotationsv1.LearningRotationList{}
+	if err := r.Client.List(ctx, list); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing rotations for an exercise change", "exercise", ex.Name)
+		return nil
+	}
+	var out []reconcile.Request
+	for _, lr := range list.Items {
+		if slices.Contains(lr.Spec.Exercises.Names, rotationsv1.ExerciseName(ex.Name)) || slices.Contains(lr.Spec.Exercises.Tracks, ex.Spec.Track) {
+			out = append(out, reconcile.Request{NamespacedName: types.NamespacedName{Name: lr.Name}})
+		}
+	}
+	return out
 }

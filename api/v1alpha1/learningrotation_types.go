@@ -214,6 +214,11 @@ type LearningRotationStatus struct {
 	// +optional
 	Exercises []ExerciseResult `json:"exercises,omitempty"`
 
+	// GradeRequest echoes the last value of the grade-requested annotation
+	// that a grading pass answered, so a client can wait for its request.
+	// +optional
+	GradeRequest string `json:"gradeRequest,omitempty"`
+
 	// Conditions: Ready, LabProvisioned, ExercisesResolved, Graded.
 	// +listType=map
 	// +listMapKey=type

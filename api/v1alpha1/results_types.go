@@ -34,8 +34,12 @@ type ExerciseResult struct {
 	Track Track         `json:"track,omitempty"`
 	State ExerciseState `json:"state"`
 
-	Points    int32 `json:"points"`
-	MaxPoints int32 `json:"maxPoints"`
+	// Points the checks give now; BestPoints the most they ever gave. The
+	// rotation's score counts BestPoints: a later regression shows in State
+	// and an event, but does not take earned credit away.
+	Points     int32 `json:"points"`
+	BestPoints int32 `json:"bestPoints"`
+	MaxPoints  int32 `json:"maxPoints"`
 
 	// +listType=atomic
 	// +optional
@@ -47,6 +51,10 @@ type ExerciseResult struct {
 	// FailedAttempts counts the attempts that did not pass.
 	// +optional
 	FailedAttempts int32 `json:"failedAttempts,omitempty"`
+
+	// StarterCreatedAt is when the exercise's starter objects were created; they are created once.
+	// +optional
+	StarterCreatedAt *metav1.Time `json:"starterCreatedAt,omitempty"`
 
 	// StartedAt is the first grading that saw the learner's work.
 	// +optional

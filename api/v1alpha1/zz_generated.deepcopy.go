@@ -122,6 +122,10 @@ func (in *ExerciseResult) DeepCopyInto(out *ExerciseResult) {
 		*out = make([]CheckResult, len(*in))
 		copy(*out, *in)
 	}
+	if in.StarterCreatedAt != nil {
+		in, out := &in.StarterCreatedAt, &out.StarterCreatedAt
+		*out = (*in).DeepCopy()
+	}
 	if in.StartedAt != nil {
 		in, out := &in.StartedAt, &out.StartedAt
 		*out = (*in).DeepCopy()

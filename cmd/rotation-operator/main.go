@@ -31,6 +31,7 @@ func main() {
 	flag.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's).")
 	flag.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "Rotations reconciled in parallel.")
 	flag.DurationVar(&o.TokenTTL, "learner-token-ttl", 8*time.Hour, "Lifetime of learner tokens; renewed after two thirds of it.")
+	flag.DurationVar(&o.GradingInterval, "grading-interval", 5*time.Minute, "Regrade every rotation at least this often (changes in a lab are graded at once).")
 	flag.StringVar(&o.LabServer, "learner-api-server", "", "Apiserver URL written into learner kubeconfigs (default: the operator's).")
 	flag.StringVar(&mode, "embedded", "auto", "Embedded control plane: auto (when no kubeconfig is found), always, or never.")
 	zapOpts := zap.Options{Development: true}

@@ -125,6 +125,9 @@ func factsRead(checked *cel.Ast) ([]string, error) {
 	ast.PostOrderVisit(nav, ast.NewExprVisitor(func(ex ast.Expr) {
 		variable, name, ok := factReference(ex)
 		if !ok {
+			variable, ok = bareFactVariable(ex)
+		}
+		if !ok {
 			return
 		}
 		if name == "" {
@@ -146,7 +149,8 @@ func factsRead(checked *cel.Ast) ([]string, error) {
 	return out, errors.Join(errs...)
 }
 
-// factReference recognises kube.x, kube['x'] and a bare use of kube.
+// factReference recognises kube.x, kube['x'], kube.?x, kube[?'x'] and a
+// dynamic index kube[e] (every fact).
 func factReference(ex ast.Expr) (variable, name string, ok bool) {
 	switch ex.Kind() {
 	case ast.SelectKind:
@@ -156,7 +160,7 @@ func factReference(ex ast.Expr) (variable, name string, ok bool) {
 		}
 	case ast.CallKind:
 		call := ex.AsCall()
-		if call.FunctionName() == "_[_]" || call.FunctionName() == "_[?_]" {
+		if fn := call.FunctionName(); fn == "_[_]" || fn == "_[?_]" || fn == "_?._" {
 			args := call.Args()
 			if id, isIdent := identName(args[0]); isIdent && knownFacts[id] != nil {
 				if args[1].Kind() == ast.LiteralKind {
@@ -169,6 +173,31 @@ func factReference(ex ast.Expr) (variable, name string, ok bool) {
 		}
 	}
 	return "", "", false
+}
+
+// bareFactVariable recognises a use of kube that is not the operand of a
+// kube.x or kube['x'] reference, e.g. size(kube) or 'pods' in kube.
+func bareFactVariable(ex ast.Expr) (string, bool) {
+	id, isIdent := identName(ex)
+	if !isIdent || knownFacts[id] == nil {
+		return "", false
+	}
+	if nav, isNav := ex.(ast.NavigableExpr); isNav {
+		if parent, hasParent := nav.Parent(); hasParent {
+			if _, _, isRef := factReference(parent); isRef && referenceOperand(parent).ID() == ex.ID() {
+				return "", false
+			}
+		}
+	}
+	return id, true
+}
+
+// referenceOperand is the variable a reference recognised by factReference reads.
+func referenceOperand(ex ast.Expr) ast.Expr {
+	if ex.Kind() == ast.SelectKind {
+		return ex.AsSelect().Operand()
+	}
+	return ex.AsCall().Args()[0]
 }
 
 func identName(ex ast.Expr) (string, bool) {

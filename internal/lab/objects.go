@@ -24,14 +24,14 @@ func Objects(lr *rotationsv1.LearningRotation) []client.Object {
 
 	objs := []client.Object{namespace(lr, meta(ns, ""))}
 	learners := learnerSubjects(lr)
-	if IssuesKubeconfig(lr) {
-		objs = append(objs, &corev1.ServiceAccount{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
-			ObjectMeta: meta(LearnerServiceAccount, ns),
-			// The token is only ever issued through TokenRequest, never mounted.
-			AutomountServiceAccountToken: ptr.To(false),
-		})
-	}
+	// The learner ServiceAccount always exists: the operator acts as it to
+	// create starter objects, so they get no more rights than the learner.
+	objs = append(objs, &corev1.ServiceAccount{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+		ObjectMeta: meta(LearnerServiceAccount, ns),
+		// The token is only ever issued through TokenRequest, never mounted.
+		AutomountServiceAccountToken: ptr.To(false),
+	})
 	objs = append(objs,
 		roleBinding(meta(LearnerBinding, ns), LearnerClusterRole, "ClusterRole", learners),
 		roleBinding(meta(MentorBinding, ns), MentorClusterRole, "ClusterRole", subjects(lr.Spec.Mentors)),
@@ -142,11 +142,8 @@ func roleBinding(meta metav1.ObjectMeta, role, kind string, subjects []rbacv1.Su
 }
 
 func learnerSubjects(lr *rotationsv1.LearningRotation) []rbacv1.Subject {
-	s := subjects([]rotationsv1.Subject{lr.Spec.Learner.Subject})
-	if IssuesKubeconfig(lr) {
-		s = append(s, rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Name: LearnerServiceAccount, Namespace: Namespace(lr.Name)})
-	}
-	return s
+	return append(subjects([]rotationsv1.Subject{lr.Spec.Learner.Subject}),
+		rbacv1.Subject{Kind: rbacv1.ServiceAccountKind, Name: LearnerServiceAccount, Namespace: Namespace(lr.Name)})
 }
 
 func subjects(in []rotationsv1.Subject) []rbacv1.Subject {

@@ -26,6 +26,9 @@ import (
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/controllers"
+	"github.com/handson-dev/rotation-operator/internal/grading"
+	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
+	"github.com/handson-dev/rotation-operator/labs"
 )
 
 // Options configure the operator.
@@ -41,6 +44,10 @@ type Options struct {
 	LabServer string
 	LabCAData []byte
 	TokenTTL  time.Duration
+	// GradingInterval regrades every rotation at least this often.
+	GradingInterval time.Duration
+	// Catalog returns the built-in exercises; nil means the embedded labs/ catalog.
+	Catalog func() ([]rotationsv1.Exercise, error)
 
 	// Clock is injected by tests; nil means the real clock.
 	Clock clock.PassiveClock
@@ -73,6 +80,13 @@ func CacheOptions() cache.Options {
 	return cache.Options{ByObject: byObject}
 }
 
+// ClientOptions read ConfigMaps around the cache: the operator watches every
+// ConfigMap of labs metadata-only, and a typed informer for the few it owns
+// would take the same label filter and hide the learner's.
+func ClientOptions() client.Options {
+	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.ConfigMap{}}}}
+}
+
 // New builds a manager with the operator's reconcilers registered.
 func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if o.MaxConcurrentReconciles == 0 {
@@ -90,6 +104,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  Scheme(),
 		Cache:                   CacheOptions(),
+		Client:                  ClientOptions(),
 		Metrics:                 metricsserver.Options{BindAddress: o.MetricsAddr},
 		HealthProbeBindAddress:  o.ProbeAddr,
 		LeaderElection:          o.LeaderElection,
@@ -101,18 +116,36 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating manager: %w", err)
 	}
+	if o.Catalog == nil {
+		o.Catalog = labs.Catalog
+	}
 	opts := controller.Options{MaxConcurrentReconciles: o.MaxConcurrentReconciles}
+	recorder := mgr.GetEventRecorder("rotation-operator")
+	programs := &grading.Cache{}
 	rotations := &controllers.LearningRotationReconciler{
-		Client:    mgr.GetClient(),
-		APIReader: mgr.GetAPIReader(),
-		Recorder:  mgr.GetEventRecorder("rotation-operator"),
-		Clock:     o.Clock,
-		LabServer: o.LabServer,
-		LabCAData: o.LabCAData,
-		TokenTTL:  o.TokenTTL,
+		Client:         mgr.GetClient(),
+		APIReader:      mgr.GetAPIReader(),
+		Recorder:       recorder,
+		Clock:          o.Clock,
+		LabServer:      o.LabServer,
+		LabCAData:      o.LabCAData,
+		TokenTTL:       o.TokenTTL,
+		ResyncInterval: o.GradingInterval,
+		Programs:       programs,
+		Facts:          &kube.Collector{Reader: mgr.GetAPIReader()},
+		Learners: &controllers.LearnerClients{
+			Operator: mgr.GetClient(), Base: cfg, Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
+		},
 	}
 	if err := rotations.SetupWithManager(mgr, opts); err != nil {
 		return nil, fmt.Errorf("setting up the LearningRotation controller: %w", err)
+	}
+	exercises := &controllers.ExerciseReconciler{Client: mgr.GetClient(), Recorder: recorder, Programs: programs}
+	if err := exercises.SetupWithManager(mgr, opts); err != nil {
+		return nil, fmt.Errorf("setting up the Exercise controller: %w", err)
+	}
+	if err := mgr.Add(&controllers.CatalogInstaller{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Catalog: o.Catalog}); err != nil {
+		return nil, err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return nil, err

@@ -1,0 +1,181 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
+	"github.com/handson-dev/rotation-operator/internal/grading"
+	"github.com/handson-dev/rotation-operator/internal/lab"
+)
+
+// selectedExercise is an exercise of the rotation with its compiled checks;
+// program is nil when it does not compile.
+type selectedExercise struct {
+	ex         *rotationsv1.Exercise
+	program    *grading.Program
+	compileErr error
+}
+
+// reconcileExercises resolves the rotation's selection, gives the lab each
+// exercise's instructions and, once, its starter objects.
+func (r *LearningRotationReconciler) reconcileExercises(ctx context.Context, s *rotationScope) (ctrl.Result, error) {
+	lr := s.lr
+	all := &rotationsv1.ExerciseList{}
+	if err := r.Client.List(ctx, all); err != nil {
+		return ctrl.Result{}, err
+	}
+	selected, missing := selectExercises(lr.Spec.Exercises, all.Items)
+	s.exercises = nil
+	var invalid []string
+	for _, ex := range selected {
+		prog, err := r.Programs.Get(ex)
+		s.exercises = append(s.exercises, selectedExercise{ex: ex, program: prog, compileErr: err})
+		if err != nil {
+			invalid = append(invalid, fmt.Sprintf("%s (%v)", ex.Name, err))
+		}
+	}
+
+	wasResolved := meta.FindStatusCondition(lr.Status.Conditions, rotationsv1.ConditionExercisesResolved)
+	switch {
+	case len(missing) > 0:
+		msg := "exercises not found: " + strings.Join(missing, ", ") + "; create them or fix spec.exercises.names"
+		r.setCondition(s, rotationsv1.ConditionExercisesResolved, metav1.ConditionFalse, rotationsv1.ReasonExerciseNotFound, msg)
+		if wasResolved == nil || wasResolved.Message != msg {
+			s.events.add(corev1.EventTypeWarning, rotationsv1.ReasonExerciseNotFound, "ResolveExercises", msg)
+		}
+	case len(invalid) > 0:
+		msg := "exercises whose checks do not compile: " + strings.Join(invalid, "; ")
+		r.setCondition(s, rotationsv1.ConditionExercisesResolved, metav1.ConditionFalse, rotationsv1.ReasonExerciseInvalid, msg)
+		if wasResolved == nil || wasResolved.Message != msg {
+			s.events.add(corev1.EventTypeWarning, rotationsv1.ReasonExerciseInvalid, "ResolveExercises", msg)
+		}
+	default:
+		r.setCondition(s, rotationsv1.ConditionExercisesResolved, metav1.ConditionTrue, rotationsv1.ReasonResolved,
+			fmt.Sprintf("%d exercises selected", len(selected)))
+	}
+
+	for _, sel := range s.exercises {
+		if _, err := r.applier.Apply(ctx, instructionsConfigMap(lr, sel.ex)); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	// A starter that cannot be created must not stop the grading of the
+	// others; the grading step returns the error so the pass is retried.
+	s.starterErr = r.createStarters(ctx, s)
+	return ctrl.Result{}, nil
+}
+
+// selectExercises returns the named exercises in the given order, then the
+// other exercises of the selected tracks by name, and the missing names.
+func selectExercises(sel rotationsv1.ExerciseSelection, all []rotationsv1.Exercise) ([]*rotationsv1.Exercise, []string) {
+	byName := make(map[string]*rotationsv1.Exercise, len(all))
+	for i := range all {
+		byName[all[i].Name] = &all[i]
+	}
+	var out []*rotationsv1.Exercise
+	var missing []string
+	seen := map[string]bool{}
+	for _, n := range sel.Names {
+		ex, ok := byName[string(n)]
+		if !ok {
+			missing = append(missing, string(n))
+			continue
+		}
+		seen[ex.Name] = true
+		out = append(out, ex)
+	}
+	var byTrack []*rotationsv1.Exercise
+	for i := range all {
+		ex := &all[i]
+		for _, t := range sel.Tracks {
+			if ex.Spec.Track == t && !seen[ex.Name] {
+				seen[ex.Name] = true
+				byTrack = append(byTrack, ex)
+			}
+		}
+	}
+	sort.Slice(byTrack, func(i, j int) bool { return byTrack[i].Name < byTrack[j].Name })
+	return append(out, byTrack...), missing
+}
+
+// InstructionsConfigMap names the ConfigMap holding an exercise's instructions in a lab.
+func InstructionsConfigMap(exercise string) string { return "exercise-" + exercise }
+
+func instructionsConfigMap(lr *rotationsv1.LearningRotation, ex *rotationsv1.Exercise) *corev1.ConfigMap {
+	data := map[string]string{"instructions.md": ex.Spec.Instructions}
+	for name, content := range ex.Spec.Starter.Files {
+		data[name] = content
+	}
+	labels := lab.Labels(lr.Name)
+	labels[rotationsv1.LabelExercise] = ex.Name
+	return &corev1.ConfigMap{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: InstructionsConfigMap(ex.Name), Namespace: lab.Namespace(lr.Name), Labels: labels,
+			Annotations:     map[string]string{"rotations.handson.dev/title": ex.Spec.Title},
+			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(lr, rotationsv1.GroupVersion.WithKind("LearningRotation"))},
+		},
+		Data: data,
+	}
+}
+
+// createStarters creates each exercise's starter objects once, as the
+// learner. Objects the learner later changes or deletes are theirs: they
+// are never recreated or reverted.
+func (r *LearningRotationReconciler) createStarters(ctx context.Context, s *rotationScope) error {
+	var learner client.Client
+	for _, sel := range s.exercises {
+		res := s.result(sel.ex.Name)
+		if len(sel.ex.Spec.Starter.Objects) == 0 || res.StarterCreatedAt != nil || sel.compileErr != nil {
+			continue
+		}
+		if learner == nil {
+			var err error
+			if learner, err = r.Learners.For(ctx, s.lr.Name); err != nil {
+				return fmt.Errorf("getting learner credentials for starter objects: %w", err)
+			}
+		}
+		var errs []error
+		for _, raw := range sel.ex.Spec.Starter.Objects {
+			u := &unstructured.Unstructured{}
+			if err := u.UnmarshalJSON(raw.Raw); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			u.SetNamespace(lab.Namespace(s.lr.Name))
+			labels := u.GetLabels()
+			if labels == nil {
+				labels = map[string]string{}
+			}
+			labels[rotationsv1.LabelExercise] = sel.ex.Name
+			labels[rotationsv1.LabelRotation] = s.lr.Name
+			u.SetLabels(labels)
+			if err := learner.Create(ctx, u); err != nil && !apierrors.IsAlreadyExists(err) {
+				errs = append(errs, fmt.Errorf("starter %s %s: %w", u.GetKind(), u.GetName(), err))
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			msg := fmt.Sprintf("exercise %s: starter objects could not be created: %v", sel.ex.Name, err)
+			s.events.add(corev1.EventTypeWarning, "StarterFailed", "CreateStarter", msg)
+			return errors.New(msg)
+		}
+		now := metav1.NewTime(r.Clock.Now().UTC().Truncate(time.Second))
+		res.StarterCreatedAt = &now
+		s.events.add(corev1.EventTypeNormal, "StarterCreated", "CreateStarter",
+			fmt.Sprintf("exercise %s: %d starter objects created in %s", sel.ex.Name, len(sel.ex.Spec.Starter.Objects), lab.Namespace(s.lr.Name)))
+	}
+	return nil
+}

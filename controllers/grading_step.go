@@ -1,0 +1,138 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
+	"github.com/handson-dev/rotation-operator/internal/grading"
+	"github.com/handson-dev/rotation-operator/internal/lab"
+)
+
+// reconcileGrades collects the facts the selected exercises read, evaluates
+// their checks and advances each exercise's result. Unchanged facts give an
+// unchanged status, which the pass does not write.
+func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rotationScope) (ctrl.Result, error) {
+	lr := s.lr
+	now := r.Clock.Now()
+	needed := map[string]bool{}
+	for _, sel := range s.exercises {
+		if sel.program != nil {
+			for _, f := range sel.program.Facts {
+				needed[strings.TrimPrefix(f, grading.VarKube+".")] = true
+			}
+		}
+	}
+	kinds := make([]string, 0, len(needed))
+	for k := range needed {
+		kinds = append(kinds, k)
+	}
+	kube, err := r.Facts.Collect(ctx, lab.Namespace(lr.Name), kinds)
+	if err != nil {
+		r.setCondition(s, rotationsv1.ConditionGraded, metav1.ConditionFalse, rotationsv1.ReasonGradingFailed, err.Error())
+		return ctrl.Result{}, err
+	}
+	vars := map[string]any{
+		grading.VarKube: kube,
+		grading.VarLab:  map[string]any{"namespace": lab.Namespace(lr.Name), "rotation": lr.Name},
+	}
+
+	results := make([]rotationsv1.ExerciseResult, 0, len(s.exercises))
+	var requeue time.Time
+	for _, sel := range s.exercises {
+		prev := *s.result(sel.ex.Name)
+		next := r.gradeOne(ctx, s, sel, prev, vars, now)
+		next.Name, next.Track = sel.ex.Name, sel.ex.Spec.Track
+		results = append(results, next)
+		if at := grading.NextHintAt(sel.ex.Spec.Hints, next); !at.IsZero() && (requeue.IsZero() || at.Before(requeue)) {
+			requeue = at
+		}
+	}
+	lr.Status.Exercises = results
+	summarizeScore(&lr.Status)
+	r.setCondition(s, rotationsv1.ConditionGraded, metav1.ConditionTrue, rotationsv1.ReasonGraded,
+		fmt.Sprintf("%d exercises graded", len(results)))
+	if v := lr.Annotations[rotationsv1.AnnotationGradeRequested]; v != "" {
+		lr.Status.GradeRequest = v
+	}
+
+	res := ctrl.Result{RequeueAfter: r.ResyncInterval}
+	if !requeue.IsZero() {
+		res = lowestRequeue(res, ctrl.Result{RequeueAfter: max(requeue.Sub(now), time.Second)})
+	}
+	if s.starterErr != nil {
+		return res, s.starterErr
+	}
+	return res, nil
+}
+
+// gradeOne grades one exercise and queues the learner-visible transitions as events.
+func (r *LearningRotationReconciler) gradeOne(ctx context.Context, s *rotationScope, sel selectedExercise,
+	prev rotationsv1.ExerciseResult, vars map[string]any, now time.Time) rotationsv1.ExerciseResult {
+	if sel.compileErr != nil {
+		// Keep what was earned; report why it cannot be graded now.
+		next := *prev.DeepCopy()
+		next.State = rotationsv1.ExerciseFailed
+		next.Checks = []rotationsv1.CheckResult{{Name: "compile", Message: "the exercise cannot be graded: " + sel.compileErr.Error()}}
+		next.Points = 0
+		return next
+	}
+	result := sel.program.Evaluate(ctx, vars)
+	hash, err := grading.HashFacts(vars, sel.program.Facts)
+	if err != nil {
+		hash = "unhashable:" + err.Error()
+	}
+	next, transition := grading.Advance(prev, result, hash, sel.ex.Spec.Hints, now)
+	switch transition {
+	case grading.TransitionPassed:
+		s.events.add(corev1.EventTypeNormal, string(transition), "Grade",
+			fmt.Sprintf("exercise %s passed: %d/%d points", sel.ex.Name, result.Points, result.MaxPoints))
+	case grading.TransitionRegressed:
+		s.events.add(corev1.EventTypeWarning, string(transition), "Grade",
+			fmt.Sprintf("exercise %s passed before and now fails: %s", sel.ex.Name, firstFailure(result)))
+	}
+	return next
+}
+
+func firstFailure(r grading.Result) string {
+	for _, c := range r.Checks {
+		if !c.Passed {
+			return c.Name + ": " + c.Message
+		}
+	}
+	return ""
+}
+
+// summarizeScore totals the exercises for the printer columns. Credit once
+// earned counts: the score adds BestPoints and an exercise passed once stays
+// completed, while its State shows a later regression.
+func summarizeScore(st *rotationsv1.LearningRotationStatus) {
+	st.Score, st.MaxScore, st.Completed = 0, 0, 0
+	for _, e := range st.Exercises {
+		st.Score += e.BestPoints
+		st.MaxScore += e.MaxPoints
+		if e.FirstPassedAt != nil {
+			st.Completed++
+		}
+	}
+	st.Total = int32(len(st.Exercises))
+	st.Progress = fmt.Sprintf("%d/%d", st.Completed, st.Total)
+}
+
+// result returns the rotation's recorded result for an exercise, adding an
+// empty one if there is none.
+func (s *rotationScope) result(name string) *rotationsv1.ExerciseResult {
+	for i := range s.lr.Status.Exercises {
+		if s.lr.Status.Exercises[i].Name == name {
+			return &s.lr.Status.Exercises[i]
+		}
+	}
+	s.lr.Status.Exercises = append(s.lr.Status.Exercises, rotationsv1.ExerciseResult{Name: name, State: rotationsv1.ExerciseNotStarted})
+	return &s.lr.Status.Exercises[len(s.lr.Status.Exercises)-1]
+}

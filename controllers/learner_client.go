@@ -1,0 +1,44 @@
+package controllers
+
+import (
+	"context"
+	"time"
+
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/handson-dev/rotation-operator/internal/lab"
+)
+
+// LearnerClients makes clients that act as a lab's learner ServiceAccount.
+// The operator creates exercise starter objects through them, so a starter
+// can do no more than the learner could: an Exercise author cannot use the
+// operator to create objects the learner's role does not allow.
+type LearnerClients struct {
+	// Operator writes the TokenRequest.
+	Operator client.Client
+	// Base is the operator's rest.Config; only its address and CA are used.
+	Base   *rest.Config
+	Scheme *runtime.Scheme
+	Mapper meta.RESTMapper
+}
+
+// For returns a client with a short-lived token of the lab's learner ServiceAccount.
+func (l *LearnerClients) For(ctx context.Context, rotation string) (client.Client, error) {
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: lab.LearnerServiceAccount, Namespace: lab.Namespace(rotation)}}
+	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+		ExpirationSeconds: ptr.To(int64((10 * time.Minute).Seconds())),
+	}}
+	if err := l.Operator.SubResource("token").Create(ctx, sa, tr); err != nil {
+		return nil, err
+	}
+	cfg := rest.AnonymousClientConfig(l.Base)
+	cfg.BearerToken = tr.Status.Token
+	return client.New(cfg, client.Options{Scheme: l.Scheme, Mapper: l.Mapper})
+}

@@ -1,0 +1,124 @@
+package grading
+
+import (
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
+)
+
+// Transition is what changed for the learner in one grading.
+type Transition string
+
+const (
+	NoTransition Transition = ""
+	// Passed: every check passes and did not before.
+	TransitionPassed Transition = "ExercisePassed"
+	// Regressed: the exercise passed before and a change broke it.
+	TransitionRegressed Transition = "ExerciseRegressed"
+)
+
+// Advance folds a new grading into an exercise's result. prev is the last
+// recorded result (zero for a new exercise), factsHash identifies the facts
+// just graded. The first grading is the baseline: only later changes of
+// facts count as the learner's attempts.
+func Advance(prev rotationsv1.ExerciseResult, res Result, factsHash string, hints []rotationsv1.Hint, now time.Time) (rotationsv1.ExerciseResult, Transition) {
+	next := *prev.DeepCopy()
+	next.Checks = res.Checks
+	next.Points = res.Points
+	next.MaxPoints = res.MaxPoints
+	stamp := metav1.NewTime(now.UTC().Truncate(time.Second))
+
+	changed := prev.FactsHash != "" && prev.FactsHash != factsHash
+	if changed {
+		next.Attempts++
+		if !res.Passed {
+			next.FailedAttempts++
+		}
+		if next.StartedAt == nil {
+			next.StartedAt = &stamp
+		}
+	}
+	if prev.FactsHash != factsHash || next.LastGradedAt == nil {
+		next.LastGradedAt = &stamp
+	}
+	next.FactsHash = factsHash
+	if res.AnyPassed && next.StartedAt == nil {
+		next.StartedAt = &stamp
+	}
+
+	transition := NoTransition
+	switch {
+	case res.Passed:
+		next.State = rotationsv1.ExercisePassed
+		if next.FirstPassedAt == nil {
+			next.FirstPassedAt = &stamp
+		}
+		if res.Points > next.BestPoints {
+			next.BestPoints = res.Points
+		}
+		if prev.State != rotationsv1.ExercisePassed {
+			transition = TransitionPassed
+		}
+	case prev.FirstPassedAt != nil:
+		// Credit earned stays in BestPoints; the state tells the mentor it broke.
+		next.State = rotationsv1.ExerciseFailed
+		if prev.State == rotationsv1.ExercisePassed {
+			transition = TransitionRegressed
+		}
+	case next.StartedAt != nil:
+		next.State = rotationsv1.ExerciseInProgress
+	default:
+		next.State = rotationsv1.ExerciseNotStarted
+	}
+	if res.Points > next.BestPoints {
+		next.BestPoints = res.Points
+	}
+	next.HintsUnlocked, next.Hint = unlockedHints(hints, next, now)
+	return next, transition
+}
+
+// unlockedHints counts the hints unlocked so far, in order: a hint unlocks
+// after its minutes in the exercise or its failed attempts, whichever comes
+// first; a hint with neither is available at once. A later hint never
+// unlocks before an earlier one.
+func unlockedHints(hints []rotationsv1.Hint, r rotationsv1.ExerciseResult, now time.Time) (int32, string) {
+	var n int32
+	text := ""
+	for _, h := range hints {
+		if !hintUnlocked(h, r, now) {
+			break
+		}
+		n++
+		text = h.Text
+	}
+	return n, text
+}
+
+func hintUnlocked(h rotationsv1.Hint, r rotationsv1.ExerciseResult, now time.Time) bool {
+	if h.AfterMinutes == nil && h.AfterFailedAttempts == nil {
+		return true
+	}
+	if h.AfterFailedAttempts != nil && r.FailedAttempts >= *h.AfterFailedAttempts {
+		return true
+	}
+	if h.AfterMinutes != nil && r.StartedAt != nil &&
+		now.Sub(r.StartedAt.Time) >= time.Duration(*h.AfterMinutes)*time.Minute {
+		return true
+	}
+	return false
+}
+
+// NextHintAt is when the next time-locked hint unlocks, or zero if none will
+// by time alone; the controller requeues for it.
+func NextHintAt(hints []rotationsv1.Hint, r rotationsv1.ExerciseResult) time.Time {
+	if int(r.HintsUnlocked) >= len(hints) || r.StartedAt == nil {
+		return time.Time{}
+	}
+	h := hints[r.HintsUnlocked]
+	if h.AfterMinutes == nil {
+		return time.Time{}
+	}
+	return r.StartedAt.Add(time.Duration(*h.AfterMinutes) * time.Minute)
+}

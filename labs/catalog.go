@@ -1,0 +1,233 @@
+package labs
+
+import (
+	"cmp"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"reflect"
+	"slices"
+	"strings"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"sigs.k8s.io/yaml"
+
+	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
+)
+
+// The catalog: one folder per track, one folder per exercise in it. A new
+// track is a new folder here and a new name on the embed line.
+//
+//go:embed kubernetes
+var builtin embed.FS
+
+// Files of an exercise folder, labs/<track>/<exercise>/.
+const (
+	// ExerciseFile is the Exercise manifest, without spec.instructions and
+	// spec.starter.files.
+	ExerciseFile = "exercise.yaml"
+	// InstructionsFile becomes spec.instructions.
+	InstructionsFile = "instructions.md"
+	// FilesDir holds the starter files: each file becomes
+	// spec.starter.files[<file name>].
+	FilesDir = "files"
+)
+
+var loadBuiltin = sync.OnceValues(func() ([]rotationsv1.Exercise, error) { return load(builtin) })
+
+// Catalog returns the built-in exercises, labelled
+// rotations.handson.dev/builtin=true and sorted by track then name. The
+// caller owns the result: each call returns fresh copies.
+func Catalog() ([]rotationsv1.Exercise, error) {
+	all, err := loadBuiltin()
+	if err != nil {
+		return nil, fmt.Errorf("built-in exercise catalog (labs/): %w", err)
+	}
+	out := make([]rotationsv1.Exercise, len(all))
+	for i := range all {
+		all[i].DeepCopyInto(&out[i])
+	}
+	return out, nil
+}
+
+// load reads every <track>/<exercise>/ folder of fsys. It reports every
+// problem it finds, each naming its file.
+func load(fsys fs.FS) ([]rotationsv1.Exercise, error) {
+	tracks, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return nil, err
+	}
+	var (
+		out  []rotationsv1.Exercise
+		errs []error
+		seen = map[string]string{} // exercise name -> its folder
+	)
+	for _, t := range tracks {
+		if !t.IsDir() {
+			errs = append(errs, fmt.Errorf("%s: not a track folder; the catalog holds <track>/<exercise>/ folders", t.Name()))
+			continue
+		}
+		dirs, err := fs.ReadDir(fsys, t.Name())
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, d := range dirs {
+			dir := path.Join(t.Name(), d.Name())
+			if !d.IsDir() {
+				errs = append(errs, fmt.Errorf("%s: not an exercise folder; a track holds <exercise>/ folders", dir))
+				continue
+			}
+			ex, err := loadExercise(fsys, t.Name(), dir)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			if prev, dup := seen[ex.Name]; dup {
+				errs = append(errs, fmt.Errorf("%s: exercise %q is also defined in %s; names are unique across tracks", dir, ex.Name, prev))
+				continue
+			}
+			seen[ex.Name] = dir
+			out = append(out, *ex)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b rotationsv1.Exercise) int {
+		return cmp.Or(cmp.Compare(a.Spec.Track, b.Spec.Track), cmp.Compare(a.Name, b.Name))
+	})
+	return out, nil
+}
+
+// loadExercise reads one exercise folder.
+func loadExercise(fsys fs.FS, track, dir string) (*rotationsv1.Exercise, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		switch {
+		case e.Name() == ExerciseFile && !e.IsDir(), e.Name() == InstructionsFile && !e.IsDir(), e.Name() == FilesDir && e.IsDir():
+		default:
+			return nil, fmt.Errorf("%s: unexpected; an exercise folder holds %s, %s and %s/", path.Join(dir, e.Name()), ExerciseFile, InstructionsFile, FilesDir)
+		}
+	}
+
+	manifest := path.Join(dir, ExerciseFile)
+	data, err := fs.ReadFile(fsys, manifest)
+	if err != nil {
+		return nil, err
+	}
+	ex := &rotationsv1.Exercise{}
+	if err := yaml.UnmarshalStrict(data, ex); err != nil {
+		return nil, fmt.Errorf("%s: %w", manifest, err)
+	}
+	if err := checkManifest(ex, track, path.Base(dir)); err != nil {
+		return nil, fmt.Errorf("%s: %w", manifest, err)
+	}
+
+	instructions := path.Join(dir, InstructionsFile)
+	text, err := fs.ReadFile(fsys, instructions)
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(string(text)) == "" {
+		return nil, fmt.Errorf("%s: empty", instructions)
+	}
+	ex.Spec.Instructions = string(text)
+
+	files, err := loadFiles(fsys, path.Join(dir, FilesDir))
+	if err != nil {
+		return nil, err
+	}
+	ex.Spec.Starter.Files = files
+
+	if ex.Labels == nil {
+		ex.Labels = map[string]string{}
+	}
+	ex.Labels[rotationsv1.LabelBuiltin] = "true"
+	return ex, nil
+}
+
+// checkManifest checks what exercise.yaml may and must say.
+func checkManifest(ex *rotationsv1.Exercise, track, folder string) error {
+	var errs []error
+	if gv := rotationsv1.GroupVersion.String(); ex.APIVersion != gv || ex.Kind != "Exercise" {
+		errs = append(errs, fmt.Errorf("apiVersion %q and kind %q: want %s and Exercise", ex.APIVersion, ex.Kind, gv))
+	}
+	if ex.Name != folder {
+		errs = append(errs, fmt.Errorf("metadata.name %q does not match its folder %q", ex.Name, folder))
+	}
+	if ex.Namespace != "" {
+		errs = append(errs, fmt.Errorf("metadata.namespace is set; Exercises are cluster-scoped"))
+	}
+	if string(ex.Spec.Track) != track {
+		errs = append(errs, fmt.Errorf("spec.track %q does not match its track folder %q", ex.Spec.Track, track))
+	}
+	if ex.Spec.Instructions != "" {
+		errs = append(errs, fmt.Errorf("spec.instructions is set; write them in %s", InstructionsFile))
+	}
+	if len(ex.Spec.Starter.Files) > 0 {
+		errs = append(errs, fmt.Errorf("spec.starter.files is set; put the files in %s/", FilesDir))
+	}
+	if !reflect.DeepEqual(ex.Status, rotationsv1.ExerciseStatus{}) {
+		errs = append(errs, errors.New("status is set; the operator writes it"))
+	}
+	for i, raw := range ex.Spec.Starter.Objects {
+		if err := checkStarterObject(raw.Raw); err != nil {
+			errs = append(errs, fmt.Errorf("spec.starter.objects[%d]: %w", i, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkStarterObject checks a starter object is a namespaced object the
+// operator can place: the operator sets the namespace.
+func checkStarterObject(raw []byte) error {
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON(raw); err != nil {
+		return err
+	}
+	if u.GetName() == "" {
+		return fmt.Errorf("%s has no metadata.name", u.GetKind())
+	}
+	if u.GetNamespace() != "" {
+		return fmt.Errorf("%s %s sets metadata.namespace; leave it out, the operator sets the lab's", u.GetKind(), u.GetName())
+	}
+	return nil
+}
+
+// loadFiles reads the starter files of an exercise; a missing folder is no files.
+func loadFiles(fsys fs.FS, dir string) (map[string]string, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	files := make(map[string]string, len(entries))
+	for _, e := range entries {
+		name := path.Join(dir, e.Name())
+		if !e.Type().IsRegular() {
+			return nil, fmt.Errorf("%s: not a regular file; starter files are flat", name)
+		}
+		if e.Name() == InstructionsFile {
+			return nil, fmt.Errorf("%s: reserved; the instructions ConfigMap already has this key", name)
+		}
+		if msgs := validation.IsConfigMapKey(e.Name()); len(msgs) > 0 {
+			return nil, fmt.Errorf("%s: not a valid ConfigMap key: %s", name, strings.Join(msgs, "; "))
+		}
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		files[e.Name()] = string(data)
+	}
+	return files, nil
+}
