@@ -176,6 +176,19 @@ func TestLearnerDoesAnExerciseStepByStep(t *testing.T) {
 		return nil
 	})
 
+	// On demand: a new value of the grade-requested annotation is answered in status.
+	req := &rotationsv1.LearningRotation{ObjectMeta: metav1.ObjectMeta{Name: "grader"}}
+	patch := `{"metadata":{"annotations":{"rotations.handson.dev/grade-requested":"req-1"}}}`
+	if err := admin.Patch(ctx, req, client.RawPatch("application/merge-patch+json", []byte(patch))); err != nil {
+		t.Fatal(err)
+	}
+	lr = exerciseResult(t, "grader", "t-scale", func(lr *rotationsv1.LearningRotation, _ *rotationsv1.ExerciseResult) error {
+		if lr.Status.GradeRequest != "req-1" {
+			return fmt.Errorf("gradeRequest = %q", lr.Status.GradeRequest)
+		}
+		return nil
+	})
+
 	// The learner can neither grade themselves nor change the exercise.
 	lr.Status.Score = 1000
 	if err := learner.Status().Update(ctx, lr); !apierrors.IsForbidden(err) {

@@ -54,9 +54,13 @@ func poke(t *testing.T, name string) {
 }
 
 func TestSecondPassMakesNoWrites(t *testing.T) {
-	createRotation(t, testutil.Rotation("idle").Mentors("m@example.com").Obj())
-	waitReady(t, "idle")
-	time.Sleep(2 * time.Second) // let the first passes' follow-up reconciles settle
+	// With the built-in kubernetes track: starters, instructions and grading included.
+	createRotation(t, testutil.Rotation("idle").Mentors("m@example.com").Tracks(rotationsv1.TrackKubernetes).Obj())
+	lr := waitReady(t, "idle")
+	if lr.Status.Total < 3 {
+		t.Fatalf("the kubernetes track selected %d exercises, want the 3 built-ins", lr.Status.Total)
+	}
+	time.Sleep(3 * time.Second) // let the starters' Deployments settle and their follow-up passes run
 
 	writes.Reset()
 	before := reconcileCount(t)

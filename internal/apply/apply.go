@@ -39,6 +39,9 @@ func (a *Applier) Apply(ctx context.Context, desired client.Object) (bool, error
 		if err != nil {
 			return false, err
 		}
+		// The typed Get already matched the kind; reads that bypass the
+		// cache come back without TypeMeta, so leave it out of the comparison.
+		have["apiVersion"], have["kind"] = want["apiVersion"], want["kind"]
 		if Contains(have, want) {
 			return false, nil
 		}

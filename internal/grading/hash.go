@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 )
 
-// HashFacts identifies the facts an exercise reads. encoding/json sorts map
-// keys, so equal facts hash equally.
+// HashFacts identifies what the learner wrote in the facts an exercise
+// reads: objects without their status, which controllers change on their
+// own (a Deployment's ready replicas must not count as a learner attempt).
+// encoding/json sorts map keys, so equal facts hash equally.
 func HashFacts(vars map[string]any, facts []string) (string, error) {
 	subset := make(map[string]any, len(facts))
 	for _, f := range facts {
-		subset[f] = lookup(vars, f)
+		subset[f] = withoutStatus(lookup(vars, f))
 	}
 	b, err := json.Marshal(subset)
 	if err != nil {
@@ -32,4 +34,28 @@ func lookup(vars map[string]any, fact string) any {
 		}
 	}
 	return vars[fact]
+}
+
+// withoutStatus copies a name -> object map, leaving out each object's status.
+func withoutStatus(v any) any {
+	byName, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	out := make(map[string]any, len(byName))
+	for name, obj := range byName {
+		m, ok := obj.(map[string]any)
+		if !ok {
+			out[name] = obj
+			continue
+		}
+		trimmed := make(map[string]any, len(m))
+		for k, e := range m {
+			if k != "status" {
+				trimmed[k] = e
+			}
+		}
+		out[name] = trimmed
+	}
+	return out
 }

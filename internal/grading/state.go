@@ -20,9 +20,9 @@ const (
 )
 
 // Advance folds a new grading into an exercise's result. prev is the last
-// recorded result (zero for a new exercise), factsHash identifies the facts
-// just graded. The first grading is the baseline: only later changes of
-// facts count as the learner's attempts.
+// recorded result (zero for a new exercise), factsHash identifies the
+// learner's side of the facts just graded (see HashFacts). The first grading
+// is the baseline: only later changes count as the learner's attempts.
 func Advance(prev rotationsv1.ExerciseResult, res Result, factsHash string, hints []rotationsv1.Hint, now time.Time) (rotationsv1.ExerciseResult, Transition) {
 	next := *prev.DeepCopy()
 	next.Checks = res.Checks
@@ -44,7 +44,9 @@ func Advance(prev rotationsv1.ExerciseResult, res Result, factsHash string, hint
 		next.LastGradedAt = &stamp
 	}
 	next.FactsHash = factsHash
-	if res.AnyPassed && next.StartedAt == nil {
+	// Checks that pass on the starter alone do not start the exercise: only
+	// the learner's changes (or passing outright) do.
+	if res.Passed && next.StartedAt == nil {
 		next.StartedAt = &stamp
 	}
 

@@ -1,0 +1,278 @@
+package labs
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"sigs.k8s.io/yaml"
+
+	"github.com/handson-dev/rotation-operator/internal/grading"
+	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
+)
+
+// A gradingCase is one state of a lab and the checks expected to fail in it.
+type gradingCase struct {
+	name string
+	// objects are the lab's objects as YAML, shaped like the apiserver
+	// returns them (defaults filled in, status set). Nil: the exercise's
+	// solved lab.
+	objects []string
+	// starter adds the exercise's starter objects and YAML starter files, as
+	// just applied: no defaults, no status.
+	starter bool
+	// mutate changes the objects before grading.
+	mutate func(t *testing.T, l labObjects)
+	// failing lists the checks that must fail, each with its message; every
+	// other check must pass. Empty: the exercise passes.
+	failing []string
+}
+
+// gradingTable is, per exercise, its solved lab and its cases. Every
+// built-in exercise needs one: TestGrading fails for an exercise without,
+// and for a check no case makes fail.
+type gradingTable struct {
+	solved []string
+	cases  []gradingCase
+}
+
+var gradingTables = map[string]gradingTable{}
+
+// labObjects are a lab's objects by "Kind/name", as the collector returns
+// them: plain maps, integers as int64.
+type labObjects map[string]map[string]any
+
+func (l labObjects) get(t *testing.T, key string) map[string]any {
+	t.Helper()
+	o, ok := l[key]
+	if !ok {
+		t.Fatalf("no object %s in the lab", key)
+	}
+	return o
+}
+
+// set sets a field; value is YAML ("3", "'3'", "{a: b}", "[1, 2]").
+func set(t *testing.T, obj map[string]any, value string, fields ...string) {
+	t.Helper()
+	if err := unstructured.SetNestedField(obj, fromYAML(t, value), fields...); err != nil {
+		t.Fatalf("setting %v: %v", fields, err)
+	}
+}
+
+func del(obj map[string]any, fields ...string) { unstructured.RemoveNestedField(obj, fields...) }
+
+// container returns the i-th container of a workload's pod template, to change in place.
+func container(t *testing.T, obj map[string]any, i int) map[string]any {
+	t.Helper()
+	cs, _, _ := unstructured.NestedFieldNoCopy(obj, "spec", "template", "spec", "containers")
+	list, _ := cs.([]any)
+	if i >= len(list) {
+		t.Fatalf("no container %d", i)
+	}
+	return list[i].(map[string]any)
+}
+
+// fromYAML decodes YAML as the apiserver's JSON is decoded into
+// unstructured objects: integers become int64.
+func fromYAML(t *testing.T, y string) any {
+	t.Helper()
+	j, err := yaml.YAMLToJSON([]byte(y))
+	if err != nil {
+		t.Fatalf("%v in\n%s", err, y)
+	}
+	var v any
+	if err := utiljson.Unmarshal(j, &v); err != nil {
+		t.Fatalf("%v in\n%s", err, y)
+	}
+	return v
+}
+
+func addObjects(t *testing.T, l labObjects, docs ...string) {
+	t.Helper()
+	for _, doc := range docs {
+		for _, part := range strings.Split(doc, "\n---\n") {
+			if strings.TrimSpace(part) == "" {
+				continue
+			}
+			obj, ok := fromYAML(t, part).(map[string]any)
+			if !ok {
+				t.Fatalf("not an object:\n%s", part)
+			}
+			u := unstructured.Unstructured{Object: obj}
+			l[u.GetKind()+"/"+u.GetName()] = obj
+		}
+	}
+}
+
+// resourceOf maps the kinds the tests use to their kube facts.
+var resourceOf = map[string]string{
+	"ConfigMap":  "configmaps",
+	"Deployment": "deployments",
+	"Pod":        "pods",
+	"ReplicaSet": "replicasets",
+	"Service":    "services",
+}
+
+// grade evaluates an exercise against a lab as the operator does: every
+// kube fact present (empty when the lab has none of that kind), objects
+// normalized by the collector's Normalize.
+func grade(t *testing.T, p *grading.Program, l labObjects) grading.Result {
+	t.Helper()
+	facts := map[string]any{}
+	for _, r := range kube.Resources() {
+		facts[r] = map[string]any{}
+	}
+	for key, obj := range l {
+		kind, name, _ := strings.Cut(key, "/")
+		r, ok := resourceOf[kind]
+		if !ok {
+			t.Fatalf("%s: add its kind to resourceOf", key)
+		}
+		kube.Normalize(obj)
+		facts[r].(map[string]any)[name] = obj
+	}
+	for _, f := range p.Facts {
+		variable, name, _ := strings.Cut(f, ".")
+		if _, ok := facts[name]; variable != grading.VarKube || !ok {
+			t.Fatalf("the program reads %s, which the test does not provide", f)
+		}
+	}
+	return p.Evaluate(context.Background(), map[string]any{
+		grading.VarKube: facts,
+		grading.VarLab:  map[string]any{"namespace": "lab-x", "rotation": "x"},
+	})
+}
+
+func TestGrading(t *testing.T) {
+	for _, ex := range mustCatalog(t) {
+		t.Run(ex.Name, func(t *testing.T) {
+			table, ok := gradingTables[ex.Name]
+			if !ok {
+				t.Fatalf("no grading table: add one to gradingTables")
+			}
+			p, err := grading.Compile(&ex.Spec)
+			if err != nil {
+				t.Fatalf("Compile: %v", err)
+			}
+			messages := map[string]string{}
+			for _, c := range ex.Spec.Checks {
+				messages[c.Name] = c.Message
+			}
+			failed := map[string]bool{}
+			passed := false
+			cases := append([]gradingCase{{name: "solved"}}, table.cases...)
+			for _, tc := range cases {
+				t.Run(tc.name, func(t *testing.T) {
+					l := labObjects{}
+					switch {
+					case tc.objects != nil:
+						addObjects(t, l, tc.objects...)
+					case !tc.starter:
+						addObjects(t, l, table.solved...)
+					}
+					if tc.starter {
+						objects, files := manifests(t, &ex)
+						for _, data := range objects {
+							addObjects(t, l, string(data))
+						}
+						for _, data := range files {
+							addObjects(t, l, string(data))
+						}
+					}
+					if tc.mutate != nil {
+						tc.mutate(t, l)
+					}
+					r := grade(t, p, l)
+
+					var gotFailing []string
+					for _, c := range r.Checks {
+						if strings.Contains(c.Message, "evaluation error") || strings.Contains(c.Message, "not a bool") {
+							t.Errorf("check %s errs instead of failing: %s", c.Name, c.Message)
+						}
+						if !c.Passed {
+							gotFailing = append(gotFailing, c.Name)
+							failed[c.Name] = true
+							if c.Message != messages[c.Name] {
+								t.Errorf("check %s failed with %q, want its message %q", c.Name, c.Message, messages[c.Name])
+							}
+						}
+					}
+					want := slices.Clone(tc.failing)
+					sort.Strings(want)
+					sort.Strings(gotFailing)
+					if !slices.Equal(gotFailing, want) {
+						t.Errorf("failing checks %v, want %v", gotFailing, want)
+					}
+					if len(tc.failing) == 0 {
+						passed = true
+						if !r.Passed || r.Points != r.MaxPoints {
+							t.Errorf("Passed %v with %d/%d points, want a pass with every point", r.Passed, r.Points, r.MaxPoints)
+						}
+					} else if r.Passed || r.Points == r.MaxPoints {
+						t.Errorf("Passed %v with %d/%d points, want a fail", r.Passed, r.Points, r.MaxPoints)
+					}
+				})
+			}
+			if !passed {
+				t.Error("no case passes every check")
+			}
+			for _, c := range ex.Spec.Checks {
+				if !failed[c.Name] {
+					t.Errorf("no case makes check %s fail", c.Name)
+				}
+			}
+		})
+	}
+}
+
+// TestGradingEmptyLab grades every exercise in a lab with no objects: every
+// check fails with its own message, none errs.
+func TestGradingEmptyLab(t *testing.T) {
+	for _, ex := range mustCatalog(t) {
+		p, err := grading.Compile(&ex.Spec)
+		if err != nil {
+			t.Fatalf("%s: %v", ex.Name, err)
+		}
+		r := grade(t, p, labObjects{})
+		if r.Passed || r.AnyPassed || r.Points != 0 {
+			t.Errorf("%s: an empty lab gets %d points (Passed %v, AnyPassed %v)", ex.Name, r.Points, r.Passed, r.AnyPassed)
+		}
+		for i, c := range r.Checks {
+			if c.Message != ex.Spec.Checks[i].Message {
+				t.Errorf("%s: check %s in an empty lab: %q, want its message", ex.Name, c.Name, c.Message)
+			}
+		}
+	}
+}
+
+// TestGradingStarterDoesNotPass grades every exercise against its starter
+// as created: it must not pass and no check may err.
+func TestGradingStarterDoesNotPass(t *testing.T) {
+	for _, ex := range mustCatalog(t) {
+		p, err := grading.Compile(&ex.Spec)
+		if err != nil {
+			t.Fatalf("%s: %v", ex.Name, err)
+		}
+		l := labObjects{}
+		objects, files := manifests(t, &ex)
+		for _, data := range objects {
+			addObjects(t, l, string(data))
+		}
+		for _, data := range files {
+			addObjects(t, l, string(data))
+		}
+		r := grade(t, p, l)
+		if r.Passed {
+			t.Errorf("%s: the starter passes", ex.Name)
+		}
+		for _, c := range r.Checks {
+			if strings.Contains(c.Message, "evaluation error") {
+				t.Errorf("%s: check %s errs on the starter: %s", ex.Name, c.Name, c.Message)
+			}
+		}
+	}
+}
