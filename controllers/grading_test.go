@@ -52,7 +52,7 @@ func scaleExercise(name string) *rotationsv1.Exercise {
 	}
 }
 
-func createExercise(t *testing.T, ex *rotationsv1.Exercise) {
+func createExercise(t testing.TB, ex *rotationsv1.Exercise) {
 	t.Helper()
 	if err := admin.Create(context.Background(), ex); err != nil {
 		t.Fatalf("creating exercise %s: %v", ex.Name, err)
@@ -61,7 +61,7 @@ func createExercise(t *testing.T, ex *rotationsv1.Exercise) {
 }
 
 // exerciseResult waits until cond holds for the rotation's result of an exercise.
-func exerciseResult(t *testing.T, rotation, exercise string, cond func(*rotationsv1.LearningRotation, *rotationsv1.ExerciseResult) error) *rotationsv1.LearningRotation {
+func exerciseResult(t testing.TB, rotation, exercise string, cond func(*rotationsv1.LearningRotation, *rotationsv1.ExerciseResult) error) *rotationsv1.LearningRotation {
 	t.Helper()
 	lr := &rotationsv1.LearningRotation{}
 	testutil.Eventually(t, 30*time.Second, func(ctx context.Context) error {
@@ -204,7 +204,7 @@ func TestLearnerDoesAnExerciseStepByStep(t *testing.T) {
 	}
 }
 
-func scale(t *testing.T, c client.Client, ns string, replicas int32) {
+func scale(t testing.TB, c client.Client, ns string, replicas int32) {
 	t.Helper()
 	patch := fmt.Sprintf(`{"spec":{"replicas":%d}}`, replicas)
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"}}

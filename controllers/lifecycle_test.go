@@ -21,7 +21,7 @@ import (
 )
 
 // reconcileCount reads controller-runtime's own reconcile counter.
-func reconcileCount(t *testing.T) float64 {
+func reconcileCount(t testing.TB) float64 {
 	t.Helper()
 	families, err := metrics.Registry.Gather()
 	if err != nil {
@@ -44,7 +44,7 @@ func reconcileCount(t *testing.T) float64 {
 }
 
 // poke makes the operator reconcile a rotation without changing its spec.
-func poke(t *testing.T, name string) {
+func poke(t testing.TB, name string) {
 	t.Helper()
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{"test/poke":"%d"}}}`, time.Now().UnixNano())
 	lr := &rotationsv1.LearningRotation{ObjectMeta: metav1.ObjectMeta{Name: name}}

@@ -112,7 +112,7 @@ func zapLevel() zapcore.Level {
 }
 
 // createRotation creates lr and removes it when the test ends.
-func createRotation(t *testing.T, lr *rotationsv1.LearningRotation) *rotationsv1.LearningRotation {
+func createRotation(t testing.TB, lr *rotationsv1.LearningRotation) *rotationsv1.LearningRotation {
 	t.Helper()
 	if err := admin.Create(context.Background(), lr); err != nil {
 		t.Fatalf("creating rotation %s: %v", lr.Name, err)
@@ -122,7 +122,7 @@ func createRotation(t *testing.T, lr *rotationsv1.LearningRotation) *rotationsv1
 }
 
 // waitReady waits for the rotation to be Ready and returns it.
-func waitReady(t *testing.T, name string) *rotationsv1.LearningRotation {
+func waitReady(t testing.TB, name string) *rotationsv1.LearningRotation {
 	t.Helper()
 	lr := &rotationsv1.LearningRotation{}
 	testutil.Eventually(t, 60*time.Second, func(ctx context.Context) error {
@@ -138,7 +138,7 @@ func waitReady(t *testing.T, name string) *rotationsv1.LearningRotation {
 }
 
 // userClient returns a client that impersonates user (with groups), as RBAC sees them.
-func userClient(t *testing.T, user string, groups ...string) client.Client {
+func userClient(t testing.TB, user string, groups ...string) client.Client {
 	t.Helper()
 	cfg := rest.CopyConfig(cluster.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: append([]string{"system:authenticated"}, groups...)}

@@ -242,9 +242,17 @@ func TestEvaluateCancelledContext(t *testing.T) {
 
 // Facts of unexpected shapes must fail checks, never panic.
 func TestEvaluateOddFactsDoNotPanic(t *testing.T) {
-	deep := any("bottom")
-	for range 2000 {
-		deep = map[string]any{"spec": deep, "l": []any{deep}}
+	// A tree, as decoded JSON is: shared subtrees would make equality exponential.
+	nest := func() any {
+		deep := any("bottom")
+		for i := range 2000 {
+			if i%2 == 0 {
+				deep = map[string]any{"spec": deep, "n": int64(i)}
+			} else {
+				deep = []any{deep, "x"}
+			}
+		}
+		return deep
 	}
 	type opaque struct{ A int }
 	var nilMap map[string]any
@@ -264,7 +272,7 @@ func TestEvaluateOddFactsDoNotPanic(t *testing.T) {
 		"string replicas":          map[string]any{"deployments": map[string]any{"web": map[string]any{"spec": map[string]any{"replicas": "3", "template": nil}}}},
 		"ports not a list":         map[string]any{"services": map[string]any{"web": map[string]any{"spec": map[string]any{"ports": map[string]any{"port": 80}}}}},
 		"ports of nils":            map[string]any{"services": map[string]any{"web": map[string]any{"spec": map[string]any{"ports": []any{nil, "80", []any{}}}}}},
-		"deeply nested":            map[string]any{"deployments": map[string]any{"web": deep}, "configmaps": map[string]any{"app": deep}},
+		"deeply nested":            map[string]any{"deployments": map[string]any{"web": nest()}, "configmaps": map[string]any{"app": nest()}},
 		"go types":                 map[string]any{"deployments": map[string]any{"web": opaque{A: 1}, "api": &opaque{}, "ch": make(chan int), "fn": func() {}}},
 		"non-string keys":          map[string]any{"deployments": map[int]any{1: "x"}, "services": map[any]any{nil: 1, 2.5: "y"}},
 		"int and float numbers":    map[string]any{"deployments": map[string]any{"web": map[string]any{"spec": map[string]any{"replicas": int32(3), "x": float32(1), "u": uint8(2)}}}},

@@ -79,10 +79,12 @@ func (c *Collector) Collect(ctx context.Context, namespace string, names []strin
 }
 
 // Normalize removes fields that change without the learner doing anything:
-// bookkeeping metadata and condition timestamps.
+// bookkeeping metadata and condition timestamps. metadata.generation stays:
+// it changes only with the spec, and checks compare it with
+// status.observedGeneration to know a rollout saw the latest spec.
 func Normalize(obj map[string]any) {
 	if meta, ok := obj["metadata"].(map[string]any); ok {
-		for _, k := range []string{"managedFields", "resourceVersion", "generation", "uid", "creationTimestamp"} {
+		for _, k := range []string{"managedFields", "resourceVersion", "uid", "creationTimestamp"} {
 			delete(meta, k)
 		}
 	}

@@ -1,0 +1,72 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
+	"github.com/handson-dev/rotation-operator/internal/testutil"
+)
+
+// BenchmarkChangeToStatusLatency measures the time from a learner's change
+// (kubectl scale, as the learner) to the rotation's status showing its
+// grade, over 50 changes per iteration. Run with -benchtime 1x:
+//
+//	go test ./controllers -run '^$' -bench ChangeToStatus -benchtime 1x
+func BenchmarkChangeToStatusLatency(b *testing.B) {
+	const changes = 50
+	createExercise(b, scaleExercise("b-scale"))
+	createRotation(b, testutil.Rotation("bench").Exercises("b-scale").Obj())
+	waitReady(b, "bench")
+	learner := userClient(b, "bench@example.com")
+	exerciseResult(b, "bench", "b-scale", func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
+		if r.StarterCreatedAt == nil {
+			return fmt.Errorf("starter not created yet")
+		}
+		return nil
+	})
+
+	var samples []time.Duration
+	b.ResetTimer()
+	for range b.N {
+		for i := range changes {
+			replicas := int32(3)
+			if i%2 == 1 {
+				replicas = 2
+			}
+			start := time.Now()
+			scale(b, learner, "lab-bench", replicas)
+			waitCheck(b, "bench", "b-scale", replicas == 3)
+			samples = append(samples, time.Since(start))
+		}
+	}
+	b.StopTimer()
+	slices.Sort(samples)
+	pct := func(p float64) time.Duration { return samples[int(p*float64(len(samples)-1))] }
+	b.ReportMetric(float64(pct(0.50).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(pct(0.99).Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(len(samples)), "changes")
+}
+
+// waitCheck polls the rotation until the first check's result is passed.
+func waitCheck(b testing.TB, rotation, exercise string, passed bool) {
+	lr := &rotationsv1.LearningRotation{}
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := admin.Get(ctx, client.ObjectKey{Name: rotation}, lr); err == nil {
+			for _, r := range lr.Status.Exercises {
+				if r.Name == exercise && len(r.Checks) > 0 && r.Checks[0].Passed == passed {
+					return
+				}
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.Fatalf("status of %s/%s never showed passed=%v", rotation, exercise, passed)
+}
