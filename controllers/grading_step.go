@@ -84,7 +84,7 @@ func (r *LearningRotationReconciler) gradeOne(ctx context.Context, s *rotationSc
 		return next
 	}
 	result := sel.program.Evaluate(ctx, vars)
-	hash, err := grading.HashFacts(vars, sel.program.Facts)
+	hash, err := grading.HashFacts(vars, sel.program.Scope)
 	if err != nil {
 		hash = "unhashable:" + err.Error()
 	}

@@ -202,7 +202,9 @@ func (r *LearningRotationReconciler) patchStatus(ctx context.Context, base, lr *
 	if equality.Semantic.DeepEqual(base.Status, lr.Status) {
 		return nil
 	}
-	return client.IgnoreNotFound(r.Client.Status().Patch(ctx, lr, client.MergeFrom(base)))
+	// An update rather than a merge patch: a patch leaves out zero values, and
+	// a new rotation's score must read 0, not blank. A conflict retries the pass.
+	return client.IgnoreNotFound(r.Client.Status().Update(ctx, lr))
 }
 
 // lowestRequeue merges two results, keeping the soonest requeue (Cluster API style).

@@ -12,6 +12,7 @@ import (
 	"os"
 	"time"
 
+	"go.uber.org/zap/zapcore"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -34,7 +35,7 @@ func main() {
 	flag.DurationVar(&o.GradingInterval, "grading-interval", 5*time.Minute, "Regrade every rotation at least this often (changes in a lab are graded at once).")
 	flag.StringVar(&o.LabServer, "learner-api-server", "", "Apiserver URL written into learner kubeconfigs (default: the operator's).")
 	flag.StringVar(&mode, "embedded", "auto", "Embedded control plane: auto (when no kubeconfig is found), always, or never.")
-	zapOpts := zap.Options{Development: true}
+	zapOpts := zap.Options{Development: true, Level: zapcore.InfoLevel}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse() // also parses controller-runtime's --kubeconfig flag
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))

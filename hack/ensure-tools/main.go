@@ -1,8 +1,9 @@
 // Command ensure-tools builds (once) and prints the paths of the local
 // control-plane binaries: kube-apiserver, kube-controller-manager,
-// kube-scheduler, etcd and kwok. It backs `make tools`.
+// kube-scheduler, etcd and kwok. It backs `make tools`. helm is built only
+// when named.
 //
-//	go run ./hack/ensure-tools [kubernetes|etcd|kwok ...]
+//	go run ./hack/ensure-tools [kubernetes|etcd|kwok|helm ...]
 package main
 
 import (
@@ -32,6 +33,7 @@ func main() {
 		{"etcd", p.Etcd},
 		{"kwok", p.Kwok},
 		{"kwok-stages", strings.Join(p.KwokStages, " ")},
+		{"helm", p.Helm},
 	} {
 		if kv[1] != "" {
 			fmt.Printf("%s=%s\n", kv[0], kv[1])

@@ -153,7 +153,7 @@ As a mentor (admin), in another terminal:
   kubectl get learningrotations          # or: kubectl get lr -o wide
   kubectl describe lr %[1]s
   kubectl get all,resourcequota,networkpolicy -n %[2]s
-  kubectl get events -A --field-selector regarding.name=%[1]s
+  kubectl get events -A --field-selector involvedObject.name=%[1]s
 
 As the learner:
   kubectl --kubeconfig %[5]s apply -f config/samples/learner_web_deployment.yaml

@@ -3,7 +3,9 @@ package grading
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/google/cel-go/cel"
@@ -34,7 +36,12 @@ type CompiledCheck struct {
 type Program struct {
 	Checks []CompiledCheck
 	// Facts the checks read, as "kube.deployments"; collectors fetch only these.
-	Facts     []string
+	Facts []string
+	// Scope is what the learner's attempts are counted on: "kube.deployments/api"
+	// when every check names the Deployment api, or "kube.deployments" when a
+	// check looks at all of them. Changing another exercise's objects then
+	// does not count as an attempt on this one.
+	Scope     []string
 	MaxPoints int32
 }
 
@@ -67,9 +74,9 @@ func Compile(spec *rotationsv1.ExerciseSpec) (*Program, error) {
 		return nil, err
 	}
 	p := &Program{}
-	facts := map[string]bool{}
+	refs := &factRefs{whole: map[string]bool{}, named: map[string]bool{}}
 	for _, c := range spec.Checks {
-		compiled, err := compileCheck(e, c, facts)
+		compiled, err := compileCheck(e, c, refs)
 		if err != nil {
 			return nil, &CompileError{Check: c.Name, Err: err}
 		}
@@ -79,14 +86,38 @@ func Compile(spec *rotationsv1.ExerciseSpec) (*Program, error) {
 	if len(p.Checks) == 0 {
 		return nil, errors.New("the exercise has no checks")
 	}
-	for f := range facts {
-		p.Facts = append(p.Facts, f)
-	}
-	sort.Strings(p.Facts)
+	p.Facts, p.Scope = refs.result()
 	return p, nil
 }
 
-func compileCheck(e *cel.Env, c rotationsv1.Check, facts map[string]bool) (CompiledCheck, error) {
+// factRefs gathers which facts the checks read, whole or by object name.
+type factRefs struct {
+	whole map[string]bool // "kube.deployments" read as a collection
+	named map[string]bool // "kube.deployments/api" read by name only
+}
+
+func (r *factRefs) result() (facts, scope []string) {
+	seen := map[string]bool{}
+	for f := range r.whole {
+		seen[f] = true
+		scope = append(scope, f)
+	}
+	for n := range r.named {
+		f, _, _ := strings.Cut(n, "/")
+		if !r.whole[f] {
+			scope = append(scope, n)
+		}
+		seen[f] = true
+	}
+	for f := range seen {
+		facts = append(facts, f)
+	}
+	sort.Strings(facts)
+	sort.Strings(scope)
+	return facts, scope
+}
+
+func compileCheck(e *cel.Env, c rotationsv1.Check, refs *factRefs) (CompiledCheck, error) {
 	checked, iss := e.Compile(c.Expression)
 	if iss.Err() != nil {
 		return CompiledCheck{}, iss.Err()
@@ -94,7 +125,7 @@ func compileCheck(e *cel.Env, c rotationsv1.Check, facts map[string]bool) (Compi
 	if checked.OutputType() != cel.BoolType && checked.OutputType() != cel.DynType {
 		return CompiledCheck{}, fmt.Errorf("must evaluate to a bool, not %s", checked.OutputType())
 	}
-	used, err := factsRead(checked)
+	whole, named, err := factsRead(checked)
 	if err != nil {
 		return CompiledCheck{}, err
 	}
@@ -109,44 +140,74 @@ func compileCheck(e *cel.Env, c rotationsv1.Check, facts map[string]bool) (Compi
 	if err != nil {
 		return CompiledCheck{}, err
 	}
-	for _, f := range used {
-		facts[f] = true
+	for f := range whole {
+		refs.whole[f] = true
+	}
+	for n := range named {
+		refs.named[n] = true
 	}
 	return CompiledCheck{Check: c, program: prg}, nil
 }
 
 // factsRead finds every kube.<fact> (or kube['<fact>']) in a checked
-// expression, and rejects facts no collector provides. Reading the whole
-// variable (e.g. size(kube)) needs every fact of it.
-func factsRead(checked *cel.Ast) ([]string, error) {
-	var out []string
+// expression, and rejects facts no collector provides. A fact used only as
+// kube.<fact>['name'] or 'name' in kube.<fact> is read by name; any other use
+// reads the whole fact. Reading the variable itself (size(kube)) reads all.
+func factsRead(checked *cel.Ast) (whole, named map[string]bool, err error) {
+	whole, named = map[string]bool{}, map[string]bool{}
+	uses := map[int64]string{}   // expression id -> fact, for every fact reference
+	byName := map[int64]string{} // fact reference id -> object name, when used by name
 	var errs []error
 	nav := ast.NavigateAST(checked.NativeRep())
 	ast.PostOrderVisit(nav, ast.NewExprVisitor(func(ex ast.Expr) {
-		variable, name, ok := factReference(ex)
-		if !ok {
-			variable, ok = bareFactVariable(ex)
-		}
-		if !ok {
-			return
-		}
-		if name == "" {
-			for _, f := range knownFacts[variable] {
-				out = append(out, variable+"."+f)
+		if variable, name, ok := factReference(ex); ok {
+			switch {
+			case name == "":
+				for _, f := range knownFacts[variable] {
+					whole[variable+"."+f] = true
+				}
+			case !slices.Contains(knownFacts[variable], name):
+				errs = append(errs, unknownFactError(variable, name))
+			default:
+				uses[ex.ID()] = variable + "." + name
 			}
+		}
+		if ex.Kind() != ast.CallKind {
 			return
 		}
-		known := false
-		for _, f := range knownFacts[variable] {
-			known = known || f == name
+		call := ex.AsCall()
+		args := call.Args()
+		switch call.FunctionName() {
+		case "_[_]", "_[?_]": // kube.deployments['api']
+			if len(args) == 2 {
+				if s, ok := stringLiteral(args[1]); ok {
+					byName[args[0].ID()] = s
+				}
+			}
+		case "@in": // 'api' in kube.deployments
+			if len(args) == 2 {
+				if s, ok := stringLiteral(args[0]); ok {
+					byName[args[1].ID()] = s
+				}
+			}
 		}
-		if !known {
-			errs = append(errs, unknownFactError(variable, name))
-			return
-		}
-		out = append(out, variable+"."+name)
 	}))
-	return out, errors.Join(errs...)
+	for id, fact := range uses {
+		if name, ok := byName[id]; ok {
+			named[fact+"/"+name] = true
+		} else {
+			whole[fact] = true
+		}
+	}
+	return whole, named, errors.Join(errs...)
+}
+
+func stringLiteral(ex ast.Expr) (string, bool) {
+	if ex.Kind() != ast.LiteralKind {
+		return "", false
+	}
+	s, ok := ex.AsLiteral().(types.String)
+	return string(s), ok
 }
 
 // factReference recognises kube.x, kube['x'], kube.?x, kube[?'x'] and a

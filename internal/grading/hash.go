@@ -4,16 +4,27 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"strings"
 )
 
 // HashFacts identifies what the learner wrote in the facts an exercise
-// reads: objects without their status, which controllers change on their
-// own (a Deployment's ready replicas must not count as a learner attempt).
+// reads: objects without their status and without *.kubernetes.io
+// annotations, which controllers change on their own (a Deployment's ready
+// replicas or revision must not count as a learner attempt).
 // encoding/json sorts map keys, so equal facts hash equally.
-func HashFacts(vars map[string]any, facts []string) (string, error) {
-	subset := make(map[string]any, len(facts))
-	for _, f := range facts {
-		subset[f] = withoutStatus(lookup(vars, f))
+//
+// Each scope entry is a fact ("kube.deployments") or one object of it
+// ("kube.deployments/api"), as in Program.Scope.
+func HashFacts(vars map[string]any, scope []string) (string, error) {
+	subset := make(map[string]any, len(scope))
+	for _, f := range scope {
+		fact, name, byName := strings.Cut(f, "/")
+		v := withoutStatus(lookup(vars, fact))
+		if byName {
+			m, _ := v.(map[string]any)
+			v = m[name]
+		}
+		subset[f] = v
 	}
 	b, err := json.Marshal(subset)
 	if err != nil {
@@ -51,11 +62,40 @@ func withoutStatus(v any) any {
 		}
 		trimmed := make(map[string]any, len(m))
 		for k, e := range m {
-			if k != "status" {
+			switch k {
+			case "status":
+			case "metadata":
+				trimmed[k] = withoutSystemAnnotations(e)
+			default:
 				trimmed[k] = e
 			}
 		}
 		out[name] = trimmed
 	}
+	return out
+}
+
+func withoutSystemAnnotations(v any) any {
+	meta, ok := v.(map[string]any)
+	if !ok {
+		return v
+	}
+	ann, ok := meta["annotations"].(map[string]any)
+	if !ok {
+		return v
+	}
+	kept := make(map[string]any, len(ann))
+	for k, e := range ann {
+		domain, _, found := strings.Cut(k, "/")
+		if found && (domain == "kubernetes.io" || strings.HasSuffix(domain, ".kubernetes.io")) {
+			continue
+		}
+		kept[k] = e
+	}
+	out := make(map[string]any, len(meta))
+	for k, e := range meta {
+		out[k] = e
+	}
+	out["annotations"] = kept
 	return out
 }

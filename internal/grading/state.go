@@ -57,9 +57,6 @@ func Advance(prev rotationsv1.ExerciseResult, res Result, factsHash string, hint
 		if next.FirstPassedAt == nil {
 			next.FirstPassedAt = &stamp
 		}
-		if res.Points > next.BestPoints {
-			next.BestPoints = res.Points
-		}
 		if prev.State != rotationsv1.ExercisePassed {
 			transition = TransitionPassed
 		}
@@ -74,7 +71,9 @@ func Advance(prev rotationsv1.ExerciseResult, res Result, factsHash string, hint
 	default:
 		next.State = rotationsv1.ExerciseNotStarted
 	}
-	if res.Points > next.BestPoints {
+	// Credit counts from the learner's first change: checks the starter
+	// already satisfies are not earned by doing nothing.
+	if next.StartedAt != nil && res.Points > next.BestPoints {
 		next.BestPoints = res.Points
 	}
 	next.HintsUnlocked, next.Hint = unlockedHints(hints, next, now)

@@ -1,6 +1,6 @@
 // Package toolchain locates, or builds once, the control-plane binaries the
 // project runs locally (kube-apiserver, kube-controller-manager, kube-scheduler,
-// etcd, kwok).
+// etcd, kwok), and on request tools for the labs (helm).
 //
 // The binaries are built from the wrapper modules under hack/tools/<name> with
 // the Go toolchain only (the Go module proxy is the one source we can rely on),

@@ -8,9 +8,10 @@ import (
 	"path/filepath"
 )
 
-// Ensure returns the paths of the named tools (see AllTools; none means all),
-// building any that are not cached yet. Cached tools cost a few file reads
-// and stats. Build progress goes to progress (nil discards it).
+// Ensure returns the paths of the named tools (see AllTools and
+// OptionalTools; none means AllTools), building any that are not cached yet.
+// Cached tools cost a few file reads and stats. Build progress goes to
+// progress (nil discards it).
 //
 // Safe to call from several processes at once: per-tool file locks make one
 // of them build while the others wait and then reuse its result.
@@ -33,7 +34,7 @@ func Ensure(ctx context.Context, progress io.Writer, names ...string) (Paths, er
 	for _, name := range names {
 		t, ok := tools[name]
 		if !ok {
-			return p, fmt.Errorf("unknown tool %q (known: %v)", name, AllTools)
+			return p, fmt.Errorf("unknown tool %q (known: %v)", name, knownTools())
 		}
 		dir, err := ensureOne(ctx, root, repo, t, progress)
 		if err != nil {
@@ -76,4 +77,9 @@ func ensureOne(ctx context.Context, root, repo string, t tool, progress io.Write
 		return "", err
 	}
 	return dir, nil
+}
+
+// knownTools lists every name Ensure accepts.
+func knownTools() []string {
+	return append(append([]string(nil), AllTools...), OptionalTools...)
 }

@@ -21,6 +21,10 @@ type Paths struct {
 	// KwokStages are kwok Stage configs (node and pod lifecycles); pass each
 	// to kwok with --config.
 	KwokStages []string
+	// Helm is the helm CLI (Helm v4). Only built when asked for by name: it
+	// is not in AllTools, so Ensure with no names (make tools, the local
+	// cluster) does not pay for it.
+	Helm string
 }
 
 // Tool names accepted by Ensure.
@@ -28,11 +32,15 @@ const (
 	Kubernetes = "kubernetes"
 	Etcd       = "etcd"
 	Kwok       = "kwok"
+	Helm       = "helm"
 )
 
-// AllTools lists every tool Ensure knows; Ensure with no names builds them
+// AllTools lists the control-plane tools; Ensure with no names builds them
 // in this order.
 var AllTools = []string{Kubernetes, Etcd, Kwok}
+
+// OptionalTools are known to Ensure but built only when named explicitly.
+var OptionalTools = []string{Helm}
 
 // tool describes how one wrapper module under hack/tools/<name> is built.
 type tool struct {
@@ -107,6 +115,25 @@ var tools = map[string]tool{
 			return nil
 		},
 	},
+	Helm: {
+		name:          Helm,
+		versionModule: "helm.sh/helm/v4",
+		packages:      []string{"helm.sh/helm/v4/cmd/helm"},
+		binaries:      []string{"helm"},
+		ldflags:       helmVersionLDFlags,
+		coldEstimate:  "~4 min cold",
+		fill: func(p *Paths, dir string) error {
+			p.Helm = filepath.Join(dir, "helm")
+			return nil
+		},
+	},
+}
+
+// helmVersionLDFlags stamps the version as Helm's Makefile does: without it
+// `helm version` reports only the minor line (v4.3) hard-coded in the source.
+func helmVersionLDFlags(version string) string {
+	const pkg = "helm.sh/helm/v4/internal/version"
+	return "-X " + pkg + ".version=" + version + " -X " + pkg + ".gitTreeState=clean"
 }
 
 const kwokStagesDir = "stages"

@@ -69,6 +69,9 @@ func (c *Collector) Collect(ctx context.Context, namespace string, names []strin
 		}
 		byName := make(map[string]any, len(list.Items))
 		for i := range list.Items {
+			if plumbing(name, &list.Items[i]) {
+				continue
+			}
 			obj := list.Items[i].Object
 			Normalize(obj)
 			byName[list.Items[i].GetName()] = obj
@@ -76,6 +79,13 @@ func (c *Collector) Collect(ctx context.Context, namespace string, names []strin
 		out[name] = byName
 	}
 	return out, nil
+}
+
+// plumbing tells objects that are not the learner's work: the operator's
+// own (instructions, kubeconfig) and the cluster CA bundle every namespace gets.
+func plumbing(resource string, u *unstructured.Unstructured) bool {
+	return u.GetLabels()["app.kubernetes.io/managed-by"] == "rotation-operator" ||
+		(resource == "configmaps" && u.GetName() == "kube-root-ca.crt")
 }
 
 // Normalize removes fields that change without the learner doing anything:

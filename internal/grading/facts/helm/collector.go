@@ -1,0 +1,300 @@
+// Package helm collects the Helm releases of a lab namespace as facts for
+// checks, read-only, from Helm's own release storage: the Secrets driver's
+// sh.helm.release.v1.<name>.v<revision> Secrets (label owner=helm). It never
+// runs the helm CLI and never writes.
+//
+// Collect returns {"releases": {<release name>: <release>}}. A release is
+//
+//	name, namespace        string
+//	revision               int     latest revision
+//	status                 string  deployed, failed, superseded, pending-upgrade, ...
+//	description            string  Helm's log line: "Install complete", "Upgrade complete", "Rollback to 1", ...
+//	rollbackRevision       int     revision rolled back to, 0 if the latest revision is not a rollback
+//	chart                  {name, version, appVersion}
+//	values                 map     user-supplied values (helm get values)
+//	config                 map     chart defaults coalesced with values (helm get values --all)
+//	manifestObjects        list    objects of the rendered manifest, in order, as maps
+//	manifestTruncated      bool    more than MaxManifestObjects objects; the rest are left out
+//	history                list    one entry per kept revision, oldest first:
+//	                               {revision, status, description, rollbackRevision, chart, values}
+//	historyTruncated       bool    more than MaxRevisions revisions; only the latest are kept
+//
+// A release whose Secrets cannot be decoded (bad base64, bad gzip, over the
+// size limits, JSON that is not a release, an unparsable manifest) is
+// {name, namespace, error} instead, error naming the Secret and the cause,
+// so a check on it fails with a clear message; the other releases are
+// unaffected.
+//
+// Numbers in values, config and manifest objects are int64 when integral
+// and float64 otherwise, like the kube facts (unstructured objects).
+package helm
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	chartutil "helm.sh/helm/v4/pkg/chart/common/util"
+	rspb "helm.sh/helm/v4/pkg/release/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Bounds on the facts of one release.
+const (
+	// MaxRevisions is how many of the latest revisions are decoded and kept
+	// in history. Helm keeps 10 by default (--history-max).
+	MaxRevisions = 20
+	// MaxManifestObjects bounds manifestObjects.
+	MaxManifestObjects = 500
+)
+
+// Fact names under the helm variable.
+const FactReleases = "releases"
+
+// Helm's Secrets driver: the label every release Secret carries, the labels
+// naming release and revision, and the data key of the encoded release.
+const (
+	ownerLabel   = "owner"
+	ownerHelm    = "helm"
+	nameLabel    = "name"
+	versionLabel = "version"
+	releaseKey   = "release"
+	secretPrefix = "sh.helm.release.v1."
+)
+
+// Collector reads Helm release Secrets of a lab. Reader should read the
+// apiserver directly (not a cache), as for the kube facts, and needs list
+// on Secrets in lab namespaces; only Secrets labelled owner=helm are listed.
+type Collector struct {
+	Reader client.Reader
+}
+
+// Collect lists the release Secrets in namespace and returns
+// {"releases": name -> release}; see the package doc for the shape. Only a
+// failed List is an error: a bad release Secret makes an error entry.
+func (c *Collector) Collect(ctx context.Context, namespace string) (map[string]any, error) {
+	var list corev1.SecretList
+	if err := c.Reader.List(ctx, &list, client.InNamespace(namespace), client.MatchingLabels{ownerLabel: ownerHelm}); err != nil {
+		return nil, fmt.Errorf("listing Helm release secrets in %s: %w", namespace, err)
+	}
+	return map[string]any{FactReleases: releasesFacts(namespace, list.Items)}, nil
+}
+
+// stored is one release Secret, before decoding.
+type stored struct {
+	secret   string
+	revision int // from the labels (or the name); ordering only
+	payload  []byte
+}
+
+// releasesFacts groups release Secrets by release and decodes each group.
+func releasesFacts(namespace string, secrets []corev1.Secret) map[string]any {
+	groups := map[string][]stored{}
+	for i := range secrets {
+		s := &secrets[i]
+		name, rev := identify(s)
+		groups[name] = append(groups[name], stored{secret: s.Name, revision: rev, payload: s.Data[releaseKey]})
+	}
+	out := make(map[string]any, len(groups))
+	for name, g := range groups {
+		out[name] = releaseFacts(namespace, name, g)
+	}
+	return out
+}
+
+// identify reads a release Secret's release name and revision from the
+// labels Helm sets, falling back to its name sh.helm.release.v1.<name>.v<N>.
+func identify(s *corev1.Secret) (name string, revision int) {
+	name = s.Labels[nameLabel]
+	revision, err := strconv.Atoi(s.Labels[versionLabel])
+	if name != "" && err == nil {
+		return name, revision
+	}
+	rest := strings.TrimPrefix(s.Name, secretPrefix)
+	if i := strings.LastIndex(rest, ".v"); i >= 0 {
+		if n, err := strconv.Atoi(rest[i+2:]); err == nil {
+			if name == "" {
+				name = rest[:i]
+			}
+			return name, n
+		}
+	}
+	if name == "" {
+		name = s.Name
+	}
+	return name, 0
+}
+
+// releaseFacts decodes the latest MaxRevisions revisions of one release.
+func releaseFacts(namespace, name string, g []stored) map[string]any {
+	sort.Slice(g, func(i, j int) bool {
+		if g[i].revision != g[j].revision {
+			return g[i].revision < g[j].revision
+		}
+		return g[i].secret < g[j].secret
+	})
+	truncated := len(g) > MaxRevisions
+	if truncated {
+		g = g[len(g)-MaxRevisions:]
+	}
+
+	type decoded struct {
+		secret string
+		rls    *rspb.Release
+	}
+	revs := make([]decoded, 0, len(g))
+	var firstErr error
+	failed := 0
+	// Latest first, so the error reported is the newest revision's.
+	for i := len(g) - 1; i >= 0; i-- {
+		rls, err := safeDecode(g[i].payload)
+		if err != nil {
+			failed++
+			if firstErr == nil {
+				firstErr = fmt.Errorf("release secret %s: %w", g[i].secret, err)
+			}
+			continue
+		}
+		revs = append(revs, decoded{g[i].secret, rls})
+	}
+	if firstErr != nil {
+		return errorEntry(namespace, name, firstErr, failed)
+	}
+	// The stored revision numbers, not the labels, order the history.
+	sort.SliceStable(revs, func(i, j int) bool { return revs[i].rls.Version < revs[j].rls.Version })
+	latest := revs[len(revs)-1]
+
+	facts, err := latestFacts(latest.rls)
+	if err != nil {
+		return errorEntry(namespace, name, fmt.Errorf("release secret %s: %w", latest.secret, err), 1)
+	}
+	if facts["namespace"] == "" {
+		facts["namespace"] = namespace
+	}
+	history := make([]any, len(revs))
+	for i, d := range revs[:len(revs)-1] {
+		history[i] = historyEntry(d.rls, userValues(d.rls))
+	}
+	history[len(revs)-1] = historyEntry(latest.rls, facts["values"].(map[string]any))
+	facts["history"] = history
+	facts["historyTruncated"] = truncated
+	return facts
+}
+
+func errorEntry(namespace, name string, err error, failed int) map[string]any {
+	msg := err.Error()
+	if failed > 1 {
+		msg += fmt.Sprintf(" (and %d more undecodable revisions)", failed-1)
+	}
+	return map[string]any{"name": name, "namespace": namespace, "error": msg}
+}
+
+// safeDecode is decodeRelease that turns a panic in the SDK types' JSON
+// decoding into an error: one bad Secret must not crash the operator.
+func safeDecode(payload []byte) (rls *rspb.Release, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			rls, err = nil, fmt.Errorf("decoding panicked: %v", r)
+		}
+	}()
+	return decodeRelease(payload)
+}
+
+// latestFacts is the release entry for its latest revision, without history.
+func latestFacts(r *rspb.Release) (facts map[string]any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			facts, err = nil, fmt.Errorf("reading release panicked: %v", p)
+		}
+	}()
+	objs, objsTruncated, err := manifestObjects(r.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	values := userValues(r)
+	config, err := mergedConfig(r)
+	if err != nil {
+		return nil, fmt.Errorf("merging chart values: %w", err)
+	}
+	return map[string]any{
+		"name":              r.Name,
+		"namespace":         r.Namespace,
+		"revision":          int64(r.Version),
+		"status":            r.Info.Status.String(),
+		"description":       r.Info.Description,
+		"rollbackRevision":  int64(r.Info.RollbackRevision),
+		"chart":             chartFacts(r),
+		"values":            values,
+		"config":            config,
+		"manifestObjects":   objs,
+		"manifestTruncated": objsTruncated,
+	}, nil
+}
+
+func historyEntry(r *rspb.Release, values map[string]any) map[string]any {
+	return map[string]any{
+		"revision":         int64(r.Version),
+		"status":           r.Info.Status.String(),
+		"description":      r.Info.Description,
+		"rollbackRevision": int64(r.Info.RollbackRevision),
+		"chart":            chartFacts(r),
+		"values":           values,
+	}
+}
+
+func chartFacts(r *rspb.Release) map[string]any {
+	m := r.Chart.Metadata
+	return map[string]any{"name": m.Name, "version": m.Version, "appVersion": m.AppVersion}
+}
+
+// userValues are the values the learner supplied (-f, --set): the
+// release's Config, as `helm get values` prints them.
+func userValues(r *rspb.Release) map[string]any {
+	if r.Config == nil {
+		return map[string]any{}
+	}
+	normalizeNumbers(r.Config)
+	return r.Config
+}
+
+// mergedConfig is what `helm get values --all` prints: the SDK's
+// CoalesceValues over the stored chart's defaults and the user's values.
+// The stored chart has no subcharts (Helm does not persist them), exactly
+// as when helm itself reads the release back. CoalesceValues copies both
+// inputs; it may log warnings (log.Printf) for type clashes, as helm does.
+func mergedConfig(r *rspb.Release) (map[string]any, error) {
+	vals, err := chartutil.CoalesceValues(r.Chart, r.Config)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]any(vals)
+	if m == nil {
+		m = map[string]any{}
+	}
+	normalizeNumbers(m)
+	return m, nil
+}
+
+// normalizeNumbers turns integral float64s (encoding/json's numbers) into
+// int64 in place, so checks compare values.replicas == 3 as for kube facts.
+func normalizeNumbers(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = normalizeNumbers(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = normalizeNumbers(e)
+		}
+	case float64:
+		if t == math.Trunc(t) && t >= math.MinInt64 && t < math.MaxInt64 {
+			return int64(t)
+		}
+	}
+	return v
+}

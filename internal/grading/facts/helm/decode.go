@@ -1,0 +1,124 @@
+package helm
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	rspb "helm.sh/helm/v4/pkg/release/v1"
+)
+
+// Limits on what one release Secret may cost. Helm's own decoder
+// (helm.sh/helm/v4/pkg/storage/driver.decodeRelease, unexported) reads the
+// gzip stream with io.ReadAll, so a gzip bomb would take the operator down;
+// ours stops at MaxDecodedSize.
+const (
+	// MaxEncodedSize bounds the Secret's "release" value (base64 text).
+	// The apiserver stores at most ~1.5 MiB per object, so a real one is far
+	// smaller; this guards other Readers (fakes, caches) too.
+	MaxEncodedSize = 4 << 20
+	// MaxDecodedSize bounds the release JSON after base64 and gunzip.
+	MaxDecodedSize = 8 << 20
+	// MaxManifestSize bounds the rendered manifest parsed into objects.
+	MaxManifestSize = 4 << 20
+)
+
+// gzipMagic starts a gzip stream; Helm stores releases gzipped since 2.x and
+// reads uncompressed JSON for older ones, and so do we.
+var gzipMagic = []byte{0x1f, 0x8b, 0x08}
+
+// errTooLarge is wrapped by the size errors so tests can tell them apart.
+var errTooLarge = errors.New("too large")
+
+// decodeRelease turns the "release" value of a Helm release Secret into the
+// SDK's release type: base64, then gunzip (if gzipped), then JSON, exactly
+// as Helm's Secrets driver stores it, but with every step bounded.
+func decodeRelease(payload []byte) (*rspb.Release, error) {
+	if len(payload) == 0 {
+		return nil, errors.New("no release data")
+	}
+	if len(payload) > MaxEncodedSize {
+		return nil, fmt.Errorf("release data is %d bytes, over the %d MiB limit: %w", len(payload), MaxEncodedSize>>20, errTooLarge)
+	}
+	raw := make([]byte, base64.StdEncoding.DecodedLen(len(payload)))
+	n, err := base64.StdEncoding.Decode(raw, payload)
+	if err != nil {
+		return nil, fmt.Errorf("base64: %w", err)
+	}
+	raw = raw[:n]
+
+	// Uncompressed JSON is at most 3/4 of MaxEncodedSize, below
+	// MaxDecodedSize; only gunzip can inflate.
+	data := raw
+	if len(raw) > 3 && bytes.Equal(raw[:3], gzipMagic) {
+		if data, err = gunzip(raw); err != nil {
+			return nil, err
+		}
+	}
+
+	var rls rspb.Release
+	if err := json.Unmarshal(data, &rls); err != nil {
+		// Type errors say "json: ...", syntax errors do not.
+		return nil, fmt.Errorf("json: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if err := validate(&rls); err != nil {
+		return nil, err
+	}
+	return &rls, nil
+}
+
+// gunzip decompresses at most MaxDecodedSize bytes and fails beyond that,
+// so memory stays bounded whatever the compression ratio.
+func gunzip(b []byte) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %w", trimGzipPrefix(err))
+	}
+	defer zr.Close()
+	// A real release compresses ~5-20x; start there rather than at the
+	// limit, and let the buffer grow up to the limit.
+	var out bytes.Buffer
+	out.Grow(min(len(b)*8, MaxDecodedSize+1))
+	n, err := out.ReadFrom(io.LimitReader(zr, MaxDecodedSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("gzip: %w", trimGzipPrefix(err))
+	}
+	if n > MaxDecodedSize {
+		return nil, fmt.Errorf("gzip: release decompresses to over %d MiB (limit): %w", MaxDecodedSize>>20, errTooLarge)
+	}
+	return out.Bytes(), nil
+}
+
+// trimGzipPrefix avoids "gzip: gzip: invalid header".
+func trimGzipPrefix(err error) error {
+	switch {
+	case errors.Is(err, gzip.ErrHeader):
+		return errors.New("invalid header")
+	case errors.Is(err, gzip.ErrChecksum):
+		return errors.New("invalid checksum")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("truncated stream")
+	}
+	return err
+}
+
+// validate rejects JSON that decoded but is not a release: every release
+// Helm writes has a name, info and chart metadata.
+func validate(rls *rspb.Release) error {
+	switch {
+	case rls.Name == "":
+		return errors.New("not a Helm release: no name")
+	case rls.Info == nil:
+		return errors.New("not a Helm release: no info")
+	case rls.Chart == nil || rls.Chart.Metadata == nil:
+		return errors.New("not a Helm release: no chart metadata")
+	case len(rls.Manifest) > MaxManifestSize:
+		return fmt.Errorf("manifest is %d bytes, over the %d MiB limit: %w", len(rls.Manifest), MaxManifestSize>>20, errTooLarge)
+	}
+	return nil
+}

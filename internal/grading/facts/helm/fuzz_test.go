@@ -1,0 +1,60 @@
+package helm
+
+import (
+	"encoding/json"
+	"testing"
+
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+)
+
+// FuzzDecodeRelease feeds arbitrary bytes to the decoding path of one
+// release Secret, then builds its facts: nothing may panic, and whatever
+// decodes stays within the limits. Each input is tried three ways so the
+// fuzzer reaches every layer: as the Secret's value itself, as base64 of
+// uncompressed JSON, and as base64 of gzipped JSON.
+func FuzzDecodeRelease(f *testing.F) {
+	for _, r := range webRevisions {
+		b, err := json.Marshal(release("web", r))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+		f.Add(encode(f, release("web", r)))
+	}
+	for _, s := range []string{
+		`{"name":"x","info":{"status":"deployed"},"chart":{"metadata":{"name":"c"},"values":{"a":{"b":1}}},"config":{"a":null,"global":{"x":1}},"manifest":"---\na: 1\n"}`,
+		`{"name":"x","info":{"first_deployed":""},"chart":{"metadata":{}},"manifest":"--- x\n"}`,
+		`{"name":"x","info":{"resources":{"v1/Pod":[{}]}},"chart":{"metadata":{}}}`,
+		`{"name":"x","info":{},"chart":{"metadata":{},"values":{"global":1}},"config":{"global":{"a":1}}}`,
+		`{"name":"x","info":{},"chart":{"metadata":{},"values":{"a":1}},"config":{"a":{"b":2}}}`,
+		`[]`, `null`, `{}`, "\x1f\x8b\x08",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<20 {
+			return // keep the fuzzer fast; the size limits have their own tests
+		}
+		for _, payload := range [][]byte{data, b64(data), b64(gz(t, data))} {
+			facts := releaseFacts(ns, "x", []stored{{secret: "sh.helm.release.v1.x.v1", revision: 1, payload: payload}})
+			if msg, failed := facts["error"].(string); failed {
+				if msg == "" {
+					t.Fatal("empty error message")
+				}
+				continue
+			}
+			if n := len(facts["manifestObjects"].([]any)); n > MaxManifestObjects {
+				t.Fatalf("%d manifest objects", n)
+			}
+			if len(facts["history"].([]any)) != 1 {
+				t.Fatal("history lost the revision")
+			}
+		}
+		// A decodable release must survive re-encoding the way Helm stores it.
+		if rls, err := decodeRelease(b64(gz(t, data))); err == nil {
+			if rls.Info.Status == rcommon.Status("") && rls.Name == "" {
+				t.Fatal("validated release without a name")
+			}
+		}
+	})
+}
