@@ -91,7 +91,11 @@ type stored struct {
 	payload  []byte
 }
 
-// releasesFacts groups release Secrets by release and decodes each group.
+// budget is what is left of MaxDecodedTotal in one Collect.
+type budget struct{ left int }
+
+// releasesFacts groups release Secrets by release and decodes each group,
+// in name order so that a spent budget always fails the same releases.
 func releasesFacts(namespace string, secrets []corev1.Secret) map[string]any {
 	groups := map[string][]stored{}
 	for i := range secrets {
@@ -99,9 +103,15 @@ func releasesFacts(namespace string, secrets []corev1.Secret) map[string]any {
 		name, rev := identify(s)
 		groups[name] = append(groups[name], stored{secret: s.Name, revision: rev, payload: s.Data[releaseKey]})
 	}
+	names := make([]string, 0, len(groups))
+	for name := range groups {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	b := &budget{left: MaxDecodedTotal}
 	out := make(map[string]any, len(groups))
-	for name, g := range groups {
-		out[name] = releaseFacts(namespace, name, g)
+	for _, name := range names {
+		out[name] = releaseFacts(namespace, name, groups[name], b)
 	}
 	return out
 }
@@ -130,7 +140,9 @@ func identify(s *corev1.Secret) (name string, revision int) {
 }
 
 // releaseFacts decodes the latest MaxRevisions revisions of one release.
-func releaseFacts(namespace, name string, g []stored) map[string]any {
+// Only the newest decoded release is kept whole; older revisions are cut
+// down to their history entry as soon as they are decoded.
+func releaseFacts(namespace, name string, g []stored, b *budget) map[string]any {
 	sort.Slice(g, func(i, j int) bool {
 		if g[i].revision != g[j].revision {
 			return g[i].revision < g[j].revision
@@ -142,16 +154,18 @@ func releaseFacts(namespace, name string, g []stored) map[string]any {
 		g = g[len(g)-MaxRevisions:]
 	}
 
-	type decoded struct {
-		secret string
-		rls    *rspb.Release
+	type entry struct {
+		version int
+		facts   map[string]any
 	}
-	revs := make([]decoded, 0, len(g))
+	history := make([]entry, 0, len(g))
+	var latest *rspb.Release
+	var latestSecret string
 	var firstErr error
 	failed := 0
 	// Latest first, so the error reported is the newest revision's.
 	for i := len(g) - 1; i >= 0; i-- {
-		rls, err := safeDecode(g[i].payload)
+		rls, err := safeDecode(g[i].payload, b)
 		if err != nil {
 			failed++
 			if firstErr == nil {
@@ -159,28 +173,33 @@ func releaseFacts(namespace, name string, g []stored) map[string]any {
 			}
 			continue
 		}
-		revs = append(revs, decoded{g[i].secret, rls})
+		if firstErr != nil {
+			continue // an error entry it is; keep counting failures
+		}
+		history = append(history, entry{rls.Version, historyEntry(rls)})
+		if latest == nil || rls.Version > latest.Version {
+			latest, latestSecret = rls, g[i].secret
+		}
 	}
 	if firstErr != nil {
 		return errorEntry(namespace, name, firstErr, failed)
 	}
-	// The stored revision numbers, not the labels, order the history.
-	sort.SliceStable(revs, func(i, j int) bool { return revs[i].rls.Version < revs[j].rls.Version })
-	latest := revs[len(revs)-1]
 
-	facts, err := latestFacts(latest.rls)
+	facts, err := latestFacts(latest)
 	if err != nil {
-		return errorEntry(namespace, name, fmt.Errorf("release secret %s: %w", latest.secret, err), 1)
+		return errorEntry(namespace, name, fmt.Errorf("release secret %s: %w", latestSecret, err), 1)
 	}
+	facts["name"] = name
 	if facts["namespace"] == "" {
 		facts["namespace"] = namespace
 	}
-	history := make([]any, len(revs))
-	for i, d := range revs[:len(revs)-1] {
-		history[i] = historyEntry(d.rls, userValues(d.rls))
+	// The stored revision numbers, not the labels, order the history.
+	sort.SliceStable(history, func(i, j int) bool { return history[i].version < history[j].version })
+	list := make([]any, len(history))
+	for i, e := range history {
+		list[i] = e.facts
 	}
-	history[len(revs)-1] = historyEntry(latest.rls, facts["values"].(map[string]any))
-	facts["history"] = history
+	facts["history"] = list
 	facts["historyTruncated"] = truncated
 	return facts
 }
@@ -193,15 +212,21 @@ func errorEntry(namespace, name string, err error, failed int) map[string]any {
 	return map[string]any{"name": name, "namespace": namespace, "error": msg}
 }
 
-// safeDecode is decodeRelease that turns a panic in the SDK types' JSON
-// decoding into an error: one bad Secret must not crash the operator.
-func safeDecode(payload []byte) (rls *rspb.Release, err error) {
+// safeDecode is decodeRelease charged to the budget, turning a panic in the
+// SDK types' JSON decoding into an error: one bad Secret must not crash the
+// operator.
+func safeDecode(payload []byte, b *budget) (rls *rspb.Release, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			rls, err = nil, fmt.Errorf("decoding panicked: %v", r)
 		}
 	}()
-	return decodeRelease(payload)
+	if b.left <= 0 {
+		return nil, fmt.Errorf("the namespace's Helm releases decode to over %d MiB (limit): %w", MaxDecodedTotal>>20, errTooLarge)
+	}
+	rls, size, err := decodeRelease(payload)
+	b.left -= size
+	return rls, err
 }
 
 // latestFacts is the release entry for its latest revision, without history.
@@ -215,7 +240,6 @@ func latestFacts(r *rspb.Release) (facts map[string]any, err error) {
 	if err != nil {
 		return nil, err
 	}
-	values := userValues(r)
 	config, err := mergedConfig(r)
 	if err != nil {
 		return nil, fmt.Errorf("merging chart values: %w", err)
@@ -228,21 +252,21 @@ func latestFacts(r *rspb.Release) (facts map[string]any, err error) {
 		"description":       r.Info.Description,
 		"rollbackRevision":  int64(r.Info.RollbackRevision),
 		"chart":             chartFacts(r),
-		"values":            values,
+		"values":            userValues(r),
 		"config":            config,
 		"manifestObjects":   objs,
 		"manifestTruncated": objsTruncated,
 	}, nil
 }
 
-func historyEntry(r *rspb.Release, values map[string]any) map[string]any {
+func historyEntry(r *rspb.Release) map[string]any {
 	return map[string]any{
 		"revision":         int64(r.Version),
 		"status":           r.Info.Status.String(),
 		"description":      r.Info.Description,
 		"rollbackRevision": int64(r.Info.RollbackRevision),
 		"chart":            chartFacts(r),
-		"values":           values,
+		"values":           userValues(r),
 	}
 }
 
@@ -253,9 +277,10 @@ func chartFacts(r *rspb.Release) map[string]any {
 
 // userValues are the values the learner supplied (-f, --set): the
 // release's Config, as `helm get values` prints them.
+// The latest revision's values and its history entry share the map.
 func userValues(r *rspb.Release) map[string]any {
 	if r.Config == nil {
-		return map[string]any{}
+		r.Config = map[string]any{}
 	}
 	normalizeNumbers(r.Config)
 	return r.Config

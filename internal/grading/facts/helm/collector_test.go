@@ -290,7 +290,7 @@ func TestCollectCorruptReleaseSecrets(t *testing.T) {
 				t.Errorf("web = %v", web)
 			}
 			// And the decoder reports the size limit as such.
-			_, derr := decodeRelease(tt.payload)
+			_, _, derr := decodeRelease(tt.payload)
 			if strings.HasPrefix(tt.name, "manifest ") {
 				if derr != nil {
 					t.Errorf("decodeRelease: %v", derr)
@@ -400,4 +400,32 @@ func keys(m map[string]any) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestCollectNamespaceBudget: many releases that are each within the
+// limits, but together decode to over MaxDecodedTotal, fail past the budget
+// (the same ones every time) rather than growing memory without bound.
+func TestCollectNamespaceBudget(t *testing.T) {
+	r := release("big", rev{1, rcommon.StatusDeployed, "Install complete", 0, "1.0.0", "1",
+		map[string]any{"pad": strings.Repeat("x", 7<<20)}, ""})
+	payload := encode(t, r)
+	var objs []client.Object
+	for i := 0; i < 12; i++ {
+		objs = append(objs, secret(fmt.Sprintf("big-%02d", i), 1, rcommon.StatusDeployed, payload))
+	}
+	releases := collect(t, objs...)
+	var failed []string
+	for name, rel := range releases {
+		if msg, ok := rel.(map[string]any)["error"].(string); ok {
+			if !strings.Contains(msg, "decode to over 64 MiB (limit)") {
+				t.Errorf("%s: error %q", name, msg)
+			}
+			failed = append(failed, name)
+		}
+	}
+	slices.Sort(failed)
+	// 7 MiB each: big-00..big-09 fit (the 10th starts with budget left).
+	if want := []string{"big-10", "big-11"}; !reflect.DeepEqual(failed, want) {
+		t.Errorf("failed releases %v, want %v", failed, want)
+	}
 }

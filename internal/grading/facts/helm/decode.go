@@ -26,6 +26,11 @@ const (
 	MaxDecodedSize = 8 << 20
 	// MaxManifestSize bounds the rendered manifest parsed into objects.
 	MaxManifestSize = 4 << 20
+	// MaxDecodedTotal bounds the release JSON decoded in one Collect, over
+	// all Secrets: each decoded revision keeps its values in the facts, and
+	// a namespace may hold any number of release Secrets. Releases are
+	// decoded in name order, so the same ones fail once it is spent.
+	MaxDecodedTotal = 64 << 20
 )
 
 // gzipMagic starts a gzip stream; Helm stores releases gzipped since 2.x and
@@ -37,18 +42,19 @@ var errTooLarge = errors.New("too large")
 
 // decodeRelease turns the "release" value of a Helm release Secret into the
 // SDK's release type: base64, then gunzip (if gzipped), then JSON, exactly
-// as Helm's Secrets driver stores it, but with every step bounded.
-func decodeRelease(payload []byte) (*rspb.Release, error) {
+// as Helm's Secrets driver stores it, but with every step bounded. size is
+// the length of the JSON, also when decoding it failed.
+func decodeRelease(payload []byte) (rls *rspb.Release, size int, err error) {
 	if len(payload) == 0 {
-		return nil, errors.New("no release data")
+		return nil, 0, errors.New("no release data")
 	}
 	if len(payload) > MaxEncodedSize {
-		return nil, fmt.Errorf("release data is %d bytes, over the %d MiB limit: %w", len(payload), MaxEncodedSize>>20, errTooLarge)
+		return nil, 0, fmt.Errorf("release data is %d bytes, over the %d MiB limit: %w", len(payload), MaxEncodedSize>>20, errTooLarge)
 	}
 	raw := make([]byte, base64.StdEncoding.DecodedLen(len(payload)))
 	n, err := base64.StdEncoding.Decode(raw, payload)
 	if err != nil {
-		return nil, fmt.Errorf("base64: %w", err)
+		return nil, 0, fmt.Errorf("base64: %w", err)
 	}
 	raw = raw[:n]
 
@@ -57,19 +63,19 @@ func decodeRelease(payload []byte) (*rspb.Release, error) {
 	data := raw
 	if len(raw) > 3 && bytes.Equal(raw[:3], gzipMagic) {
 		if data, err = gunzip(raw); err != nil {
-			return nil, err
+			return nil, len(raw), err
 		}
 	}
 
-	var rls rspb.Release
-	if err := json.Unmarshal(data, &rls); err != nil {
+	rls = new(rspb.Release)
+	if err := json.Unmarshal(data, rls); err != nil {
 		// Type errors say "json: ...", syntax errors do not.
-		return nil, fmt.Errorf("json: %s", strings.TrimPrefix(err.Error(), "json: "))
+		return nil, len(data), fmt.Errorf("json: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}
-	if err := validate(&rls); err != nil {
-		return nil, err
+	if err := validate(rls); err != nil {
+		return nil, len(data), err
 	}
-	return &rls, nil
+	return rls, len(data), nil
 }
 
 // gunzip decompresses at most MaxDecodedSize bytes and fails beyond that,

@@ -3,8 +3,6 @@ package helm
 import (
 	"encoding/json"
 	"testing"
-
-	rcommon "helm.sh/helm/v4/pkg/release/common"
 )
 
 // FuzzDecodeRelease feeds arbitrary bytes to the decoding path of one
@@ -36,7 +34,7 @@ func FuzzDecodeRelease(f *testing.F) {
 			return // keep the fuzzer fast; the size limits have their own tests
 		}
 		for _, payload := range [][]byte{data, b64(data), b64(gz(t, data))} {
-			facts := releaseFacts(ns, "x", []stored{{secret: "sh.helm.release.v1.x.v1", revision: 1, payload: payload}})
+			facts := releaseFacts(ns, "x", []stored{{secret: "sh.helm.release.v1.x.v1", revision: 1, payload: payload}}, &budget{left: MaxDecodedTotal})
 			if msg, failed := facts["error"].(string); failed {
 				if msg == "" {
 					t.Fatal("empty error message")
@@ -50,11 +48,11 @@ func FuzzDecodeRelease(f *testing.F) {
 				t.Fatal("history lost the revision")
 			}
 		}
-		// A decodable release must survive re-encoding the way Helm stores it.
-		if rls, err := decodeRelease(b64(gz(t, data))); err == nil {
-			if rls.Info.Status == rcommon.Status("") && rls.Name == "" {
-				t.Fatal("validated release without a name")
-			}
+		// Whatever decodes is within the limits and has what the facts read.
+		if rls, size, err := decodeRelease(b64(gz(t, data))); size > MaxDecodedSize || size < 0 {
+			t.Fatalf("decoded %d bytes", size)
+		} else if err == nil && (rls.Name == "" || rls.Info == nil || rls.Chart == nil || rls.Chart.Metadata == nil) {
+			t.Fatal("validated a release without name, info or chart metadata")
 		}
 	})
 }
