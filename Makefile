@@ -47,6 +47,11 @@ tools: ## Build (once) and cache kube-apiserver, etcd, kube-controller-manager, 
 test: manifests generate vet ## Run all tests against a real control plane (builds it on first use).
 	go test ./... -count=1 -timeout $(TEST_TIMEOUT)
 
+.PHONY: bench
+bench: ## Run the benchmarks: grading cost per lab, and change-to-status latency on a real control plane.
+	go test ./internal/grading/... -run '^$$' -bench . -benchmem -count 3
+	go test ./controllers/ -run '^$$' -bench ChangeToStatus -benchtime 1x -count 3
+
 .PHONY: verify
 verify: manifests generate fmt ## Fail if generated files are out of date.
 	git diff --exit-code -- api config
