@@ -156,6 +156,8 @@ As a mentor (admin), in another terminal:
   kubectl get events -A --field-selector involvedObject.name=%[1]s
 
 As the learner:
+  kubectl --kubeconfig %[5]s get configmap exercise-scale-and-expose -o jsonpath='{.data.instructions\.md}'
+  kubectl --kubeconfig %[5]s scale deployment web --replicas=3     # then: kubectl get lr %[1]s
   kubectl --kubeconfig %[5]s apply -f config/samples/learner_web_deployment.yaml
   kubectl --kubeconfig %[5]s get deployments     # web becomes Available on the fake node
   kubectl --kubeconfig %[5]s get secrets -n kube-system   # forbidden: outside the lab
