@@ -43,11 +43,12 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 		grading.VarLab:  map[string]any{"namespace": lab.Namespace(lr.Name), "rotation": lr.Name},
 	}
 
+	hasher := grading.NewFactHasher(vars)
 	results := make([]rotationsv1.ExerciseResult, 0, len(s.exercises))
 	var requeue time.Time
 	for _, sel := range s.exercises {
 		prev := *s.result(sel.ex.Name)
-		next := r.gradeOne(ctx, s, sel, prev, vars, now)
+		next := r.gradeOne(ctx, s, sel, prev, vars, hasher, now)
 		next.Name, next.Track = sel.ex.Name, sel.ex.Spec.Track
 		results = append(results, next)
 		if at := grading.NextHintAt(sel.ex.Spec.Hints, next); !at.IsZero() && (requeue.IsZero() || at.Before(requeue)) {
@@ -74,7 +75,7 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 
 // gradeOne grades one exercise and queues the learner-visible transitions as events.
 func (r *LearningRotationReconciler) gradeOne(ctx context.Context, s *rotationScope, sel selectedExercise,
-	prev rotationsv1.ExerciseResult, vars map[string]any, now time.Time) rotationsv1.ExerciseResult {
+	prev rotationsv1.ExerciseResult, vars map[string]any, hasher *grading.FactHasher, now time.Time) rotationsv1.ExerciseResult {
 	if sel.compileErr != nil {
 		// Keep what was earned; report why it cannot be graded now.
 		next := *prev.DeepCopy()
@@ -84,7 +85,7 @@ func (r *LearningRotationReconciler) gradeOne(ctx context.Context, s *rotationSc
 		return next
 	}
 	result := sel.program.Evaluate(ctx, vars)
-	hash, err := grading.HashFacts(vars, sel.program.Scope)
+	hash, err := hasher.Hash(sel.program.Scope)
 	if err != nil {
 		hash = "unhashable:" + err.Error()
 	}

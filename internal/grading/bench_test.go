@@ -46,7 +46,15 @@ func benchLab() map[string]any {
 	}
 }
 
-func BenchmarkGradeLab10Exercises(b *testing.B) {
+// BenchmarkGradeLab10Exercises grades a lab as a grading pass does, with
+// one FactHasher shared by the exercises.
+func BenchmarkGradeLab10Exercises(b *testing.B) { benchGradeLab(b, true) }
+
+// BenchmarkGradeLab10ExercisesUnsharedHash hashes each exercise's facts
+// from scratch, for comparison with the shared hasher.
+func BenchmarkGradeLab10ExercisesUnsharedHash(b *testing.B) { benchGradeLab(b, false) }
+
+func benchGradeLab(b *testing.B, shared bool) {
 	var programs []*Program
 	for _, spec := range benchExercises() {
 		p, err := Compile(spec)
@@ -65,12 +73,19 @@ func BenchmarkGradeLab10Exercises(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
+		hasher := NewFactHasher(vars)
 		for _, p := range programs {
 			r := p.Evaluate(ctx, vars)
 			if !r.Passed {
 				b.Fatal("a check failed")
 			}
-			if _, err := HashFacts(vars, p.Facts); err != nil {
+			var err error
+			if shared {
+				_, err = hasher.Hash(p.Scope)
+			} else {
+				_, err = HashFacts(vars, p.Scope)
+			}
+			if err != nil {
 				b.Fatal(err)
 			}
 		}

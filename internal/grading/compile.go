@@ -22,8 +22,10 @@ const (
 	// the estimate made at compile time.
 	CostLimit = 1_000_000
 	// assumedMaxItems is how many objects of a kind, or items in a list, the
-	// compile-time estimate assumes. Labs are bounded by their quota.
-	assumedMaxItems = 200
+	// compile-time estimate assumes. Labs are bounded by their quota (at most
+	// 120 pods and fewer of every other kind), so 128 lets a check compare
+	// two collections (a Service against every Deployment) but not three.
+	assumedMaxItems = 128
 )
 
 // CompiledCheck is one check ready to evaluate.
@@ -170,6 +172,10 @@ func factsRead(checked *cel.Ast) (whole, named map[string]bool, err error) {
 				errs = append(errs, unknownFactError(variable, name))
 			default:
 				uses[ex.ID()] = variable + "." + name
+			}
+		} else if variable, ok := bareFactVariable(ex); ok {
+			for _, f := range knownFacts[variable] {
+				whole[variable+"."+f] = true
 			}
 		}
 		if ex.Kind() != ast.CallKind {

@@ -77,6 +77,17 @@ func TestCompileFacts(t *testing.T) {
 			if !reflect.DeepEqual(p.Facts, tt.want) {
 				t.Errorf("Facts = %v, want %v", p.Facts, tt.want)
 			}
+			// Every fact read is in the attempt scope, whole or by object.
+			var scoped []string
+			for _, sc := range p.Scope {
+				f, _, _ := strings.Cut(sc, "/")
+				if !contains(scoped, f) {
+					scoped = append(scoped, f)
+				}
+			}
+			if !reflect.DeepEqual(scoped, tt.want) {
+				t.Errorf("Scope = %v does not cover Facts %v", p.Scope, tt.want)
+			}
 			if len(p.Checks) != len(tt.exprs) {
 				t.Errorf("%d compiled checks, want %d", len(p.Checks), len(tt.exprs))
 			}
@@ -103,7 +114,7 @@ func TestCompileErrors(t *testing.T) {
 		{"a list", "kube.pods.map(p, p)", []string{"must evaluate to a bool"}},
 		{"type error", "kube.pods.size() == 'x'", []string{`check "bad"`, "no matching overload"}},
 		{"cost, triple nested loop", "kube.pods.all(a, kube.pods.all(b, kube.pods.all(c, a != b || b != c)))", []string{`check "bad"`, "exceeds the limit 1000000"}},
-		{"cost, string ops in nested loops", "kube.configmaps.exists(n, kube.configmaps[n].data.exists(k, k.contains('x')))", []string{"estimated cost", "exceeds the limit"}},
+		{"cost, string ops three loops deep", "kube.configmaps.exists(n, kube.configmaps[n].data.exists(k, kube.services.exists(s, k.contains(s))))", []string{"estimated cost", "exceeds the limit"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

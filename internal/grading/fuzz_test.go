@@ -101,8 +101,10 @@ func FuzzCompileAndEvaluate(f *testing.F) {
 		if strings.Contains(c.Message, "evaluation failed:") {
 			t.Errorf("Evaluate(%q) on %q panicked: %s", expr, doc, c.Message)
 		}
-		if _, err := HashFacts(vars, p.Facts); err != nil {
-			t.Errorf("HashFacts: %v", err)
+		for _, scope := range [][]string{p.Facts, p.Scope} {
+			if _, err := HashFacts(vars, scope); err != nil {
+				t.Errorf("HashFacts(%v): %v", scope, err)
+			}
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"strings"
 )
 
@@ -11,27 +12,51 @@ import (
 // reads: objects without their status and without *.kubernetes.io
 // annotations, which controllers change on their own (a Deployment's ready
 // replicas or revision must not count as a learner attempt).
-// encoding/json sorts map keys, so equal facts hash equally.
 //
 // Each scope entry is a fact ("kube.deployments") or one object of it
 // ("kube.deployments/api"), as in Program.Scope.
 func HashFacts(vars map[string]any, scope []string) (string, error) {
-	subset := make(map[string]any, len(scope))
-	for _, f := range scope {
-		fact, name, byName := strings.Cut(f, "/")
-		v := withoutStatus(lookup(vars, fact))
-		if byName {
-			m, _ := v.(map[string]any)
-			v = m[name]
+	return NewFactHasher(vars).Hash(scope)
+}
+
+// FactHasher hashes scopes of one set of facts, encoding each scope entry
+// once however many exercises share it: a grading pass makes one.
+type FactHasher struct {
+	vars map[string]any
+	memo map[string][sha256.Size]byte
+}
+
+// NewFactHasher hashes scopes of vars.
+func NewFactHasher(vars map[string]any) *FactHasher {
+	return &FactHasher{vars: vars, memo: map[string][sha256.Size]byte{}}
+}
+
+// Hash returns the hash of a scope. encoding/json sorts map keys, so equal
+// facts hash equally whatever order their maps were built in.
+func (h *FactHasher) Hash(scope []string) (string, error) {
+	entries := slices.Clone(scope)
+	slices.Sort(entries)
+	total := sha256.New()
+	for _, e := range entries {
+		sum, ok := h.memo[e]
+		if !ok {
+			fact, name, byName := strings.Cut(e, "/")
+			v := withoutStatus(lookup(h.vars, fact))
+			if byName {
+				m, _ := v.(map[string]any)
+				v = m[name]
+			}
+			b, err := json.Marshal(v)
+			if err != nil {
+				return "", err
+			}
+			sum = sha256.Sum256(b)
+			h.memo[e] = sum
 		}
-		subset[f] = v
+		total.Write([]byte(e))
+		total.Write(sum[:])
 	}
-	b, err := json.Marshal(subset)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:8]), nil
+	return hex.EncodeToString(total.Sum(nil)[:8]), nil
 }
 
 // lookup reads "kube.deployments" from the variables.

@@ -44,3 +44,14 @@ func TestScopeNarrowsAttemptsToNamedObjects(t *testing.T) {
 		t.Error("a whole-fact scope must see every Deployment")
 	}
 }
+
+// Two collections compared against each other fit the cost estimate: a
+// Service against every Deployment is a natural check.
+func TestTwoNestedLoopsCompile(t *testing.T) {
+	spec := &rotationsv1.ExerciseSpec{Checks: []rotationsv1.Check{{Name: "selects", Points: 1, Message: "m",
+		Expression: "kube.services.exists(s, kube.deployments.exists(d, " +
+			"kube.services[s].spec.selector == kube.deployments[d].spec.selector.matchLabels))"}}}
+	if _, err := Compile(spec); err != nil {
+		t.Fatalf("a Service-selects-Deployment check does not compile: %v", err)
+	}
+}

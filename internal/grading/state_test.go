@@ -134,12 +134,18 @@ func TestAdvanceDoesNotModifyPrev(t *testing.T) {
 }
 
 func TestAdvanceBaselinePassingStarterChecks(t *testing.T) {
-	// Checks the starter objects satisfy do not start the exercise.
+	// Checks the starter objects satisfy do not start the exercise, and
+	// earn no credit until the learner starts.
 	r, tr := Advance(rotationsv1.ExerciseResult{}, graded(4), "h0", nil, t0)
-	checkStep(t, step{name: "baseline", state: rotationsv1.ExerciseNotStarted, bestPoints: 4}, r, tr)
+	checkStep(t, step{name: "baseline", state: rotationsv1.ExerciseNotStarted}, r, tr)
 	if r.Points != 4 {
 		t.Errorf("points %d, want 4", r.Points)
 	}
+	r, tr = Advance(r, graded(4), "h0", nil, t0.Add(time.Minute))
+	checkStep(t, step{name: "regraded", state: rotationsv1.ExerciseNotStarted}, r, tr)
+	r, tr = Advance(r, graded(2), "h1", nil, t0.Add(2*time.Minute))
+	checkStep(t, step{name: "first change", state: rotationsv1.ExerciseInProgress, attempts: 1, failedAttempts: 1,
+		bestPoints: 2, startedAt: after(2 * time.Minute), lastGradedAt: 2 * time.Minute}, r, tr)
 }
 
 func TestAdvanceBaselineAlreadyPassing(t *testing.T) {

@@ -2,6 +2,11 @@ package helm
 
 import (
 	"encoding/json"
+	"io"
+	"fmt"
+	"time"
+	"log"
+	"os"
 	"testing"
 )
 
@@ -29,7 +34,17 @@ func FuzzDecodeRelease(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	// The SDK's CoalesceValues logs type clashes with log.Printf, as helm
+	// does; thousands of them a second only slow the fuzzer down.
+	log.SetOutput(io.Discard)
+	f.Cleanup(func() { log.SetOutput(os.Stderr) })
 	f.Fuzz(func(t *testing.T, data []byte) {
+		{ // DEBUGSLOW
+			fh, _ := os.OpenFile("/tmp/fuzzslow.log", os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+			start := time.Now()
+			fmt.Fprintf(fh, "start %d %q\n", len(data), data[:min(len(data), 80)])
+			defer func() { fmt.Fprintf(fh, "done %s\n", time.Since(start)); fh.Close() }()
+		}
 		if len(data) > 1<<20 {
 			return // keep the fuzzer fast; the size limits have their own tests
 		}
