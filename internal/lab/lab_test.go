@@ -51,11 +51,12 @@ func TestObjectsAreTypedLabelledAndOwned(t *testing.T) {
 }
 
 func TestProfiles(t *testing.T) {
-	small, large := ProfileFor(rotationsv1.SizeSmall), ProfileFor(rotationsv1.SizeLarge)
-	if ProfileFor("").Quota.Pods().Cmp(*small.Quota.Pods()) != 0 {
+	pods := func(s rotationsv1.SizeProfile) resource.Quantity { return ProfileFor(s).Quota[corev1.ResourcePods] }
+	small, large, unset := pods(rotationsv1.SizeSmall), pods(rotationsv1.SizeLarge), pods("")
+	if unset.Cmp(small) != 0 {
 		t.Error("an unset size must be small")
 	}
-	if large.Quota.Pods().Cmp(*small.Quota.Pods()) <= 0 {
+	if large.Cmp(small) <= 0 {
 		t.Error("large must allow more pods than small")
 	}
 	for _, size := range []rotationsv1.SizeProfile{rotationsv1.SizeSmall, rotationsv1.SizeMedium, rotationsv1.SizeLarge} {
