@@ -78,6 +78,7 @@ func (r *LearningRotationReconciler) claimNamespace(ctx context.Context, s *rota
 		if !ns.DeletionTimestamp.IsZero() {
 			r.setCondition(s, rotationsv1.ConditionLabProvisioned, metav1.ConditionFalse, "NamespaceTerminating",
 				fmt.Sprintf("waiting for namespace %s, left by an earlier rotation, to finish terminating", ns.Name))
+			s.halt = true
 			return ctrl.Result{RequeueAfter: 5 * time.Second}, nil
 		}
 		err := fmt.Errorf("namespace %s already exists and does not belong to this rotation; delete it or rename the rotation", ns.Name)

@@ -20,11 +20,13 @@ import (
 //	go test ./controllers -run '^$' -bench ChangeToStatus -benchtime 1x
 func BenchmarkChangeToStatusLatency(b *testing.B) {
 	const changes = 50
-	createExercise(b, scaleExercise("b-scale"))
-	createRotation(b, testutil.Rotation("bench").Exercises("b-scale").Obj())
-	waitReady(b, "bench")
-	learner := userClient(b, "bench@example.com")
-	exerciseResult(b, "bench", "b-scale", func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
+	benchRuns++ // -count reruns get fresh names: the previous lab may still be terminating
+	name, exercise := fmt.Sprintf("bench-%d", benchRuns), fmt.Sprintf("b-scale-%d", benchRuns)
+	createExercise(b, scaleExercise(exercise))
+	createRotation(b, testutil.Rotation(name).Exercises(exercise).Obj())
+	waitReady(b, name)
+	learner := userClient(b, name+"@example.com")
+	exerciseResult(b, name, exercise, func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
 		if r.StarterCreatedAt == nil {
 			return fmt.Errorf("starter not created yet")
 		}
@@ -40,8 +42,8 @@ func BenchmarkChangeToStatusLatency(b *testing.B) {
 				replicas = 2
 			}
 			start := time.Now()
-			scale(b, learner, "lab-bench", replicas)
-			waitCheck(b, "bench", "b-scale", replicas == 3)
+			scale(b, learner, "lab-"+name, replicas)
+			waitCheck(b, name, exercise, replicas == 3)
 			samples = append(samples, time.Since(start))
 		}
 	}
@@ -52,6 +54,8 @@ func BenchmarkChangeToStatusLatency(b *testing.B) {
 	b.ReportMetric(float64(pct(0.99).Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(len(samples)), "changes")
 }
+
+var benchRuns int
 
 // waitCheck polls the rotation until the first check's result is passed.
 func waitCheck(b testing.TB, rotation, exercise string, passed bool) {

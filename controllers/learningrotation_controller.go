@@ -72,6 +72,9 @@ type rotationScope struct {
 	events     eventQueue
 	exercises  []selectedExercise
 	starterErr error
+	// halt ends the pass after the current step without an error, e.g.
+	// while waiting for an old lab namespace to finish terminating.
+	halt bool
 }
 
 type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
@@ -123,7 +126,7 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	for _, step := range steps {
 		res, err := step(ctx, s)
 		result = lowestRequeue(result, res)
-		if err != nil {
+		if err != nil || s.halt {
 			return result, err
 		}
 	}
