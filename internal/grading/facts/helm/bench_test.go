@@ -49,7 +49,12 @@ func BenchmarkCollect20Releases10Revisions(b *testing.B) {
 	for i, o := range objs {
 		items[i] = *o.(*corev1.Secret)
 	}
-	b.Logf("%d secrets, %d KB release data each", len(items), len(items[0].Data["release"])>>10)
+	_, size, err := decodeRelease(items[0].Data["release"])
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("%d secrets, each %d KB of release data, %d KB of JSON (manifest %d KB)",
+		len(items), len(items[0].Data["release"])>>10, size>>10, len(bigManifest("app-00", 1, "1.27.1", 20<<10))>>10)
 	for _, bc := range []struct {
 		name   string
 		reader client.Reader

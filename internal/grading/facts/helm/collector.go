@@ -19,14 +19,26 @@
 //	                               {revision, status, description, rollbackRevision, chart, values}
 //	historyTruncated       bool    more than MaxRevisions revisions; only the latest are kept
 //
-// A release whose Secrets cannot be decoded (bad base64, bad gzip, over the
-// size limits, JSON that is not a release, an unparsable manifest) is
-// {name, namespace, error} instead, error naming the Secret and the cause,
+// A release is keyed, and named, by the Secrets' "name" label (else the
+// Secret name), as Helm's own history lookups do.
+//
+// A release any of whose kept Secrets cannot be decoded (bad base64, bad
+// gzip, over MaxEncodedSize / MaxDecodedSize / MaxManifestSize, JSON that is
+// not a release, an unparsable manifest, or the namespace's releases
+// together over MaxDecodedTotal) is {name, namespace, error} instead, error
+// naming the newest bad Secret and the cause, e.g.
+//
+//	release secret sh.helm.release.v1.web.v3: gzip: release decompresses to over 8 MiB (limit)
+//
 // so a check on it fails with a clear message; the other releases are
-// unaffected.
+// unaffected. Decoding never panics the caller and its memory is bounded.
 //
 // Numbers in values, config and manifest objects are int64 when integral
 // and float64 otherwise, like the kube facts (unstructured objects).
+//
+// config comes from the SDK's CoalesceValues, which reports type clashes
+// between chart defaults and user values with log.Printf (standard logger),
+// as the helm CLI does.
 package helm
 
 import (
@@ -91,8 +103,12 @@ type stored struct {
 	payload  []byte
 }
 
-// budget is what is left of MaxDecodedTotal in one Collect.
-type budget struct{ left int }
+// collection is the state of one Collect: what is left of MaxDecodedTotal,
+// and the decoder's reused buffers.
+type collection struct {
+	budget int
+	dec    decoder
+}
 
 // releasesFacts groups release Secrets by release and decodes each group,
 // in name order so that a spent budget always fails the same releases.
@@ -108,10 +124,10 @@ func releasesFacts(namespace string, secrets []corev1.Secret) map[string]any {
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	b := &budget{left: MaxDecodedTotal}
+	c := &collection{budget: MaxDecodedTotal}
 	out := make(map[string]any, len(groups))
 	for _, name := range names {
-		out[name] = releaseFacts(namespace, name, groups[name], b)
+		out[name] = releaseFacts(namespace, name, groups[name], c)
 	}
 	return out
 }
@@ -142,7 +158,7 @@ func identify(s *corev1.Secret) (name string, revision int) {
 // releaseFacts decodes the latest MaxRevisions revisions of one release.
 // Only the newest decoded release is kept whole; older revisions are cut
 // down to their history entry as soon as they are decoded.
-func releaseFacts(namespace, name string, g []stored, b *budget) map[string]any {
+func releaseFacts(namespace, name string, g []stored, c *collection) map[string]any {
 	sort.Slice(g, func(i, j int) bool {
 		if g[i].revision != g[j].revision {
 			return g[i].revision < g[j].revision
@@ -165,7 +181,7 @@ func releaseFacts(namespace, name string, g []stored, b *budget) map[string]any 
 	failed := 0
 	// Latest first, so the error reported is the newest revision's.
 	for i := len(g) - 1; i >= 0; i-- {
-		rls, err := safeDecode(g[i].payload, b)
+		rls, err := c.safeDecode(g[i].payload)
 		if err != nil {
 			failed++
 			if firstErr == nil {
@@ -212,24 +228,26 @@ func errorEntry(namespace, name string, err error, failed int) map[string]any {
 	return map[string]any{"name": name, "namespace": namespace, "error": msg}
 }
 
-// safeDecode is decodeRelease charged to the budget, turning a panic in the
-// SDK types' JSON decoding into an error: one bad Secret must not crash the
-// operator.
-func safeDecode(payload []byte, b *budget) (rls *rspb.Release, err error) {
+// safeDecode decodes a release Secret's payload charged to the budget,
+// turning a panic in the SDK types' JSON decoding into an error: one bad
+// Secret must not crash the operator.
+func (c *collection) safeDecode(payload []byte) (rls *rspb.Release, err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			c.dec = decoder{} // its state is unknown now
 			rls, err = nil, fmt.Errorf("decoding panicked: %v", r)
 		}
 	}()
-	if b.left <= 0 {
+	if c.budget <= 0 {
 		return nil, fmt.Errorf("the namespace's Helm releases decode to over %d MiB (limit): %w", MaxDecodedTotal>>20, errTooLarge)
 	}
-	rls, size, err := decodeRelease(payload)
-	b.left -= size
+	rls, size, err := c.dec.decode(payload)
+	c.budget -= size
 	return rls, err
 }
 
-// latestFacts is the release entry for its latest revision, without history.
+// latestFacts is the release entry for its latest revision, without name
+// and history.
 func latestFacts(r *rspb.Release) (facts map[string]any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -245,7 +263,6 @@ func latestFacts(r *rspb.Release) (facts map[string]any, err error) {
 		return nil, fmt.Errorf("merging chart values: %w", err)
 	}
 	return map[string]any{
-		"name":              r.Name,
 		"namespace":         r.Namespace,
 		"revision":          int64(r.Version),
 		"status":            r.Info.Status.String(),

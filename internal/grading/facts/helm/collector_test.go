@@ -429,3 +429,30 @@ func TestCollectNamespaceBudget(t *testing.T) {
 		t.Errorf("failed releases %v, want %v", failed, want)
 	}
 }
+
+// TestDecoderReuse: Collect reuses one decoder for all Secrets; a failure
+// (bad header, bomb, truncation) must not leak into the next decode.
+func TestDecoderReuse(t *testing.T) {
+	good := encode(t, release("web", webRevisions[2]))
+	var d decoder
+	for i, payload := range [][]byte{
+		good,
+		b64([]byte{0x1f, 0x8b, 0x08, 0xff, 0, 0, 0, 0, 0, 0}),
+		good,
+		b64(gzipBomb(t, 16<<20)),
+		good,
+		b64(gz(t, []byte(`{"name":"x"}`))[:15]),
+		good,
+		b64([]byte(`{"name":"web","info":{},"chart":{"metadata":{}}}`)),
+		good,
+	} {
+		rls, _, err := d.decode(payload)
+		if i%2 == 0 {
+			if err != nil || rls.Version != 3 || rls.Info.Description != "Rollback to 1" {
+				t.Fatalf("decode %d after a failure: %v, %+v", i, err, rls)
+			}
+		} else if i != 7 && err == nil {
+			t.Fatalf("decode %d: want an error", i)
+		}
+	}
+}

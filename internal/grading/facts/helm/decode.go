@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,24 +46,40 @@ var errTooLarge = errors.New("too large")
 // as Helm's Secrets driver stores it, but with every step bounded. size is
 // the length of the JSON, also when decoding it failed.
 func decodeRelease(payload []byte) (rls *rspb.Release, size int, err error) {
+	var d decoder
+	return d.decode(payload)
+}
+
+// decoder keeps the buffers and gzip state of one Collect, which decodes
+// many Secrets one after another: the JSON decoder copies what it keeps,
+// so the buffers can be reused. Not safe for concurrent use.
+type decoder struct {
+	raw []byte
+	zr  *gzip.Reader
+	out bytes.Buffer
+}
+
+func (d *decoder) decode(payload []byte) (rls *rspb.Release, size int, err error) {
 	if len(payload) == 0 {
 		return nil, 0, errors.New("no release data")
 	}
 	if len(payload) > MaxEncodedSize {
 		return nil, 0, fmt.Errorf("release data is %d bytes, over the %d MiB limit: %w", len(payload), MaxEncodedSize>>20, errTooLarge)
 	}
-	raw := make([]byte, base64.StdEncoding.DecodedLen(len(payload)))
-	n, err := base64.StdEncoding.Decode(raw, payload)
+	if need := base64.StdEncoding.DecodedLen(len(payload)); cap(d.raw) < need {
+		d.raw = make([]byte, need)
+	}
+	n, err := base64.StdEncoding.Decode(d.raw[:cap(d.raw)], payload)
 	if err != nil {
 		return nil, 0, fmt.Errorf("base64: %w", err)
 	}
-	raw = raw[:n]
+	raw := d.raw[:n]
 
 	// Uncompressed JSON is at most 3/4 of MaxEncodedSize, below
 	// MaxDecodedSize; only gunzip can inflate.
 	data := raw
 	if len(raw) > 3 && bytes.Equal(raw[:3], gzipMagic) {
-		if data, err = gunzip(raw); err != nil {
+		if data, err = d.gunzip(raw); err != nil {
 			return nil, len(raw), err
 		}
 	}
@@ -79,25 +96,32 @@ func decodeRelease(payload []byte) (rls *rspb.Release, size int, err error) {
 }
 
 // gunzip decompresses at most MaxDecodedSize bytes and fails beyond that,
-// so memory stays bounded whatever the compression ratio.
-func gunzip(b []byte) ([]byte, error) {
-	zr, err := gzip.NewReader(bytes.NewReader(b))
+// so memory stays bounded whatever the compression ratio. The result is
+// valid until the next call.
+func (d *decoder) gunzip(b []byte) ([]byte, error) {
+	var err error
+	if d.zr == nil {
+		d.zr, err = gzip.NewReader(bytes.NewReader(b))
+	} else {
+		err = d.zr.Reset(bytes.NewReader(b))
+	}
 	if err != nil {
+		d.zr = nil
 		return nil, fmt.Errorf("gzip: %w", trimGzipPrefix(err))
 	}
-	defer zr.Close()
-	// A real release compresses ~5-20x; start there rather than at the
-	// limit, and let the buffer grow up to the limit.
-	var out bytes.Buffer
-	out.Grow(min(len(b)*8, MaxDecodedSize+1))
-	n, err := out.ReadFrom(io.LimitReader(zr, MaxDecodedSize+1))
+	d.out.Reset()
+	// The gzip trailer's ISIZE (uncompressed size mod 2^32) is a hint
+	// only: a lie costs buffer growth, bounded by the limit all the same.
+	hint := int(binary.LittleEndian.Uint32(b[len(b)-4:]))
+	d.out.Grow(min(hint, MaxDecodedSize) + bytes.MinRead)
+	n, err := d.out.ReadFrom(io.LimitReader(d.zr, MaxDecodedSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("gzip: %w", trimGzipPrefix(err))
 	}
 	if n > MaxDecodedSize {
 		return nil, fmt.Errorf("gzip: release decompresses to over %d MiB (limit): %w", MaxDecodedSize>>20, errTooLarge)
 	}
-	return out.Bytes(), nil
+	return d.out.Bytes(), nil
 }
 
 // trimGzipPrefix avoids "gzip: gzip: invalid header".

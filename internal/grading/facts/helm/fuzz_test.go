@@ -50,8 +50,10 @@ func FuzzDecodeRelease(f *testing.F) {
 			return // keep the fuzzer fast; the size limits have their own tests
 		}
 		gzipped := b64(gzFast(t, data))
+		// One collection for the three, as Collect reuses its decoder.
+		c := &collection{budget: MaxDecodedTotal}
 		for _, payload := range [][]byte{data, b64(data), gzipped} {
-			facts := releaseFacts(ns, "x", []stored{{secret: "sh.helm.release.v1.x.v1", revision: 1, payload: payload}}, &budget{left: MaxDecodedTotal})
+			facts := releaseFacts(ns, "x", []stored{{secret: "sh.helm.release.v1.x.v1", revision: 1, payload: payload}}, c)
 			if msg, failed := facts["error"].(string); failed {
 				if msg == "" {
 					t.Fatal("empty error message")
