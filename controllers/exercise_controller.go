@@ -2,14 +2,12 @@ package controllers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -17,6 +15,7 @@ import (
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/grading"
+	"github.com/handson-dev/rotation-operator/internal/lab"
 )
 
 // ExerciseReconciler compiles every Exercise's checks and reports compile
@@ -42,7 +41,7 @@ func (r *ExerciseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 
 	prog, err := r.Programs.Get(ex)
 	if err == nil {
-		err = validateStarter(ex)
+		err = lab.ValidateStarter(ex.Spec.Starter.Objects)
 	}
 	if err != nil {
 		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, rotationsv1.ReasonCheckCompileFailed, err.Error()
@@ -65,26 +64,6 @@ func (r *ExerciseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		r.Recorder.Eventf(ex, nil, corev1.EventTypeWarning, rotationsv1.ReasonCheckCompileFailed, "Compile", "%s", cond.Message)
 	}
 	return ctrl.Result{}, nil
-}
-
-// validateStarter checks what admission cannot: starter objects are whole
-// namespaced objects without a namespace of their own.
-func validateStarter(ex *rotationsv1.Exercise) error {
-	var errs []error
-	for i, raw := range ex.Spec.Starter.Objects {
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(raw.Raw); err != nil {
-			errs = append(errs, fmt.Errorf("starter object %d: %w", i, err))
-			continue
-		}
-		switch {
-		case u.GetName() == "":
-			errs = append(errs, fmt.Errorf("starter object %d (%s) has no metadata.name", i, u.GetKind()))
-		case u.GetNamespace() != "":
-			errs = append(errs, fmt.Errorf("starter object %s %s sets metadata.namespace; the lab namespace is set by the operator", u.GetKind(), u.GetName()))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // SetupWithManager registers the controller.

@@ -126,7 +126,7 @@ func instructionsConfigMap(lr *rotationsv1.LearningRotation, ex *rotationsv1.Exe
 		ObjectMeta: metav1.ObjectMeta{
 			Name: InstructionsConfigMap(ex.Name), Namespace: lab.Namespace(lr.Name), Labels: labels,
 			Annotations:     map[string]string{"rotations.handson.dev/title": ex.Spec.Title},
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(lr, rotationsv1.GroupVersion.WithKind("LearningRotation"))},
+			OwnerReferences: lab.OwnerReferences(lr),
 		},
 		Data: data,
 	}

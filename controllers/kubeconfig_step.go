@@ -63,7 +63,7 @@ func (r *LearningRotationReconciler) reconcileKubeconfig(ctx context.Context, s 
 				lab.AnnotationTokenExpiresAt: expires.UTC().Format(time.RFC3339),
 				lab.AnnotationTokenRenewAt:   renewAt.UTC().Format(time.RFC3339),
 			},
-			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(lr, rotationsv1.GroupVersion.WithKind("LearningRotation"))},
+			OwnerReferences: lab.OwnerReferences(lr),
 		},
 		Type: corev1.SecretTypeOpaque,
 		Data: map[string][]byte{lab.KubeconfigKey: kubeconfig},

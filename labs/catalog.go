@@ -12,11 +12,11 @@ import (
 	"strings"
 	"sync"
 
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
+	"github.com/handson-dev/rotation-operator/internal/lab"
 )
 
 // The catalog: one folder per track, one folder per exercise in it. A new
@@ -178,28 +178,10 @@ func checkManifest(ex *rotationsv1.Exercise, track, folder string) error {
 	if !reflect.DeepEqual(ex.Status, rotationsv1.ExerciseStatus{}) {
 		errs = append(errs, errors.New("status is set; the operator writes it"))
 	}
-	for i, raw := range ex.Spec.Starter.Objects {
-		if err := checkStarterObject(raw.Raw); err != nil {
-			errs = append(errs, fmt.Errorf("spec.starter.objects[%d]: %w", i, err))
-		}
+	if err := lab.ValidateStarter(ex.Spec.Starter.Objects); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
-}
-
-// checkStarterObject checks a starter object is a namespaced object the
-// operator can place: the operator sets the namespace.
-func checkStarterObject(raw []byte) error {
-	u := &unstructured.Unstructured{}
-	if err := u.UnmarshalJSON(raw); err != nil {
-		return err
-	}
-	if u.GetName() == "" {
-		return fmt.Errorf("%s has no metadata.name", u.GetKind())
-	}
-	if u.GetNamespace() != "" {
-		return fmt.Errorf("%s %s sets metadata.namespace; leave it out, the operator sets the lab's", u.GetKind(), u.GetName())
-	}
-	return nil
 }
 
 // loadFiles reads the starter files of an exercise; a missing folder is no files.

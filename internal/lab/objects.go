@@ -17,7 +17,7 @@ import (
 // with the rotation. The order is the order of creation: namespace first.
 func Objects(lr *rotationsv1.LearningRotation) []client.Object {
 	ns := Namespace(lr.Name)
-	owner := []metav1.OwnerReference{*metav1.NewControllerRef(lr, rotationsv1.GroupVersion.WithKind("LearningRotation"))}
+	owner := OwnerReferences(lr)
 	meta := func(name, namespace string) metav1.ObjectMeta {
 		return metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: Labels(lr.Name), OwnerReferences: owner}
 	}
@@ -108,6 +108,12 @@ func Objects(lr *rotationsv1.LearningRotation) []client.Object {
 		},
 	)
 	return objs
+}
+
+// OwnerReferences make the rotation the controller of a lab object, so
+// garbage collection removes the object with the rotation.
+func OwnerReferences(lr *rotationsv1.LearningRotation) []metav1.OwnerReference {
+	return []metav1.OwnerReference{*metav1.NewControllerRef(lr, rotationsv1.GroupVersion.WithKind("LearningRotation"))}
 }
 
 // IssuesKubeconfig tells whether the rotation asks for a ServiceAccount kubeconfig.
