@@ -40,11 +40,12 @@ func (r *ExerciseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	cond := metav1.Condition{Type: rotationsv1.ConditionReady, ObservedGeneration: ex.Generation}
 
 	prog, err := r.Programs.Get(ex)
+	reason := rotationsv1.ReasonCheckCompileFailed
 	if err == nil {
-		err = lab.ValidateStarter(ex.Spec.Starter.Objects)
+		err, reason = lab.ValidateStarter(ex.Spec.Starter.Objects), rotationsv1.ReasonInvalidStarter
 	}
 	if err != nil {
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, rotationsv1.ReasonCheckCompileFailed, err.Error()
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, reason, err.Error()
 		ex.Status.MaxPoints, ex.Status.Facts = 0, nil
 	} else {
 		cond.Status, cond.Reason = metav1.ConditionTrue, rotationsv1.ReasonCompiled
@@ -61,7 +62,7 @@ func (r *ExerciseReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if cond.Status == metav1.ConditionFalse && (!wasFailing || base.Status.ObservedGeneration != ex.Generation) {
-		r.Recorder.Eventf(ex, nil, corev1.EventTypeWarning, rotationsv1.ReasonCheckCompileFailed, "Compile", "%s", cond.Message)
+		r.Recorder.Eventf(ex, nil, corev1.EventTypeWarning, cond.Reason, "Compile", "%s", cond.Message)
 	}
 	return ctrl.Result{}, nil
 }

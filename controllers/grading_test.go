@@ -278,6 +278,23 @@ func TestBadExercisesAreReportedAndTheOperatorKeepsRunning(t *testing.T) {
 	})
 }
 
+func TestInvalidStarterIsReported(t *testing.T) {
+	ex := scaleExercise("t-bad-starter")
+	ex.Spec.Starter.Objects = []rotationsv1.StarterObject{{RawExtension: runtime.RawExtension{
+		Raw: []byte(`{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c","namespace":"kube-system"}}`)}}}
+	createExercise(t, ex)
+	testutil.Eventually(t, 20*time.Second, func(ctx context.Context) error {
+		if err := admin.Get(ctx, client.ObjectKeyFromObject(ex), ex); err != nil {
+			return err
+		}
+		cond := meta.FindStatusCondition(ex.Status.Conditions, rotationsv1.ConditionReady)
+		if cond == nil || cond.Reason != rotationsv1.ReasonInvalidStarter || !strings.Contains(cond.Message, "sets metadata.namespace") {
+			return fmt.Errorf("Ready = %+v", cond)
+		}
+		return nil
+	})
+}
+
 func TestExerciseAdmissionValidation(t *testing.T) {
 	ex := scaleExercise("t-dup-checks")
 	ex.Spec.Checks[1].Name = ex.Spec.Checks[0].Name

@@ -26,6 +26,7 @@ const (
 	ReasonGradingFailed      = "GradingFailed"
 	ReasonCompiled           = "Compiled"
 	ReasonCheckCompileFailed = "CheckCompileFailed"
+	ReasonInvalidStarter     = "InvalidStarter"
 )
 
 // Labels and annotations the operator sets or reads.

@@ -149,7 +149,8 @@ type ExerciseStatus struct {
 	// +optional
 	Facts []string `json:"facts,omitempty"`
 
-	// Conditions: Ready is False with reason CheckCompileFailed when a check does not compile.
+	// Conditions: Ready is False with reason CheckCompileFailed when a check
+	// does not compile, or InvalidStarter when a starter object is malformed.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
