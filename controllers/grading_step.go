@@ -21,26 +21,10 @@ import (
 func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rotationScope) (ctrl.Result, error) {
 	lr := s.lr
 	now := r.Clock.Now()
-	needed := map[string]bool{}
-	for _, sel := range s.exercises {
-		if sel.program != nil {
-			for _, f := range sel.program.Facts {
-				needed[strings.TrimPrefix(f, grading.VarKube+".")] = true
-			}
-		}
-	}
-	kinds := make([]string, 0, len(needed))
-	for k := range needed {
-		kinds = append(kinds, k)
-	}
-	kube, err := r.Facts.Collect(ctx, lab.Namespace(lr.Name), kinds)
+	vars, err := r.collectFacts(ctx, lr.Name, s.exercises)
 	if err != nil {
 		r.setCondition(s, rotationsv1.ConditionGraded, metav1.ConditionFalse, rotationsv1.ReasonGradingFailed, err.Error())
 		return ctrl.Result{}, err
-	}
-	vars := map[string]any{
-		grading.VarKube: kube,
-		grading.VarLab:  map[string]any{"namespace": lab.Namespace(lr.Name), "rotation": lr.Name},
 	}
 
 	hasher := grading.NewFactHasher(vars)
@@ -71,6 +55,44 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 		return res, s.starterErr
 	}
 	return res, nil
+}
+
+// collectFacts runs the collectors the selected exercises need, for only
+// the facts they read. Every variable is present, empty when unused.
+func (r *LearningRotationReconciler) collectFacts(ctx context.Context, rotation string, exercises []selectedExercise) (map[string]any, error) {
+	ns := lab.Namespace(rotation)
+	var kinds []string
+	seen, needHelm := map[string]bool{}, false
+	for _, sel := range exercises {
+		if sel.program == nil {
+			continue
+		}
+		for _, f := range sel.program.Facts {
+			variable, name, _ := strings.Cut(f, ".")
+			switch {
+			case variable == grading.VarKube && !seen[name]:
+				seen[name] = true
+				kinds = append(kinds, name)
+			case variable == grading.VarHelm:
+				needHelm = true
+			}
+		}
+	}
+	kubeFacts, err := r.Facts.Collect(ctx, ns, kinds)
+	if err != nil {
+		return nil, err
+	}
+	helmFacts := map[string]any{}
+	if needHelm {
+		if helmFacts, err = r.HelmFacts.Collect(ctx, ns); err != nil {
+			return nil, err
+		}
+	}
+	return map[string]any{
+		grading.VarKube: kubeFacts,
+		grading.VarHelm: helmFacts,
+		grading.VarLab:  map[string]any{"namespace": ns, "rotation": rotation},
+	}, nil
 }
 
 // gradeOne grades one exercise and queues the learner-visible transitions as events.

@@ -54,9 +54,10 @@ type LearningRotationReconciler struct {
 	ResyncInterval time.Duration
 
 	// Programs caches compiled exercises; Facts reads the lab; Learners acts as the learner.
-	Programs *grading.Cache
-	Facts    FactCollector
-	Learners *LearnerClients
+	Programs  *grading.Cache
+	Facts     FactCollector
+	HelmFacts HelmCollector
+	Learners  *LearnerClients
 
 	applier *apply.Applier
 }
@@ -64,6 +65,11 @@ type LearningRotationReconciler struct {
 // FactCollector reads the kube facts of a lab namespace.
 type FactCollector interface {
 	Collect(ctx context.Context, namespace string, resources []string) (map[string]any, error)
+}
+
+// HelmCollector reads Helm's release storage in a lab namespace.
+type HelmCollector interface {
+	Collect(ctx context.Context, namespace string) (map[string]any, error)
 }
 
 // rotationScope carries one reconcile pass's state between its steps.
@@ -243,7 +249,6 @@ func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 		For(&rotationsv1.LearningRotation{}).
 		Owns(&corev1.Namespace{}).
 		Owns(&corev1.ServiceAccount{}).
-		Owns(&corev1.Secret{}).
 		Owns(&corev1.ResourceQuota{}).
 		Owns(&corev1.LimitRange{}).
 		Owns(&networkingv1.NetworkPolicy{}).
@@ -262,10 +267,12 @@ func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 
 // WatchedLabKinds are the kinds whose changes in a lab trigger grading.
 // Pods and ReplicaSets are left out: their churn shows up in the status of
-// the Deployments and StatefulSets that own them. ConfigMaps are here also
-// because the operator's instructions ConfigMaps are read uncached.
+// the Deployments and StatefulSets that own them. Secrets (Helm releases,
+// the learner kubeconfig) and ConfigMaps (instructions) are here also
+// because the operator reads them around the cache: a typed informer would
+// share the metadata informer's label filter, keyed by kind.
 func WatchedLabKinds() []schema.GroupVersionKind {
-	var out []schema.GroupVersionKind
+	out := []schema.GroupVersionKind{{Version: "v1", Kind: "Secret"}}
 	for _, r := range kube.Resources() {
 		switch r {
 		case "pods", "replicasets", "serviceaccounts":

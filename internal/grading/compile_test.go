@@ -108,7 +108,7 @@ func TestCompileErrors(t *testing.T) {
 		{"unknown fact, index form", "kube['widgets'].size() > 0", []string{"unknown fact kube.widgets"}},
 		{"unknown fact, optional", "kube.?widgets.hasValue()", []string{"unknown fact kube.widgets"}},
 		{"secrets are not a fact", "kube.secrets.size() == 0", []string{"unknown fact kube.secrets"}},
-		{"undeclared variable", "helm.releases.size() > 0", []string{`check "bad"`, "undeclared reference", "helm"}},
+		{"undeclared variable", "terraform.resources.size() > 0", []string{`check "bad"`, "undeclared reference", "terraform"}},
 		{"not a bool", "1 + 1", []string{`check "bad"`, "must evaluate to a bool", "int"}},
 		{"a string", "lab.namespace", []string{"must evaluate to a bool", "string"}},
 		{"a list", "kube.pods.map(p, p)", []string{"must evaluate to a bool"}},

@@ -9,6 +9,7 @@ import (
 	"github.com/google/cel-go/ext"
 	"k8s.io/apiserver/pkg/cel/library"
 
+	"github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
 )
 
@@ -16,6 +17,8 @@ import (
 // kube.deployments is every Deployment of the lab, keyed by name.
 const (
 	VarKube = "kube"
+	// VarHelm holds Helm's release storage: helm.releases['web'].
+	VarHelm = "helm"
 	// VarLab describes the lab: lab.namespace, lab.rotation.
 	VarLab = "lab"
 )
@@ -24,6 +27,7 @@ const (
 // add a variable and its collector here.
 var knownFacts = map[string][]string{
 	VarKube: kube.Resources(),
+	VarHelm: {helm.FactReleases},
 }
 
 // KnownFacts returns "kube.deployments" style names of every fact, sorted.
@@ -41,6 +45,7 @@ func KnownFacts() []string {
 func newEnv() (*cel.Env, error) {
 	return cel.NewEnv(
 		cel.Variable(VarKube, cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.DynType))),
+		cel.Variable(VarHelm, cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.DynType))),
 		cel.Variable(VarLab, cel.MapType(cel.StringType, cel.StringType)),
 		cel.OptionalTypes(),
 		ext.Strings(),

@@ -27,7 +27,8 @@ func fuzzFacts(doc string) map[string]any {
 			"data":     map[string]any{"value": v},
 		}}}
 	}
-	return map[string]any{VarKube: kube, VarLab: map[string]any{"namespace": "lab-fuzz", "rotation": "r"}}
+	// The same document stands for Helm's facts, so helm checks see shapes as odd.
+	return map[string]any{VarKube: kube, VarHelm: map[string]any{"releases": v}, VarLab: map[string]any{"namespace": "lab-fuzz", "rotation": "r"}}
 }
 
 func FuzzCompileAndEvaluate(f *testing.F) {
@@ -77,7 +78,7 @@ func FuzzCompileAndEvaluate(f *testing.F) {
 			t.Fatalf("Compile(%q) = %+v", expr, p)
 		}
 		for _, fact := range p.Facts {
-			if !strings.HasPrefix(fact, VarKube+".") {
+			if !strings.HasPrefix(fact, VarKube+".") && fact != VarHelm+".releases" {
 				t.Fatalf("Compile(%q): fact %q", expr, fact)
 			}
 		}

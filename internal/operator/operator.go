@@ -27,6 +27,7 @@ import (
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/controllers"
 	"github.com/handson-dev/rotation-operator/internal/grading"
+	"github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
 	"github.com/handson-dev/rotation-operator/labs"
 )
@@ -71,7 +72,7 @@ func CacheOptions() cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{rotationsv1.LabelManagedBy: rotationsv1.ManagedByValue})
 	byObject := map[client.Object]cache.ByObject{}
 	for _, obj := range []client.Object{
-		&corev1.Namespace{}, &corev1.ServiceAccount{}, &corev1.Secret{}, &corev1.ResourceQuota{},
+		&corev1.Namespace{}, &corev1.ServiceAccount{}, &corev1.ResourceQuota{},
 		&corev1.LimitRange{}, &networkingv1.NetworkPolicy{}, &rbacv1.Role{}, &rbacv1.RoleBinding{},
 		&rbacv1.ClusterRole{}, &rbacv1.ClusterRoleBinding{},
 	} {
@@ -80,11 +81,12 @@ func CacheOptions() cache.Options {
 	return cache.Options{ByObject: byObject}
 }
 
-// ClientOptions read ConfigMaps around the cache: the operator watches every
-// ConfigMap of labs metadata-only, and a typed informer for the few it owns
-// would take the same label filter and hide the learner's.
+// ClientOptions read ConfigMaps and Secrets around the cache: the operator
+// watches those of labs metadata-only (the learner's included, e.g. Helm
+// releases), and a typed informer for the few it owns would take the same
+// label filter and hide the learner's.
 func ClientOptions() client.Options {
-	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.ConfigMap{}}}}
+	return client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.ConfigMap{}, &corev1.Secret{}}}}
 }
 
 // New builds a manager with the operator's reconcilers registered.
@@ -133,6 +135,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		ResyncInterval: o.GradingInterval,
 		Programs:       programs,
 		Facts:          &kube.Collector{Reader: mgr.GetAPIReader()},
+		HelmFacts:      &helm.Collector{Reader: mgr.GetAPIReader()},
 		Learners: &controllers.LearnerClients{
 			Operator: mgr.GetClient(), Base: cfg, Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
 		},
