@@ -12,6 +12,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -212,8 +213,19 @@ func (r *LearningRotationReconciler) patchStatus(ctx context.Context, base, lr *
 		return nil
 	}
 	// An update rather than a merge patch: a patch leaves out zero values, and
-	// a new rotation's score must read 0, not blank. A conflict retries the pass.
-	return client.IgnoreNotFound(r.Client.Status().Update(ctx, lr))
+	// a new rotation's score must read 0, not blank. Status belongs to the
+	// operator alone, so on a conflict (the spec or an annotation changed
+	// meanwhile; that change queues another pass) it is put on the latest object.
+	status := lr.Status
+	err := r.Client.Status().Update(ctx, lr)
+	for attempt := 0; apierrors.IsConflict(err) && attempt < 3; attempt++ {
+		if err = r.APIReader.Get(ctx, client.ObjectKeyFromObject(lr), lr); err != nil {
+			break
+		}
+		lr.Status = status
+		err = r.Client.Status().Update(ctx, lr)
+	}
+	return client.IgnoreNotFound(err)
 }
 
 // lowestRequeue merges two results, keeping the soonest requeue (Cluster API style).

@@ -1,8 +1,12 @@
 package labs
 
 import (
+	"archive/tar"
+	"bytes"
 	"cmp"
+	"compress/gzip"
 	"embed"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,7 +15,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
@@ -20,9 +26,11 @@ import (
 )
 
 // The catalog: one folder per track, one folder per exercise in it. A new
-// track is a new folder here and a new name on the embed line.
+// track is a new folder here and a new name on the embed line. The helm
+// track is embedded with all: so that chart files starting with '_' or '.'
+// (templates/_helpers.tpl) are kept; go:embed leaves them out otherwise.
 //
-//go:embed kubernetes
+//go:embed kubernetes all:helm
 var builtin embed.FS
 
 // Files of an exercise folder, labs/<track>/<exercise>/.
@@ -35,7 +43,19 @@ const (
 	// FilesDir holds the starter files: each file becomes
 	// spec.starter.files[<file name>].
 	FilesDir = "files"
+	// ChartsDir holds Helm chart sources, one folder per chart named like
+	// the chart: charts/<chart>/Chart.yaml, values.yaml, templates/... Each
+	// is packaged into a chart archive helm installs (a .tgz with every file
+	// under <chart>/, see packageChart) and handed to the learner as the
+	// starter file
+	// <chart>-<version>.tgz.b64, the archive in base64: labs have no chart
+	// repository, and ConfigMap data is text.
+	ChartsDir = "charts"
 )
+
+// MaxChartSize bounds one packaged chart, in base64: the starter files
+// travel in the Exercise and in a ConfigMap, each at most ~1 MiB.
+const MaxChartSize = 256 << 10
 
 var loadBuiltin = sync.OnceValues(func() ([]rotationsv1.Exercise, error) { return load(builtin) })
 
@@ -112,9 +132,10 @@ func loadExercise(fsys fs.FS, track, dir string) (*rotationsv1.Exercise, error) 
 	}
 	for _, e := range entries {
 		switch {
-		case e.Name() == ExerciseFile && !e.IsDir(), e.Name() == InstructionsFile && !e.IsDir(), e.Name() == FilesDir && e.IsDir():
+		case e.Name() == ExerciseFile && !e.IsDir(), e.Name() == InstructionsFile && !e.IsDir(),
+			e.Name() == FilesDir && e.IsDir(), e.Name() == ChartsDir && e.IsDir():
 		default:
-			return nil, fmt.Errorf("%s: unexpected; an exercise folder holds %s, %s and %s/", path.Join(dir, e.Name()), ExerciseFile, InstructionsFile, FilesDir)
+			return nil, fmt.Errorf("%s: unexpected; an exercise folder holds %s, %s, %s/ and %s/", path.Join(dir, e.Name()), ExerciseFile, InstructionsFile, FilesDir, ChartsDir)
 		}
 	}
 
@@ -144,6 +165,19 @@ func loadExercise(fsys fs.FS, track, dir string) (*rotationsv1.Exercise, error) 
 	files, err := loadFiles(fsys, path.Join(dir, FilesDir))
 	if err != nil {
 		return nil, err
+	}
+	charts, err := loadCharts(fsys, path.Join(dir, ChartsDir))
+	if err != nil {
+		return nil, err
+	}
+	for key, data := range charts {
+		if _, dup := files[key]; dup {
+			return nil, fmt.Errorf("%s: the packaged chart %s has the same name as a starter file", path.Join(dir, FilesDir, key), key)
+		}
+		if files == nil {
+			files = map[string]string{}
+		}
+		files[key] = data
 	}
 	ex.Spec.Starter.Files = files
 
@@ -212,4 +246,116 @@ func loadFiles(fsys fs.FS, dir string) (map[string]string, error) {
 		files[e.Name()] = string(data)
 	}
 	return files, nil
+}
+
+// loadCharts packages every chart folder of an exercise's charts/ folder; a
+// missing folder is no charts. It returns the starter files by name:
+// <chart>-<version>.tgz.b64 -> the base64 of the archive.
+func loadCharts(fsys fs.FS, dir string) (map[string]string, error) {
+	entries, err := fs.ReadDir(fsys, dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	files := make(map[string]string, len(entries))
+	for _, e := range entries {
+		chartDir := path.Join(dir, e.Name())
+		if !e.IsDir() {
+			return nil, fmt.Errorf("%s: not a chart folder; %s/ holds one folder per chart", chartDir, ChartsDir)
+		}
+		key, tgz, err := packageChart(fsys, chartDir)
+		if err != nil {
+			return nil, err
+		}
+		encoded := base64.StdEncoding.EncodeToString(tgz)
+		if len(encoded) > MaxChartSize {
+			return nil, fmt.Errorf("%s: packaged chart is %d bytes in base64, over the %d KiB limit", chartDir, len(encoded), MaxChartSize>>10)
+		}
+		files[key] = encoded
+	}
+	return files, nil
+}
+
+// packageChart packages the Helm chart source in dir of fsys (Chart.yaml,
+// values.yaml, templates/...) as a chart archive Helm installs from:
+// a gzipped tar of every file, named <chart>/<path in dir>. The chart's name
+// in Chart.yaml must be the folder's name. It returns the starter file key
+// <chart>-<version>.tgz.b64 and the archive.
+//
+// The archive is deterministic, so the catalog, and the Exercises made from
+// it, do not change from one load or build to the next: entries sorted by
+// path, regular files only (no directory entries, like helm package), mode
+// 0644, owner 0:0 without names, modification time 0 (1970-01-01) in the
+// tar and none in the gzip header. Every file is packaged; .helmignore is
+// not read. The archive is then loaded with Helm's own chart loader, which
+// validates Chart.yaml and values.yaml as helm install will.
+func packageChart(fsys fs.FS, dir string) (key string, tgz []byte, err error) {
+	folder := path.Base(dir)
+	var names []string
+	err = fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+		case d.Type().IsRegular():
+			names = append(names, p)
+		default:
+			return fmt.Errorf("%s: not a regular file or folder", p)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	slices.Sort(names)
+
+	var buf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	if err != nil {
+		return "", nil, err
+	}
+	tw := tar.NewWriter(zw)
+	for _, name := range names {
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return "", nil, err
+		}
+		rel := strings.TrimPrefix(name, dir+"/")
+		hdr := &tar.Header{
+			Typeflag: tar.TypeReg,
+			Name:     folder + "/" + rel,
+			Mode:     0o644,
+			Size:     int64(len(data)),
+			ModTime:  time.Unix(0, 0),
+		}
+		if err := tw.WriteHeader(hdr); err != nil {
+			return "", nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if _, err := tw.Write(data); err != nil {
+			return "", nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return "", nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return "", nil, err
+	}
+	tgz = buf.Bytes()
+
+	c, err := loader.LoadArchive(bytes.NewReader(tgz))
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: not a chart Helm can load: %w", dir, err)
+	}
+	if c.Name() != folder {
+		return "", nil, fmt.Errorf("%s: Chart.yaml names the chart %q; the folder must have the chart's name", path.Join(dir, "Chart.yaml"), c.Name())
+	}
+	key = c.Name() + "-" + c.Metadata.Version + ".tgz.b64"
+	if msgs := validation.IsConfigMapKey(key); len(msgs) > 0 {
+		return "", nil, fmt.Errorf("%s: the packaged chart's file name %s is not a valid ConfigMap key: %s", path.Join(dir, "Chart.yaml"), key, strings.Join(msgs, "; "))
+	}
+	return key, tgz, nil
 }

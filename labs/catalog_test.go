@@ -45,6 +45,10 @@ func TestCatalogLoadsBuiltins(t *testing.T) {
 		}
 	}
 	want := []string{
+		"helm/helm-fix-failed",
+		"helm/helm-install",
+		"helm/helm-own-chart",
+		"helm/helm-upgrade-rollback",
 		"kubernetes/configmap-rollout",
 		"kubernetes/fix-broken-deployment",
 		"kubernetes/scale-and-expose",

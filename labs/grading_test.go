@@ -12,8 +12,12 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/handson-dev/rotation-operator/internal/grading"
+	helmfacts "github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
 )
+
+// labNamespace is the namespace of the test lab.
+const labNamespace = "lab-x"
 
 // A gradingCase is one state of a lab and the checks expected to fail in it.
 type gradingCase struct {
@@ -22,6 +26,11 @@ type gradingCase struct {
 	// returns them (defaults filled in, status set). Nil: the exercise's
 	// solved lab.
 	objects []string
+	// releases are the lab's Helm releases, each read by the helm collector
+	// from the release Secrets Helm would have written, with the objects
+	// Helm applied. Nil: the solved lab's releases, unless objects or
+	// starter is set; empty: none.
+	releases []helmRelease
 	// starter adds the exercise's starter objects and YAML starter files, as
 	// just applied: no defaults, no status.
 	starter bool
@@ -37,14 +46,21 @@ type gradingCase struct {
 // and for a check no case makes fail.
 type gradingTable struct {
 	solved []string
-	cases  []gradingCase
+	// releases are the solved lab's Helm releases (see gradingCase.releases).
+	releases []helmRelease
+	cases    []gradingCase
 }
 
 var gradingTables = map[string]gradingTable{}
 
 // labObjects are a lab's objects by "Kind/name", as the collector returns
-// them: plain maps, integers as int64.
+// them: plain maps, integers as int64. Helm releases are in it too, as
+// "HelmRelease/<release name>": the helm collector's release entry.
 type labObjects map[string]map[string]any
+
+// kindHelmRelease keys a Helm release in labObjects; grade hands them to
+// the checks as helm.releases.
+const kindHelmRelease = "HelmRelease"
 
 func (l labObjects) get(t *testing.T, key string) map[string]any {
 	t.Helper()
@@ -119,15 +135,21 @@ var resourceOf = map[string]string{
 
 // grade evaluates an exercise against a lab as the operator does: every
 // kube fact present (empty when the lab has none of that kind), objects
-// normalized by the collector's Normalize.
+// normalized by the collector's Normalize, and helm.releases (empty when
+// the lab has no release).
 func grade(t *testing.T, p *grading.Program, l labObjects) grading.Result {
 	t.Helper()
 	facts := map[string]any{}
 	for _, r := range kube.Resources() {
 		facts[r] = map[string]any{}
 	}
+	releases := map[string]any{}
 	for key, obj := range l {
 		kind, name, _ := strings.Cut(key, "/")
+		if kind == kindHelmRelease {
+			releases[name] = obj
+			continue
+		}
 		r, ok := resourceOf[kind]
 		if !ok {
 			t.Fatalf("%s: add its kind to resourceOf", key)
@@ -137,13 +159,15 @@ func grade(t *testing.T, p *grading.Program, l labObjects) grading.Result {
 	}
 	for _, f := range p.Facts {
 		variable, name, _ := strings.Cut(f, ".")
-		if _, ok := facts[name]; variable != grading.VarKube || !ok {
+		_, kubeFact := facts[name]
+		if !(variable == grading.VarKube && kubeFact) && f != grading.VarHelm+"."+helmfacts.FactReleases {
 			t.Fatalf("the program reads %s, which the test does not provide", f)
 		}
 	}
 	return p.Evaluate(context.Background(), map[string]any{
 		grading.VarKube: facts,
-		grading.VarLab:  map[string]any{"namespace": "lab-x", "rotation": "x"},
+		grading.VarHelm: map[string]any{helmfacts.FactReleases: releases},
+		grading.VarLab:  map[string]any{"namespace": labNamespace, "rotation": "x"},
 	})
 }
 
@@ -173,6 +197,12 @@ func TestGrading(t *testing.T) {
 						addObjects(t, l, tc.objects...)
 					case !tc.starter:
 						addObjects(t, l, table.solved...)
+					}
+					switch {
+					case tc.releases != nil:
+						addReleases(t, l, tc.releases...)
+					case tc.objects == nil && !tc.starter:
+						addReleases(t, l, table.releases...)
 					}
 					if tc.starter {
 						objects, files := manifests(t, &ex)

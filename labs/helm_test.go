@@ -1,0 +1,360 @@
+package labs
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"helm.sh/helm/v4/pkg/chart/common"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+)
+
+// Grading tables of the helm track. Releases are built from the catalog's
+// charts and read by the helm collector (see helmharness_test.go); the
+// objects Helm applied are in the lab with the status the controllers
+// would write.
+
+func init() {
+	gradingTables["helm-install"] = helmInstall
+	gradingTables["helm-upgrade-rollback"] = helmUpgradeRollback
+	gradingTables["helm-own-chart"] = helmOwnChart
+	gradingTables["helm-fix-failed"] = helmFixFailed
+}
+
+// The charts of the helm track's releases.
+const (
+	webChart     = "helm-install/web-0.1.0.tgz.b64"
+	apiChart     = "helm-upgrade-rollback/api-0.1.0.tgz.b64"
+	brokenChart  = "helm-fix-failed/broken-0.1.0.tgz.b64"
+	welcomeChart = "testdata/welcome" // the learner writes it
+)
+
+// unavailableStatus is the status of a Deployment of n replicas none of
+// whose pods is ready.
+func unavailableStatus(n string) string {
+	return `
+status:
+  observedGeneration: 2
+  replicas: ` + n + `
+  updatedReplicas: ` + n + `
+  unavailableReplicas: ` + n + `
+  conditions:
+  - type: Available
+    status: "False"
+    reason: MinimumReplicasUnavailable
+    message: Deployment does not have minimum availability.
+    lastUpdateTime: "2026-03-01T10:00:00Z"
+    lastTransitionTime: "2026-03-01T10:00:00Z"
+`
+}
+
+// editTemplate replaces old with new in a chart's template, which must
+// contain it.
+func editTemplate(name, old, new string) func(t *testing.T, c *chart.Chart) {
+	return func(t *testing.T, c *chart.Chart) {
+		t.Helper()
+		for _, f := range c.Templates {
+			if f.Name == name {
+				if !strings.Contains(string(f.Data), old) {
+					t.Fatalf("%s has no %q", name, old)
+				}
+				f.Data = []byte(strings.ReplaceAll(string(f.Data), old, new))
+				return
+			}
+		}
+		t.Fatalf("chart %s has no %s", c.Name(), name)
+	}
+}
+
+func dropTemplate(name string) func(t *testing.T, c *chart.Chart) {
+	return func(t *testing.T, c *chart.Chart) {
+		t.Helper()
+		n := len(c.Templates)
+		c.Templates = slices.DeleteFunc(c.Templates, func(f *common.File) bool { return f.Name == name })
+		if len(c.Templates) == n {
+			t.Fatalf("chart %s has no %s", c.Name(), name)
+		}
+	}
+}
+
+// --- helm-install ---
+
+const webValues = `{replicaCount: 2, service: {port: 8080}}`
+
+func helloRelease(values string, live map[string]string) helmRelease {
+	return helmRelease{name: "hello", chart: webChart, revisions: []helmRevision{{values: values}}, live: live}
+}
+
+var helmInstall = gradingTable{
+	releases: []helmRelease{helloRelease(webValues, map[string]string{"Deployment/hello": deploymentStatus("2")})},
+	cases: []gradingCase{{
+		name:     "nothing installed",
+		releases: []helmRelease{},
+		failing:  []string{"release-deployed", "replica-count-value", "service-port-value", "renders-deployment-and-service", "deployment-available"},
+	}, {
+		name:     "installed with the chart's defaults",
+		releases: []helmRelease{helloRelease("", map[string]string{"Deployment/hello": deploymentStatus("1")})},
+		failing:  []string{"replica-count-value", "service-port-value", "deployment-available"},
+	}, {
+		name:     "scaled with kubectl instead of --set replicaCount=2",
+		releases: []helmRelease{helloRelease(`{service: {port: 8080}}`, map[string]string{"Deployment/hello": deploymentStatus("2")})},
+		mutate: func(t *testing.T, l labObjects) {
+			set(t, l.get(t, "Deployment/hello"), "2", "spec", "replicas")
+		},
+		failing: []string{"replica-count-value"},
+	}, {
+		name: "the install failed waiting for the pods",
+		releases: []helmRelease{{name: "hello", chart: webChart,
+			revisions: []helmRevision{{values: webValues, status: rcommon.StatusFailed,
+				description: `Release "hello" failed: context deadline exceeded`}},
+			live: map[string]string{"Deployment/hello": unavailableStatus("2")}}},
+		failing: []string{"release-deployed", "deployment-available"},
+	}, {
+		name: "a chart without the Service",
+		releases: []helmRelease{{name: "hello", chart: webChart, editChart: dropTemplate("templates/service.yaml"),
+			revisions: []helmRevision{{values: webValues}},
+			live:      map[string]string{"Deployment/hello": deploymentStatus("2")}}},
+		failing: []string{"renders-deployment-and-service"},
+	}, {
+		name: "installed as another release",
+		releases: []helmRelease{{name: "website", chart: webChart, revisions: []helmRevision{{values: webValues}},
+			live: map[string]string{"Deployment/website": deploymentStatus("2")}}},
+		failing: []string{"release-deployed", "replica-count-value", "service-port-value", "renders-deployment-and-service", "deployment-available"},
+	}, {
+		name: "a Deployment hello made with kubectl",
+		mutate: func(t *testing.T, l labObjects) {
+			delete(l, "HelmRelease/hello")
+			del(l.get(t, "Deployment/hello"), "metadata", "annotations")
+		},
+		failing: []string{"release-deployed", "replica-count-value", "service-port-value", "renders-deployment-and-service", "deployment-available"},
+	}, {
+		name: "an undecodable release record",
+		releases: []helmRelease{{name: "hello", chart: webChart, revisions: []helmRevision{{values: webValues}},
+			live: map[string]string{"Deployment/hello": deploymentStatus("2")}, undecodable: true}},
+		failing: []string{"release-deployed", "replica-count-value", "service-port-value", "renders-deployment-and-service"},
+	}, {
+		name:     "one of two pods available",
+		releases: []helmRelease{helloRelease(webValues, map[string]string{"Deployment/hello": deploymentStatus("1")})},
+		failing:  []string{"deployment-available"},
+	}},
+}
+
+// --- helm-upgrade-rollback ---
+
+var (
+	shopInstall = helmRevision{}
+	shopUpgrade = helmRevision{values: `{image: {tag: "1.27.1"}}`}
+	shopLive    = map[string]string{"Deployment/shop": deploymentStatus("1")}
+)
+
+func shopRelease(revisions ...helmRevision) helmRelease {
+	return helmRelease{name: "shop", chart: apiChart, revisions: revisions, live: shopLive}
+}
+
+var helmUpgradeRollback = gradingTable{
+	releases: []helmRelease{shopRelease(shopInstall, shopUpgrade, helmRevision{rollbackTo: 1})},
+	cases: []gradingCase{{
+		name:     "nothing installed",
+		releases: []helmRelease{},
+		failing:  []string{"release-deployed", "three-revisions", "upgraded-to-1-27-1", "rolled-back-to-1", "config-tag-1-27", "running-1-27"},
+	}, {
+		name:     "installed only",
+		releases: []helmRelease{shopRelease(shopInstall)},
+		failing:  []string{"three-revisions", "upgraded-to-1-27-1", "rolled-back-to-1"},
+	}, {
+		name:     "upgraded, not rolled back",
+		releases: []helmRelease{shopRelease(shopInstall, shopUpgrade)},
+		failing:  []string{"three-revisions", "rolled-back-to-1", "config-tag-1-27", "running-1-27"},
+	}, {
+		name:     "upgraded again after the rollback",
+		releases: []helmRelease{shopRelease(shopInstall, shopUpgrade, helmRevision{rollbackTo: 1}, shopUpgrade)},
+		failing:  []string{"rolled-back-to-1", "config-tag-1-27", "running-1-27"},
+	}, {
+		name:     "upgraded back to 1.27 instead of rolling back",
+		releases: []helmRelease{shopRelease(shopInstall, shopUpgrade, helmRevision{values: `{image: {tag: "1.27"}}`})},
+		failing:  []string{"rolled-back-to-1"},
+	}, {
+		name:     "rolled back to revision 2",
+		releases: []helmRelease{shopRelease(shopInstall, shopUpgrade, helmRevision{values: `{replicaCount: 1}`}, helmRevision{rollbackTo: 2})},
+		failing:  []string{"rolled-back-to-1", "config-tag-1-27", "running-1-27"},
+	}, {
+		name: "the rollback failed",
+		releases: []helmRelease{shopRelease(shopInstall, shopUpgrade, helmRevision{rollbackTo: 1, status: rcommon.StatusFailed,
+			description: `Release "shop" failed: context deadline exceeded`})},
+		mutate: func(t *testing.T, l labObjects) {
+			set(t, container(t, l.get(t, "Deployment/shop"), 0), "nginxinc/nginx-unprivileged:1.27.1", "image")
+		},
+		failing: []string{"release-deployed", "running-1-27"},
+	}, {
+		name: "rollout not finished",
+		mutate: func(t *testing.T, l labObjects) {
+			set(t, l.get(t, "Deployment/shop"), "2", "status", "replicas")
+		},
+		failing: []string{"running-1-27"},
+	}, {
+		name: "an undecodable release record",
+		releases: []helmRelease{{name: "shop", chart: apiChart, revisions: []helmRevision{shopInstall, shopUpgrade, {rollbackTo: 1}},
+			live: shopLive, undecodable: true}},
+		failing: []string{"release-deployed", "three-revisions", "upgraded-to-1-27-1", "rolled-back-to-1", "config-tag-1-27"},
+	}, {
+		name: "image changed with kubectl",
+		mutate: func(t *testing.T, l labObjects) {
+			set(t, container(t, l.get(t, "Deployment/shop"), 0), "nginxinc/nginx-unprivileged:1.27.1", "image")
+		},
+		failing: []string{"running-1-27"},
+	}},
+}
+
+// --- helm-own-chart ---
+
+func welcomeRelease(edit func(t *testing.T, c *chart.Chart)) helmRelease {
+	return helmRelease{name: "welcome", chart: welcomeChart, editChart: edit, revisions: []helmRevision{{}},
+		live: map[string]string{"Deployment/welcome": deploymentStatus("1")}}
+}
+
+var helmOwnChart = gradingTable{
+	releases: []helmRelease{welcomeRelease(nil)},
+	cases: []gradingCase{{
+		name:     "nothing installed",
+		releases: []helmRelease{},
+		failing:  []string{"chart-name-version", "app-version", "renders-deployment-and-service", "deployment-labelled", "release-deployed", "welcome-available"},
+	}, {
+		name:     "chart version 1.0.0",
+		releases: []helmRelease{welcomeRelease(func(_ *testing.T, c *chart.Chart) { c.Metadata.Version = "1.0.0" })},
+		failing:  []string{"chart-name-version"},
+	}, {
+		name:     "no appVersion",
+		releases: []helmRelease{welcomeRelease(func(_ *testing.T, c *chart.Chart) { c.Metadata.AppVersion = "" })},
+		failing:  []string{"app-version"},
+	}, {
+		name:     "no Service template",
+		releases: []helmRelease{welcomeRelease(dropTemplate("templates/service.yaml"))},
+		failing:  []string{"renders-deployment-and-service"},
+	}, {
+		name: "the Deployment without the name label",
+		releases: []helmRelease{welcomeRelease(editTemplate("templates/deployment.yaml",
+			"  labels:\n    app.kubernetes.io/name: {{ .Chart.Name }}\n", "  labels:\n"))},
+		failing: []string{"deployment-labelled"},
+	}, {
+		name: "objects named <release>-<chart>",
+		releases: []helmRelease{{name: "welcome", chart: welcomeChart, revisions: []helmRevision{{}},
+			editChart: func(t *testing.T, c *chart.Chart) {
+				for _, f := range []string{"templates/deployment.yaml", "templates/service.yaml"} {
+					editTemplate(f, "name: {{ .Release.Name }}\n", "name: {{ .Release.Name }}-{{ .Chart.Name }}\n")(t, c)
+				}
+			},
+			live: map[string]string{"Deployment/welcome-welcome": deploymentStatus("1")}}},
+		failing: []string{"renders-deployment-and-service", "deployment-labelled", "welcome-available"},
+	}, {
+		name: "the install failed",
+		releases: []helmRelease{{name: "welcome", chart: welcomeChart,
+			revisions: []helmRevision{{status: rcommon.StatusFailed, description: `Release "welcome" failed: context deadline exceeded`}},
+			live:      map[string]string{"Deployment/welcome": unavailableStatus("1")}}},
+		failing: []string{"release-deployed", "welcome-available"},
+	}, {
+		name: "installed as release hi",
+		releases: []helmRelease{{name: "hi", chart: welcomeChart, revisions: []helmRevision{{}},
+			live: map[string]string{"Deployment/hi": deploymentStatus("1")}}},
+		failing: []string{"chart-name-version", "app-version", "renders-deployment-and-service", "deployment-labelled", "release-deployed", "welcome-available"},
+	}, {
+		name: "an undecodable release record",
+		releases: []helmRelease{{name: "welcome", chart: welcomeChart, revisions: []helmRevision{{}},
+			live: map[string]string{"Deployment/welcome": deploymentStatus("1")}, undecodable: true}},
+		failing: []string{"chart-name-version", "app-version", "renders-deployment-and-service", "deployment-labelled", "release-deployed"},
+	}, {
+		name: "pods not ready",
+		releases: []helmRelease{{name: "welcome", chart: welcomeChart, revisions: []helmRevision{{}},
+			live: map[string]string{"Deployment/welcome": unavailableStatus("1")}}},
+		failing: []string{"welcome-available"},
+	}},
+}
+
+// --- helm-fix-failed ---
+
+// The descriptions Helm gives the revisions the apiserver refused.
+const (
+	brokenInstallError = `Release "broken" failed: ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": ` +
+		`a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end ` +
+		`with an alphanumeric character (e.g. 'example.com', regex used for validation is ` +
+		`'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')`
+	brokenUpgradeError = `Upgrade "broken" failed: failed to create resource: ConfigMap "Broken-Config" is invalid: metadata.name: ` +
+		`Invalid value: "Broken-Config": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, ` +
+		`'-' or '.', and must start and end with an alphanumeric character`
+)
+
+var (
+	// brokenInstall is the install with the chart's defaults, as Helm
+	// leaves it once an upgrade succeeded: superseded, with the failure
+	// in its description.
+	brokenInstall = helmRevision{description: brokenInstallError}
+	// brokenFailedInstall is the install before any upgrade.
+	brokenFailedInstall = helmRevision{status: rcommon.StatusFailed, description: brokenInstallError}
+	brokenFix           = helmRevision{values: `{configName: broken-config}`}
+	brokenLive          = map[string]string{"Deployment/broken": deploymentStatus("1")}
+)
+
+func brokenRelease(live map[string]string, revisions ...helmRevision) helmRelease {
+	return helmRelease{name: "broken", chart: brokenChart, revisions: revisions, live: live}
+}
+
+// notCreated removes an object the apiserver refused from the lab.
+func notCreated(key string) func(t *testing.T, l labObjects) {
+	return func(t *testing.T, l labObjects) {
+		t.Helper()
+		l.get(t, key)
+		delete(l, key)
+	}
+}
+
+var helmFixFailed = gradingTable{
+	releases: []helmRelease{brokenRelease(brokenLive, brokenInstall, brokenFix)},
+	cases: []gradingCase{{
+		name:     "nothing installed",
+		releases: []helmRelease{},
+		failing:  []string{"failed-revision", "upgraded", "config-name-value", "release-deployed", "configmap-exists"},
+	}, {
+		name:     "the failed install only",
+		releases: []helmRelease{brokenRelease(map[string]string{"Deployment/broken": unavailableStatus("1")}, brokenFailedInstall)},
+		mutate:   notCreated("ConfigMap/Bad_Name"),
+		failing:  []string{"upgraded", "config-name-value", "release-deployed", "configmap-exists"},
+	}, {
+		name: "an upgrade failed too, then one fixed it",
+		releases: []helmRelease{brokenRelease(brokenLive, brokenFailedInstall,
+			helmRevision{values: `{configName: Broken-Config}`, description: brokenUpgradeError}, brokenFix)},
+	}, {
+		name: "the upgrade failed too",
+		releases: []helmRelease{brokenRelease(map[string]string{"Deployment/broken": unavailableStatus("1")}, brokenFailedInstall,
+			helmRevision{values: `{configName: Broken-Config}`, status: rcommon.StatusFailed, description: brokenUpgradeError})},
+		mutate:  notCreated("ConfigMap/Broken-Config"),
+		failing: []string{"config-name-value", "release-deployed", "configmap-exists"},
+	}, {
+		name:     "uninstalled, then installed with the fix",
+		releases: []helmRelease{brokenRelease(brokenLive, brokenFix)},
+		failing:  []string{"failed-revision", "upgraded"},
+	}, {
+		name: "an undecodable release record",
+		releases: []helmRelease{{name: "broken", chart: brokenChart, revisions: []helmRevision{brokenInstall, brokenFix},
+			live: brokenLive, undecodable: true}},
+		failing: []string{"failed-revision", "upgraded", "config-name-value", "release-deployed"},
+	}, {
+		name:     "fixed with another name",
+		releases: []helmRelease{brokenRelease(brokenLive, brokenInstall, helmRevision{values: `{configName: site-config}`})},
+		failing:  []string{"config-name-value", "configmap-exists"},
+	}, {
+		name:     "the ConfigMap made with kubectl",
+		releases: []helmRelease{brokenRelease(map[string]string{"Deployment/broken": deploymentStatus("1")}, brokenFailedInstall)},
+		mutate: func(t *testing.T, l labObjects) {
+			notCreated("ConfigMap/Bad_Name")(t, l)
+			addObjects(t, l, `
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: broken-config`+serverMetadata+`
+data:
+  index.html: hello
+`)
+		},
+		failing: []string{"upgraded", "config-name-value", "release-deployed", "configmap-exists"},
+	}},
+}
