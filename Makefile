@@ -48,9 +48,9 @@ test: manifests generate vet ## Run all tests against a real control plane (buil
 	go test ./... -count=1 -timeout $(TEST_TIMEOUT)
 
 .PHONY: bench
-bench: ## Run the benchmarks: grading cost per lab, and change-to-status latency on a real control plane.
+bench: ## Run the benchmarks: grading cost, Helm fact collection, and change-to-status latency on a real control plane.
 	go test ./internal/grading/... -run '^$$' -bench . -benchmem -count 3
-	go test ./controllers/ -run '^$$' -bench ChangeToStatus -benchtime 1x -count 3
+	go test ./controllers/ -run '^$$' -bench 'ChangeToStatus|HelmUpgrade' -benchtime 1x -count 3
 
 .PHONY: verify
 verify: manifests generate fmt ## Fail if generated files are out of date.

@@ -127,7 +127,7 @@ type helmCLI struct {
 	dir string
 }
 
-func newHelmCLI(t *testing.T, kubeconfig []byte) *helmCLI {
+func newHelmCLI(t testing.TB, kubeconfig []byte) *helmCLI {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // a cold machine builds helm
 	defer cancel()
@@ -163,7 +163,7 @@ func (h *helmCLI) run(args ...string) (string, error) {
 }
 
 // must runs helm and fails the test, with helm's output, if it fails.
-func (h *helmCLI) must(t *testing.T, args ...string) string {
+func (h *helmCLI) must(t testing.TB, args ...string) string {
 	t.Helper()
 	start := time.Now()
 	out, err := h.run(args...)
@@ -174,7 +174,7 @@ func (h *helmCLI) must(t *testing.T, args ...string) string {
 	return out
 }
 
-func writeChart(t *testing.T) string {
+func writeChart(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "web")
 	for name, content := range helmChart {
