@@ -72,6 +72,9 @@ func (r *LearningRotationReconciler) reconcileExercises(ctx context.Context, s *
 			return ctrl.Result{}, err
 		}
 	}
+	if err := r.pruneInstructions(ctx, s); err != nil {
+		return ctrl.Result{}, err
+	}
 	// A starter that cannot be created must not stop the grading of the
 	// others; the grading step returns the error so the pass is retried.
 	s.starterErr = r.createStarters(ctx, s)
@@ -109,6 +112,31 @@ func selectExercises(sel rotationsv1.ExerciseSelection, all []rotationsv1.Exerci
 	}
 	sort.Slice(byTrack, func(i, j int) bool { return byTrack[i].Name < byTrack[j].Name })
 	return append(out, byTrack...), missing
+}
+
+// pruneInstructions deletes the instructions of exercises no longer selected.
+// Their results go too (the status lists the selected exercises only); the
+// learner's objects stay, they are the learner's.
+func (r *LearningRotationReconciler) pruneInstructions(ctx context.Context, s *rotationScope) error {
+	list := &corev1.ConfigMapList{}
+	if err := r.Client.List(ctx, list, client.InNamespace(lab.Namespace(s.lr.Name)),
+		client.MatchingLabels{rotationsv1.LabelManagedBy: rotationsv1.ManagedByValue}, client.HasLabels{rotationsv1.LabelExercise}); err != nil {
+		return err
+	}
+	selected := map[string]bool{}
+	for _, sel := range s.exercises {
+		selected[sel.ex.Name] = true
+	}
+	for i := range list.Items {
+		cm := &list.Items[i]
+		if selected[cm.Labels[rotationsv1.LabelExercise]] {
+			continue
+		}
+		if err := r.Client.Delete(ctx, cm); client.IgnoreNotFound(err) != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // InstructionsConfigMap names the ConfigMap holding an exercise's instructions in a lab.

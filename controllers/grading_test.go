@@ -313,3 +313,38 @@ func TestExerciseAdmissionValidation(t *testing.T) {
 		t.Fatalf("bad track: err = %v", err)
 	}
 }
+
+func TestDeselectedExerciseInstructionsArePruned(t *testing.T) {
+	ctx := context.Background()
+	createExercise(t, scaleExercise("t-keep"))
+	createExercise(t, scaleExercise("t-drop"))
+	lr := createRotation(t, testutil.Rotation("prune").Exercises("t-keep", "t-drop").Obj())
+	waitReady(t, "prune")
+	cm := &corev1.ConfigMap{}
+	if err := admin.Get(ctx, client.ObjectKey{Namespace: "lab-prune", Name: "exercise-t-drop"}, cm); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Get(ctx, client.ObjectKey{Name: "prune"}, lr); err != nil {
+		t.Fatal(err)
+	}
+	lr.Spec.Exercises.Names = []rotationsv1.ExerciseName{"t-keep"}
+	if err := admin.Update(ctx, lr); err != nil {
+		t.Fatal(err)
+	}
+	testutil.Eventually(t, 20*time.Second, func(ctx context.Context) error {
+		err := admin.Get(ctx, client.ObjectKey{Namespace: "lab-prune", Name: "exercise-t-drop"}, cm)
+		if !apierrors.IsNotFound(err) {
+			return fmt.Errorf("instructions of the dropped exercise still there (err=%v)", err)
+		}
+		if err := admin.Get(ctx, client.ObjectKey{Name: "prune"}, lr); err != nil {
+			return err
+		}
+		if len(lr.Status.Exercises) != 1 || lr.Status.Exercises[0].Name != "t-keep" {
+			return fmt.Errorf("results = %+v", lr.Status.Exercises)
+		}
+		return nil
+	})
+	if err := admin.Get(ctx, client.ObjectKey{Namespace: "lab-prune", Name: "exercise-t-keep"}, cm); err != nil {
+		t.Errorf("instructions of the kept exercise: %v", err)
+	}
+}

@@ -97,7 +97,7 @@ type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=rotation-operator:learner;rotation-operator:mentor
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // Grading reads the learner's objects (kube facts) and watches them metadata-only:
-// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=services;pods;persistentvolumeclaims,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=deployments;statefulsets;replicasets,verbs=get;list;watch
 // +kubebuilder:rbac:groups=batch,resources=jobs;cronjobs,verbs=get;list;watch
