@@ -67,14 +67,10 @@ func (r *LearningRotationReconciler) reconcileExercises(ctx context.Context, s *
 			fmt.Sprintf("%d exercises selected", len(selected)))
 	}
 
-	for _, sel := range s.exercises {
-		if _, err := r.applier.Apply(ctx, instructionsConfigMap(lr, sel.ex)); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	if err := r.pruneInstructions(ctx, s); err != nil {
+	if err := r.reconcileInstructions(ctx, s); err != nil {
 		return ctrl.Result{}, err
 	}
+
 	// A starter that cannot be created must not stop the grading of the
 	// others; the grading step returns the error so the pass is retried.
 	s.starterErr = r.createStarters(ctx, s)
@@ -114,25 +110,33 @@ func selectExercises(sel rotationsv1.ExerciseSelection, all []rotationsv1.Exerci
 	return append(out, byTrack...), missing
 }
 
-// pruneInstructions deletes the instructions of exercises no longer selected.
-// Their results go too (the status lists the selected exercises only); the
-// learner's objects stay, they are the learner's.
-func (r *LearningRotationReconciler) pruneInstructions(ctx context.Context, s *rotationScope) error {
+// reconcileInstructions gives the lab one instructions ConfigMap per
+// selected exercise and deletes those of exercises no longer selected (their
+// results leave the status too; the learner's objects stay, they are the
+// learner's). One List serves both: ConfigMaps are read around the cache.
+func (r *LearningRotationReconciler) reconcileInstructions(ctx context.Context, s *rotationScope) error {
 	list := &corev1.ConfigMapList{}
 	if err := r.Client.List(ctx, list, client.InNamespace(lab.Namespace(s.lr.Name)),
 		client.MatchingLabels{rotationsv1.LabelManagedBy: rotationsv1.ManagedByValue}, client.HasLabels{rotationsv1.LabelExercise}); err != nil {
 		return err
 	}
-	selected := map[string]bool{}
-	for _, sel := range s.exercises {
-		selected[sel.ex.Name] = true
-	}
+	live := make(map[string]*corev1.ConfigMap, len(list.Items))
 	for i := range list.Items {
-		cm := &list.Items[i]
-		if selected[cm.Labels[rotationsv1.LabelExercise]] {
-			continue
+		live[list.Items[i].Name] = &list.Items[i]
+	}
+	for _, sel := range s.exercises {
+		desired := instructionsConfigMap(s.lr, sel.ex)
+		var have client.Object
+		if cm, ok := live[desired.Name]; ok {
+			have = cm
+			delete(live, desired.Name)
 		}
-		if err := r.Client.Delete(ctx, cm); client.IgnoreNotFound(err) != nil {
+		if _, err := r.applier.ApplyOver(ctx, desired, have); err != nil {
+			return err
+		}
+	}
+	for _, stale := range live {
+		if err := r.Client.Delete(ctx, stale); client.IgnoreNotFound(err) != nil {
 			return err
 		}
 	}

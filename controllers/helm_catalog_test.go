@@ -103,31 +103,10 @@ func BenchmarkHelmUpgradeToStatusLatency(b *testing.B) {
 			replicas := 2 - i%2 // 2, 1, 2, 1, ...: the two-replicas check flips each time
 			helm.must(b, "upgrade", "web", chart, "--set", fmt.Sprintf("replicaCount=%d", replicas))
 			start := time.Now()
-			waitNamedCheck(b, name, exercise, "two-replicas", replicas == 2)
+			waitCheck(b, name, exercise, "two-replicas", replicas == 2)
 			samples = append(samples, time.Since(start))
 		}
 	}
 	b.StopTimer()
-	slices.Sort(samples)
-	pct := func(p float64) time.Duration { return samples[int(p*float64(len(samples)-1))] }
-	b.ReportMetric(float64(pct(0.50).Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(pct(0.99).Microseconds())/1000, "p99-ms")
-}
-
-// waitNamedCheck polls the rotation until a check has the given result.
-func waitNamedCheck(b testing.TB, rotation, exercise, check string, passed bool) {
-	testutil.Eventually(b, 30*time.Second, func(ctx context.Context) error {
-		lr := &rotationsv1.LearningRotation{}
-		if err := admin.Get(ctx, client.ObjectKey{Name: rotation}, lr); err != nil {
-			return err
-		}
-		for i := range lr.Status.Exercises {
-			if r := &lr.Status.Exercises[i]; r.Name == exercise {
-				if c, ok := checkResult(r, check); ok && c.Passed == passed {
-					return nil
-				}
-			}
-		}
-		return fmt.Errorf("%s not yet passed=%v", check, passed)
-	})
+	reportLatency(b, samples)
 }

@@ -25,28 +25,37 @@ type Applier struct {
 // Apply makes the live object hold every field of desired. desired must carry
 // its TypeMeta. It returns whether it wrote.
 func (a *Applier) Apply(ctx context.Context, desired client.Object) (bool, error) {
-	want, err := Fields(desired)
-	if err != nil {
-		return false, err
-	}
 	live, ok := desired.DeepCopyObject().(client.Object)
 	if !ok {
 		return false, fmt.Errorf("apply: %T is not a client.Object", desired)
 	}
 	switch err := a.Client.Get(ctx, client.ObjectKeyFromObject(desired), live); {
-	case err == nil:
+	case apierrors.IsNotFound(err):
+		live = nil
+	case err != nil:
+		return false, err
+	}
+	return a.ApplyOver(ctx, desired, live)
+}
+
+// ApplyOver is Apply for a caller that already read the live object (nil
+// when there is none), e.g. with one List for many objects.
+func (a *Applier) ApplyOver(ctx context.Context, desired, live client.Object) (bool, error) {
+	want, err := Fields(desired)
+	if err != nil {
+		return false, err
+	}
+	if live != nil {
 		have, err := runtime.DefaultUnstructuredConverter.ToUnstructured(live)
 		if err != nil {
 			return false, err
 		}
-		// The typed Get already matched the kind; reads that bypass the
-		// cache come back without TypeMeta, so leave it out of the comparison.
+		// The caller matched the kind; reads that bypass the cache come
+		// back without TypeMeta, so leave it out of the comparison.
 		have["apiVersion"], have["kind"] = want["apiVersion"], want["kind"]
 		if Contains(have, want) {
 			return false, nil
 		}
-	case !apierrors.IsNotFound(err):
-		return false, err
 	}
 	u := &unstructured.Unstructured{Object: want}
 	if err := a.Client.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(a.FieldOwner), client.ForceOwnership); err != nil {
