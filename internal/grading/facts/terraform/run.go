@@ -536,7 +536,10 @@ func logDiagnostics(r io.Reader) []tfjson.Diagnostic {
 		if err != nil {
 			continue
 		}
-		if d, ok := msg.(*tfjson.DiagnosticLogMessage); ok {
+		switch d := msg.(type) {
+		case tfjson.DiagnosticLogMessage:
+			out = append(out, d.Diagnostic)
+		case *tfjson.DiagnosticLogMessage:
 			out = append(out, d.Diagnostic)
 		}
 	}
@@ -573,7 +576,7 @@ func stepError(ctx context.Context, err error, timeout time.Duration) string {
 	return msg
 }
 
-var lockField = regexp.MustCompile(`(?m)^\s*(ID|Path|Operation|Who|Version|Created):\s*(.*)$`)
+var lockField = regexp.MustCompile(`(?m)^[ \t]*(ID|Path|Operation|Who|Version|Created):[ \t]*(.*)$`)
 
 // parseLockInfo reads the "Lock Info:" block of Terraform's lock error.
 func parseLockInfo(detail string) map[string]any {
