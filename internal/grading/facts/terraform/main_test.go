@@ -258,4 +258,23 @@ func get(v any, path ...any) any {
 	return v
 }
 
-func contains(v any, s string) bool { return strings.Contains(dump(v), s) }
+// contains reports whether any string (or key) in v contains s.
+func contains(v any, s string) bool {
+	switch x := v.(type) {
+	case string:
+		return strings.Contains(x, s)
+	case map[string]any:
+		for k, e := range x {
+			if strings.Contains(k, s) || contains(e, s) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if contains(e, s) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -352,6 +352,9 @@ func (r *run) init(ctx context.Context) bool {
 	cancel()
 	var diags []tfjson.Diagnostic
 	for _, d := range logDiagnostics(&out) {
+		if d.Severity == tfjson.DiagnosticSeverityWarning && d.Summary == "Incomplete lock file information for providers" {
+			continue // the mirror's doing, not the learner's
+		}
 		r.addDiag("init", d)
 		diags = append(diags, d)
 	}
