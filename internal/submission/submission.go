@@ -189,3 +189,13 @@ func FromConfigMap(cm *corev1.ConfigMap) (*Submission, error) {
 	}
 	return s, nil
 }
+
+// Facts are the submission's facts for checks (the CEL variable
+// "submission"): files maps each file name to its text, digest identifies them.
+func (s *Submission) Facts() map[string]any {
+	files := make(map[string]any, len(s.Files))
+	for n, c := range s.Files {
+		files[n] = c
+	}
+	return map[string]any{"files": files, "digest": s.Digest}
+}
