@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -30,9 +31,17 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 	hasher := grading.NewFactHasher(vars)
 	results := make([]rotationsv1.ExerciseResult, 0, len(s.exercises))
 	var requeue time.Time
+	var failed []string
 	for _, sel := range s.exercises {
 		prev := *s.result(sel.ex.Name)
-		next := r.gradeOne(ctx, s, sel, prev, vars, hasher, now)
+		var next rotationsv1.ExerciseResult
+		if fileVars := r.fileVariables(sel); len(fileVars) > 0 {
+			if next, err = r.gradeSubmission(ctx, s, sel, prev, fileVars, vars, now); err != nil {
+				failed = append(failed, err.Error())
+			}
+		} else {
+			next = r.gradeOne(ctx, s, sel, prev, vars, hasher, "", now)
+		}
 		next.Name, next.Track = sel.ex.Name, sel.ex.Spec.Track
 		results = append(results, next)
 		if at := grading.NextHintAt(sel.ex.Spec.Hints, next); !at.IsZero() && (requeue.IsZero() || at.Before(requeue)) {
@@ -41,6 +50,11 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 	}
 	lr.Status.Exercises = results
 	summarizeScore(&lr.Status)
+	if len(failed) > 0 {
+		msg := strings.Join(failed, "; ")
+		r.setCondition(s, rotationsv1.ConditionGraded, metav1.ConditionFalse, rotationsv1.ReasonGradingFailed, msg)
+		return ctrl.Result{}, errors.New(msg)
+	}
 	r.setCondition(s, rotationsv1.ConditionGraded, metav1.ConditionTrue, rotationsv1.ReasonGraded,
 		fmt.Sprintf("%d exercises graded", len(results)))
 	if v := lr.Annotations[rotationsv1.AnnotationGradeRequested]; v != "" {
@@ -97,7 +111,7 @@ func (r *LearningRotationReconciler) collectFacts(ctx context.Context, rotation 
 
 // gradeOne grades one exercise and queues the learner-visible transitions as events.
 func (r *LearningRotationReconciler) gradeOne(ctx context.Context, s *rotationScope, sel selectedExercise,
-	prev rotationsv1.ExerciseResult, vars map[string]any, hasher *grading.FactHasher, now time.Time) rotationsv1.ExerciseResult {
+	prev rotationsv1.ExerciseResult, vars map[string]any, hasher *grading.FactHasher, salt string, now time.Time) rotationsv1.ExerciseResult {
 	if sel.compileErr != nil {
 		// Keep what was earned; report why it cannot be graded now.
 		next := *prev.DeepCopy()
@@ -110,6 +124,9 @@ func (r *LearningRotationReconciler) gradeOne(ctx context.Context, s *rotationSc
 	hash, err := hasher.Hash(sel.program.Scope)
 	if err != nil {
 		hash = "unhashable:" + err.Error()
+	}
+	if salt != "" { // a new submission is a new attempt, even with equal facts
+		hash = grading.Combine(hash, salt)
 	}
 	next, transition := grading.Advance(prev, result, hash, sel.ex.Spec.Hints, now)
 	switch transition {

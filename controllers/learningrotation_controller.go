@@ -59,6 +59,10 @@ type LearningRotationReconciler struct {
 	Facts     FactCollector
 	HelmFacts HelmCollector
 	Learners  *LearnerClients
+	// SubmissionCollectors grade submitted files, by the fact variable they
+	// provide ("terraform", "docker"). Exercises reading a variable with no
+	// collector here fail their checks with an evaluation error.
+	SubmissionCollectors map[string]SubmissionCollector
 
 	applier *apply.Applier
 }

@@ -10,6 +10,14 @@ const (
 	ConditionExercisesResolved = "ExercisesResolved"
 	// ConditionGraded is True when the last grading pass evaluated every exercise.
 	ConditionGraded = "Graded"
+	// ConditionCompleted is True when every selected exercise has passed once.
+	ConditionCompleted = "Completed"
+	// ConditionExpired is True once the deadline has passed.
+	ConditionExpired = "Expired"
+	// ConditionSuspended is True while spec.suspend is set.
+	ConditionSuspended = "Suspended"
+	// ConditionHelpRequested is True while the learner's help request is open.
+	ConditionHelpRequested = "HelpRequested"
 )
 
 // Condition reasons, CamelCase as Kubernetes expects.
@@ -27,6 +35,16 @@ const (
 	ReasonCompiled           = "Compiled"
 	ReasonCheckCompileFailed = "CheckCompileFailed"
 	ReasonInvalidStarter     = "InvalidStarter"
+	ReasonInvalidSubmission  = "InvalidSubmission"
+	ReasonScheduled          = "Scheduled"
+	ReasonDeadlinePassed     = "DeadlinePassed"
+	ReasonInProgress         = "InProgress"
+	ReasonAllPassed          = "AllPassed"
+	ReasonSuspendedBySpec    = "SuspendedBySpec"
+	ReasonNotSuspended       = "NotSuspended"
+	ReasonHelpRequested      = "HelpRequested"
+	ReasonHelpAcknowledged   = "HelpAcknowledged"
+	ReasonNoHelpRequested    = "NoHelpRequested"
 )
 
 // Labels and annotations the operator sets or reads.
@@ -42,4 +60,34 @@ const (
 	LabelExercise = "rotations.handson.dev/exercise"
 	// AnnotationGradeRequested asks for an immediate grading pass; any new value triggers one.
 	AnnotationGradeRequested = "rotations.handson.dev/grade-requested"
+	// AnnotationHelpAcknowledged, set by a mentor to status.helpRequest.requestedAt
+	// (RFC 3339), acknowledges that help request.
+	AnnotationHelpAcknowledged = "rotations.handson.dev/help-acknowledged"
+
+	// LabelSubmission marks a learner's submission ConfigMap in the lab; its
+	// value is the exercise name. The ConfigMap is named SubmissionPrefix+exercise,
+	// its data keys are the file names, and handing in again replaces it: the
+	// newest submission is graded, and credit earned earlier is kept.
+	LabelSubmission  = "rotations.handson.dev/submission"
+	SubmissionPrefix = "submission-"
+	// AnnotationSubmittedAt is when a submission was handed in (RFC 3339).
+	AnnotationSubmittedAt = "rotations.handson.dev/submitted-at"
+
+	// LabelRequest marks a learner's request to the operator: a ConfigMap in
+	// the lab (learners cannot write the LearningRotation). Values:
+	//   help:  ConfigMap RequestHelpName, data message and requestedAt;
+	//   grade: ConfigMap RequestGradeName, data requestedAt (echoed in status.gradeRequest);
+	//   reset: ConfigMap RequestResetPrefix+exercise, data exercise and requestedAt;
+	//          the operator deletes it once the exercise is reset.
+	LabelRequest       = "rotations.handson.dev/request"
+	RequestHelp        = "help"
+	RequestGrade       = "grade"
+	RequestReset       = "reset"
+	RequestHelpName    = "rotation-help"
+	RequestGradeName   = "rotation-grade"
+	RequestResetPrefix = "rotation-reset-"
+	// Data keys of request ConfigMaps.
+	RequestKeyMessage     = "message"
+	RequestKeyRequestedAt = "requestedAt"
+	RequestKeyExercise    = "exercise"
 )

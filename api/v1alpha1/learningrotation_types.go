@@ -138,19 +138,58 @@ type LearningRotationSpec struct {
 	// +kubebuilder:default=small
 	// +optional
 	Size SizeProfile `json:"size,omitempty"`
+
+	// Suspend pauses the rotation: the learner's Deployments and StatefulSets
+	// are scaled to zero (their replica counts are remembered and restored on
+	// resume, and nothing else is deleted) and grading stops.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
 }
 
 // RotationPhase is a one-word summary of where a rotation is.
-// +kubebuilder:validation:Enum=Pending;Provisioning;Active;Expired;Failed
+// Scheduled (start in the future) → Provisioning → Active ⇄ Suspended →
+// Expired (deadline passed: read-only, grades frozen). Failed means the spec
+// cannot be acted on.
+// +kubebuilder:validation:Enum=Pending;Scheduled;Provisioning;Active;Suspended;Expired;Failed
 type RotationPhase string
 
 const (
 	PhasePending      RotationPhase = "Pending"
+	PhaseScheduled    RotationPhase = "Scheduled"
 	PhaseProvisioning RotationPhase = "Provisioning"
 	PhaseActive       RotationPhase = "Active"
+	PhaseSuspended    RotationPhase = "Suspended"
 	PhaseExpired      RotationPhase = "Expired"
 	PhaseFailed       RotationPhase = "Failed"
 )
+
+// LearnerAccess is what the learner may do in the lab now.
+// +kubebuilder:validation:Enum=ReadWrite;ReadOnly;None
+type LearnerAccess string
+
+const (
+	// AccessReadWrite: the rotation is active.
+	AccessReadWrite LearnerAccess = "ReadWrite"
+	// AccessReadOnly: the deadline passed or the rotation is suspended; the
+	// learner can still look at their work.
+	AccessReadOnly LearnerAccess = "ReadOnly"
+	// AccessNone: the rotation has not started, or the lab was deleted after retention.
+	AccessNone LearnerAccess = "None"
+)
+
+// HelpRequestStatus is the learner's latest request for help (the andon
+// cord), raised with kubectl rotation help.
+type HelpRequestStatus struct {
+	// Message the learner wrote.
+	// +kubebuilder:validation:MaxLength=1024
+	Message string `json:"message"`
+	// RequestedAt identifies the request; a mentor acknowledges it by
+	// setting the help-acknowledged annotation to this value.
+	RequestedAt metav1.Time `json:"requestedAt"`
+	// AcknowledgedAt is when a mentor acknowledged it; unset while open.
+	// +optional
+	AcknowledgedAt *metav1.Time `json:"acknowledgedAt,omitempty"`
+}
 
 // SecretKeyReference points at one key of a Secret.
 type SecretKeyReference struct {
@@ -192,6 +231,19 @@ type LearningRotationStatus struct {
 	// +optional
 	Deadline *metav1.Time `json:"deadline,omitempty"`
 
+	// LabDeletedAt is when the lab namespace was deleted, after the
+	// retention period; the rotation and its grades are kept.
+	// +optional
+	LabDeletedAt *metav1.Time `json:"labDeletedAt,omitempty"`
+
+	// Access is what the learner may do in the lab now.
+	// +optional
+	Access LearnerAccess `json:"access,omitempty"`
+
+	// HelpRequest is the learner's latest help request.
+	// +optional
+	HelpRequest *HelpRequestStatus `json:"helpRequest,omitempty"`
+
 	// Score is the points earned over all exercises, out of MaxScore.
 	// +optional
 	Score int32 `json:"score"`
@@ -219,7 +271,8 @@ type LearningRotationStatus struct {
 	// +optional
 	GradeRequest string `json:"gradeRequest,omitempty"`
 
-	// Conditions: Ready, LabProvisioned, ExercisesResolved, Graded.
+	// Conditions: Ready, LabProvisioned, ExercisesResolved, Graded,
+	// Completed, Expired, Suspended, HelpRequested.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -239,6 +292,7 @@ type LearningRotationStatus struct {
 // +kubebuilder:printcolumn:name="Score",type=integer,JSONPath=`.status.score`
 // +kubebuilder:printcolumn:name="Max",type=integer,JSONPath=`.status.maxScore`,priority=10
 // +kubebuilder:printcolumn:name="Deadline",type=string,JSONPath=`.status.deadline`
+// +kubebuilder:printcolumn:name="Help",type=string,JSONPath=`.status.conditions[?(@.type=="HelpRequested")].status`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`,priority=10
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=10
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`

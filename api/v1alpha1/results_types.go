@@ -73,4 +73,42 @@ type ExerciseResult struct {
 	HintsUnlocked int32 `json:"hintsUnlocked,omitempty"`
 	// +optional
 	Hint string `json:"hint,omitempty"`
+
+	// EstimatedMinutes is the exercise author's estimate, copied here so a
+	// mentor can compare it with the time spent.
+	// +optional
+	EstimatedMinutes int32 `json:"estimatedMinutes,omitempty"`
+	// MinutesToPass is the time from StartedAt to FirstPassedAt. An exercise
+	// taking far longer than EstimatedMinutes is worth a mentor's look.
+	// +optional
+	MinutesToPass int32 `json:"minutesToPass,omitempty"`
+
+	// Submission is the learner's submission this result graded, for tracks
+	// graded from files (Terraform, Docker).
+	// +optional
+	Submission *SubmissionStatus `json:"submission,omitempty"`
+
+	// Resets counts the times the learner reset the exercise to its start;
+	// credit already earned is kept.
+	// +optional
+	Resets int32 `json:"resets,omitempty"`
+	// +optional
+	LastResetAt *metav1.Time `json:"lastResetAt,omitempty"`
+}
+
+// SubmissionStatus identifies a graded submission.
+type SubmissionStatus struct {
+	// ConfigMap in the lab namespace holding the submitted files.
+	ConfigMap string `json:"configMap"`
+	// Digest of the submitted files (sha256 over names and contents).
+	Digest string `json:"digest"`
+	// Files is the number of files submitted.
+	Files int32 `json:"files"`
+	// SubmittedAt is when the learner handed it in.
+	// +optional
+	SubmittedAt *metav1.Time `json:"submittedAt,omitempty"`
+	// Error says why the submission cannot be graded (too large, binary
+	// content, bad file names); empty when it was graded.
+	// +optional
+	Error string `json:"error,omitempty"`
 }

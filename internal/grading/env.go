@@ -21,13 +21,17 @@ const (
 	VarHelm = "helm"
 	// VarLab describes the lab: lab.namespace, lab.rotation.
 	VarLab = "lab"
+	// VarSubmission is the exercise's latest submission:
+	// submission.files['main.tf'] is a file's text, submission.digest its sha256.
+	VarSubmission = "submission"
 )
 
 // knownFacts lists, per variable, the facts a collector provides. New tracks
 // add a variable and its collector here.
 var knownFacts = map[string][]string{
-	VarKube: kube.Resources(),
-	VarHelm: {helm.FactReleases},
+	VarKube:       kube.Resources(),
+	VarHelm:       {helm.FactReleases},
+	VarSubmission: {"files", "digest"},
 }
 
 // KnownFacts returns "kube.deployments" style names of every fact, sorted.
@@ -47,6 +51,7 @@ func newEnv() (*cel.Env, error) {
 		cel.Variable(VarKube, cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.DynType))),
 		cel.Variable(VarHelm, cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.DynType))),
 		cel.Variable(VarLab, cel.MapType(cel.StringType, cel.StringType)),
+		cel.Variable(VarSubmission, cel.MapType(cel.StringType, cel.DynType)),
 		cel.OptionalTypes(),
 		ext.Strings(),
 		library.Quantity(),

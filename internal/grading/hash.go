@@ -124,3 +124,9 @@ func withoutSystemAnnotations(v any) any {
 	out["annotations"] = kept
 	return out
 }
+
+// Combine folds more identity (a submission digest) into a facts hash.
+func Combine(hash, more string) string {
+	sum := sha256.Sum256([]byte(hash + "\x00" + more))
+	return hex.EncodeToString(sum[:8])
+}

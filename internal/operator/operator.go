@@ -139,6 +139,9 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		Learners: &controllers.LearnerClients{
 			Operator: mgr.GetClient(), Base: cfg, Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
 		},
+		SubmissionCollectors: map[string]controllers.SubmissionCollector{
+			grading.VarSubmission: controllers.FilesCollector{},
+		},
 	}
 	if err := rotations.SetupWithManager(mgr, opts); err != nil {
 		return nil, fmt.Errorf("setting up the LearningRotation controller: %w", err)
