@@ -27,6 +27,10 @@ type Request struct {
 	// Kubeconfig is the lab kubeconfig with the learner's lab-scoped token.
 	// It is not part of the cache key: tokens are renewed.
 	Kubeconfig []byte
+	// KubeconfigFunc, used when Kubeconfig is empty, is called only when the
+	// submission is actually run (not on a cache hit), so a grading pass
+	// over unchanged files requests no token.
+	KubeconfigFunc func(ctx context.Context) ([]byte, error)
 	// StateVersion, if set, is part of the cache key: pass the
 	// resourceVersion of the exercise's state Secret
 	// (tfstate-default-<secret_suffix>) so an apply by the learner is

@@ -201,6 +201,14 @@ func (e *LocalExecutor) Execute(ctx context.Context, req Request) (map[string]an
 	if err != nil {
 		return nil, err
 	}
+	if len(req.Kubeconfig) == 0 {
+		if req.KubeconfigFunc == nil {
+			return nil, errors.New("terraform: the request has no lab kubeconfig")
+		}
+		if req.Kubeconfig, err = req.KubeconfigFunc(ctx); err != nil {
+			return nil, fmt.Errorf("terraform: lab kubeconfig: %w", err)
+		}
+	}
 	scratch, err := os.MkdirTemp(e.ScratchDir, "terraform-"+req.Namespace+"-")
 	if err != nil {
 		return nil, err
