@@ -41,7 +41,11 @@ func TestCatalogExercises(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	collector, err := tf.NewCollector(tf.Options{Executor: executor(t), CacheTTL: -1})
+	ex := executor(t)
+	if testing.Verbose() {
+		ex.Trace = os.Stderr
+	}
+	collector, err := tf.NewCollector(tf.Options{Executor: ex, CacheTTL: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +75,9 @@ func TestCatalogExercises(t *testing.T) {
 				return evaluate(t, program, l, facts), facts
 			}
 
+			start := time.Now()
+			phase := func(what string) { t.Logf("%s: %s", what, time.Since(start).Round(100*time.Millisecond)); start = time.Now() }
+			defer phase("graded the solution")
 			// Handed in before anything is applied: not a pass.
 			if r, facts := grade(solution); r.Passed {
 				t.Errorf("the solution passes before it is applied:\n%s", dump(facts))
@@ -95,8 +102,10 @@ func TestCatalogExercises(t *testing.T) {
 					t.Errorf("drift %s: want the ConfigMap and the Deployment", dump(get(facts, "drift")))
 				}
 			}
+			phase("graded before applying")
 			writeFiles(t, dir, solution)
 			learnerInitApply(t, l, dir)
+			phase("applied the solution")
 
 			var (
 				r     grading.Result

@@ -74,6 +74,7 @@ func RunnerMain(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&sandboxed, "sandboxed", false, "internal: stage 2, inside the sandbox")
 	fs.Var(&hide, "hide", "path to cover in the sandbox (repeatable)")
 	fs.BoolVar(&cfg.SkipPrecheck, "skip-precheck", false, "run terraform even if the pre-check refuses the configuration")
+	trace := fs.Bool("trace", false, "print each step's duration on stderr")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -82,6 +83,9 @@ func RunnerMain(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	cfg.Timeouts.Lock = lockTimeout
+	if *trace {
+		cfg.Trace = stderr
+	}
 	fail := func(err error) int {
 		fmt.Fprintln(stderr, "runner terraform:", err)
 		return 1
@@ -174,6 +178,9 @@ func stage2Args(cfg RunConfig, timeout, lockTimeout time.Duration) []string {
 	}
 	if cfg.SkipPrecheck {
 		args = append(args, "--skip-precheck")
+	}
+	if cfg.Trace != nil {
+		args = append(args, "--trace")
 	}
 	return args
 }

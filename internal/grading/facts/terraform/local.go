@@ -63,7 +63,9 @@ type LocalExecutor struct {
 	Timeouts Timeouts
 	// SkipPrecheck runs terraform even when the pre-check refuses (tests).
 	SkipPrecheck bool
-	Log          logr.Logger
+	// Trace, if set, receives the runner's stderr with each step's duration.
+	Trace io.Writer
+	Log   logr.Logger
 
 	mu         sync.Mutex
 	noSandbox  bool // namespaces failed once: stop trying
@@ -323,6 +325,9 @@ func (e *LocalExecutor) run(ctx context.Context, bin, tfBin string, req Request,
 	if e.SkipPrecheck {
 		args = append(args, "--skip-precheck")
 	}
+	if e.Trace != nil {
+		args = append(args, "--trace")
+	}
 	if sandbox {
 		args = append(args, "--sandbox")
 		for _, h := range e.hidden() {
@@ -389,6 +394,9 @@ func (e *LocalExecutor) run(ctx context.Context, bin, tfBin string, req Request,
 	}
 	if s := strings.TrimSpace(stderr.String()); s != "" {
 		e.Log.V(1).Info("terraform runner stderr", "stderr", s)
+		if e.Trace != nil {
+			fmt.Fprintln(e.Trace, s)
+		}
 	}
 	return normalize(facts).(map[string]any), nil
 }

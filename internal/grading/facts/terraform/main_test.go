@@ -171,7 +171,9 @@ func (l *testLab) learnerTerraform(t testing.TB, dir string, args ...string) (st
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	// apply waits for Deployments to roll out; on a loaded 2-core machine
+	// kwok and the controllers can take minutes.
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, terraform, args...)
 	cmd.Dir = dir

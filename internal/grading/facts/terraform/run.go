@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-exec/tfexec"
@@ -89,6 +90,8 @@ type RunConfig struct {
 	SkipPrecheck bool
 	// Sandbox is reported as runner.sandbox.
 	Sandbox string
+	// Trace, if set, receives each step's duration.
+	Trace io.Writer
 }
 
 // Run grades one submission and returns its facts. Problems of the
@@ -110,7 +113,7 @@ type run struct {
 	facts     map[string]any
 	configDir string
 	home      string
-	tf        *tfexec.Terraform
+	env       map[string]string // terraform's whole environment
 	diags     []any
 	firstErr  string
 	backend   string
@@ -209,11 +212,7 @@ func (r *run) prepare() error {
 	if err := os.WriteFile(cliConfig, []byte(CLIConfig(cfg.Mirror)), 0o600); err != nil {
 		return err
 	}
-	tf, err := tfexec.NewTerraform(r.configDir, cfg.Terraform)
-	if err != nil {
-		return err
-	}
-	if err := tf.SetEnv(map[string]string{
+	r.env = map[string]string{
 		"PATH":               "/usr/local/bin:/usr/bin:/bin",
 		"HOME":               r.home,
 		"TMPDIR":             filepath.Join(cfg.WorkDir, "tmp"),
@@ -221,11 +220,9 @@ func (r *run) prepare() error {
 		"KUBE_CONFIG_PATH":   cfg.Kubeconfig,
 		"CHECKPOINT_DISABLE": "1",
 		"LANG":               "C.UTF-8",
-	}); err != nil {
-		return err
 	}
-	r.tf = tf
-	return nil
+	_, err = r.newTF() // fails early on a bad binary path
+	return err
 }
 
 // CLIConfig is the terraform CLI configuration of a grading run: providers
@@ -294,36 +291,149 @@ func readSubmission(dir string) (map[string][]byte, []string, error) {
 	return files, ignored, nil
 }
 
-func (r *run) step(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, d)
+// step bounds one terraform command with its timeout and traces it.
+func (r *run) step(ctx context.Context, name string, d time.Duration) (context.Context, context.CancelFunc) {
+	sctx, cancel := context.WithTimeout(ctx, d)
+	start := time.Now()
+	return sctx, func() {
+		cancel()
+		if r.cfg.Trace != nil {
+			fmt.Fprintf(r.cfg.Trace, "step %s: %s\n", name, time.Since(start).Round(time.Millisecond))
+		}
+	}
+}
+
+// newTF returns a terraform-exec handle on the config dir. Commands that
+// run at the same time each get their own: a handle's output writers are
+// shared state.
+func (r *run) newTF() (*tfexec.Terraform, error) {
+	tf, err := tfexec.NewTerraform(r.configDir, r.cfg.Terraform)
+	if err != nil {
+		return nil, err
+	}
+	if err := tf.SetEnv(r.env); err != nil {
+		return nil, err
+	}
+	return tf, nil
+}
+
+// A stepFunc runs one terraform command and returns how to record its
+// outcome. Steps run two at a time where they do not depend on each other;
+// their outcomes are recorded in a fixed order, so the first error reported
+// does not depend on which finished first.
+type stepFunc func(ctx context.Context, tf *tfexec.Terraform) (record func())
+
+// parallel runs steps concurrently, then records their outcomes in order.
+func (r *run) parallel(ctx context.Context, steps ...stepFunc) {
+	records := make([]func(), len(steps))
+	var wg sync.WaitGroup
+	for i, st := range steps {
+		tf, err := r.newTF()
+		if err != nil {
+			records[i] = func() { r.fail("terraform: %v", err) }
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			records[i] = st(ctx, tf)
+		}()
+	}
+	wg.Wait()
+	for _, rec := range records {
+		rec()
+	}
 }
 
 // grade runs the terraform steps; each failure is recorded as facts.
+//
+//	fmt -check  | init
+//	validate    | plan          (plan validates too; its result counts only for a valid configuration)
+//	show (plan) | show (state)
 func (r *run) grade(ctx context.Context) {
+	if !r.runnable {
+		r.parallel(ctx, r.fmtStep)
+		return
+	}
+	initOK := false
+	r.parallel(ctx, r.fmtStep, r.initStep(&initOK))
+	if !initOK {
+		return
+	}
+	var planned bool
+	r.parallel(ctx, r.validateStep, r.planStep(&planned))
+	steps := []stepFunc{}
+	if planned && r.facts[FactValid] == true {
+		steps = append(steps, r.showPlanStep)
+	}
+	r.parallel(ctx, append(steps, r.stateStep)...)
+}
+
+func (r *run) fmtStep(ctx context.Context, tf *tfexec.Terraform) func() {
 	t := r.cfg.Timeouts
-	sctx, cancel := r.step(ctx, t.Fmt)
-	ok, unformatted, err := r.tf.FormatCheck(sctx)
-	cancel()
-	switch {
-	case err != nil:
-		r.fail("terraform fmt: %s", stepError(sctx, err, t.Fmt))
-	default:
+	sctx, done := r.step(ctx, "fmt", t.Fmt)
+	ok, unformatted, err := tf.FormatCheck(sctx)
+	done()
+	return func() {
+		if err != nil {
+			r.fail("terraform fmt: %s", stepError(sctx, err, t.Fmt))
+			return
+		}
 		r.facts[FactFormatted] = ok
 		r.facts[FactUnformattedFiles] = stringList(unformatted)
 	}
-	if !r.runnable {
-		return
-	}
+}
 
-	if !r.init(ctx) {
-		return
+func (r *run) initStep(ok *bool) stepFunc {
+	return func(ctx context.Context, tf *tfexec.Terraform) func() {
+		t := r.cfg.Timeouts
+		opts := []tfexec.InitOption{tfexec.Upgrade(false), tfexec.Get(true)}
+		if r.backend == "kubernetes" {
+			opts = append(opts,
+				tfexec.BackendConfig("namespace="+r.cfg.Namespace),
+				tfexec.BackendConfig("config_path="+r.cfg.Kubeconfig))
+		}
+		var out bytes.Buffer
+		sctx, done := r.step(ctx, "init", t.Init)
+		err := tf.InitJSON(sctx, &out, opts...)
+		done()
+		*ok = err == nil
+		return func() {
+			var diags []tfjson.Diagnostic
+			for _, d := range logDiagnostics(&out) {
+				if d.Severity == tfjson.DiagnosticSeverityWarning && d.Summary == "Incomplete lock file information for providers" {
+					continue // the mirror's doing, not the learner's
+				}
+				r.addDiag("init", d)
+				diags = append(diags, d)
+			}
+			if err == nil {
+				r.facts[FactInit] = map[string]any{"ok": true, "message": ""}
+				return
+			}
+			msg := firstError(diags)
+			if msg == "" {
+				msg = stepError(sctx, err, t.Init)
+			}
+			if strings.Contains(msg, "Failed to query available provider packages") || strings.Contains(msg, "in any of the search locations") {
+				msg = fmt.Sprintf("only hashicorp/kubernetes %s is available in labs (no other providers, no downloads): %s", toolchain.TerraformProviderVersion, msg)
+			}
+			r.facts[FactInit] = map[string]any{"ok": false, "message": msg}
+			r.fail("terraform init: %s", msg)
+		}
 	}
-	sctx, cancel = r.step(ctx, t.Validate)
-	v, err := r.tf.Validate(sctx)
-	cancel()
-	if err != nil {
-		r.fail("terraform validate: %s", stepError(sctx, err, t.Validate))
-	} else {
+}
+
+func (r *run) validateStep(ctx context.Context, tf *tfexec.Terraform) func() {
+	t := r.cfg.Timeouts
+	sctx, done := r.step(ctx, "validate", t.Validate)
+	v, err := tf.Validate(sctx)
+	done()
+	return func() {
+		if err != nil {
+			r.fail("terraform validate: %s", stepError(sctx, err, t.Validate))
+			return
+		}
 		r.facts[FactValid] = v.Valid
 		for _, d := range v.Diagnostics {
 			r.addDiag("validate", d)
@@ -332,106 +442,85 @@ func (r *run) grade(ctx context.Context) {
 			r.fail("terraform validate: %s", firstError(v.Diagnostics))
 		}
 	}
-	if r.facts[FactValid] == true {
-		r.plan(ctx)
-	}
-	r.state(ctx)
 }
 
-func (r *run) init(ctx context.Context) bool {
-	t := r.cfg.Timeouts
-	opts := []tfexec.InitOption{tfexec.Upgrade(false), tfexec.Get(true)}
-	if r.backend == "kubernetes" {
-		opts = append(opts,
-			tfexec.BackendConfig("namespace="+r.cfg.Namespace),
-			tfexec.BackendConfig("config_path="+r.cfg.Kubeconfig))
-	}
-	var out bytes.Buffer
-	sctx, cancel := r.step(ctx, t.Init)
-	err := r.tf.InitJSON(sctx, &out, opts...)
-	cancel()
-	var diags []tfjson.Diagnostic
-	for _, d := range logDiagnostics(&out) {
-		if d.Severity == tfjson.DiagnosticSeverityWarning && d.Summary == "Incomplete lock file information for providers" {
-			continue // the mirror's doing, not the learner's
+func (r *run) planFile() string { return filepath.Join(r.cfg.WorkDir, "grading.tfplan") }
+
+// planStep runs plan -detailed-exitcode with a refresh. Its outcome is
+// recorded only for a valid configuration: for an invalid one validate's
+// diagnostics say it all.
+func (r *run) planStep(planned *bool) stepFunc {
+	return func(ctx context.Context, tf *tfexec.Terraform) func() {
+		t := r.cfg.Timeouts
+		var out bytes.Buffer
+		sctx, done := r.step(ctx, "plan", t.Plan)
+		changes, err := tf.PlanJSON(sctx, &out,
+			tfexec.Out(r.planFile()), tfexec.Refresh(true), tfexec.Lock(true),
+			tfexec.LockTimeout(fmt.Sprintf("%ds", int(t.Lock.Seconds()))))
+		done()
+		*planned = err == nil
+		return func() {
+			if r.facts[FactValid] != true {
+				*planned = false
+				return
+			}
+			var diags []tfjson.Diagnostic
+			for _, d := range logDiagnostics(&out) {
+				r.addDiag("plan", d)
+				diags = append(diags, d)
+			}
+			plan := r.facts[FactPlan].(map[string]any)
+			if err != nil {
+				plan["exitCode"] = int64(1)
+				msg := firstError(diags)
+				if msg == "" {
+					msg = stepError(sctx, err, t.Plan)
+				}
+				for _, d := range diags {
+					if strings.Contains(d.Summary, "Error acquiring the state lock") {
+						lock := parseLockInfo(d.Detail)
+						lock["held"] = true
+						lock["message"] = fmt.Sprintf("the state is locked (lock ID %s, %s by %s since %s): if no terraform command of yours is running, release the stale lock with: terraform force-unlock %s",
+							lock["id"], lock["operation"], lock["who"], lock["created"], lock["id"])
+						r.facts[FactLock] = lock
+						msg = lock["message"].(string)
+					}
+				}
+				r.fail("terraform plan: %s", msg)
+				return
+			}
+			plan["ok"] = true
+			plan["exitCode"] = int64(0)
+			if changes {
+				plan["exitCode"] = int64(2)
+			}
+			r.facts[FactInSync] = !changes
 		}
-		r.addDiag("init", d)
-		diags = append(diags, d)
 	}
-	if err == nil {
-		r.facts[FactInit] = map[string]any{"ok": true, "message": ""}
-		return true
-	}
-	msg := firstError(diags)
-	if msg == "" {
-		msg = stepError(sctx, err, t.Init)
-	}
-	if strings.Contains(msg, "Failed to query available provider packages") || strings.Contains(msg, "in any of the search locations") {
-		msg = fmt.Sprintf("only hashicorp/kubernetes %s is available in labs (no other providers, no downloads): %s", toolchain.TerraformProviderVersion, msg)
-	}
-	r.facts[FactInit] = map[string]any{"ok": false, "message": msg}
-	r.fail("terraform init: %s", msg)
-	return false
 }
 
-func (r *run) plan(ctx context.Context) {
+func (r *run) showPlanStep(ctx context.Context, tf *tfexec.Terraform) func() {
 	t := r.cfg.Timeouts
-	planFile := filepath.Join(r.cfg.WorkDir, "grading.tfplan")
-	var out bytes.Buffer
-	sctx, cancel := r.step(ctx, t.Plan)
-	changes, err := r.tf.PlanJSON(sctx, &out,
-		tfexec.Out(planFile), tfexec.Refresh(true), tfexec.Lock(true),
-		tfexec.LockTimeout(fmt.Sprintf("%ds", int(t.Lock.Seconds()))))
-	cancel()
-	var diags []tfjson.Diagnostic
-	for _, d := range logDiagnostics(&out) {
-		r.addDiag("plan", d)
-		diags = append(diags, d)
-	}
-	plan := r.facts[FactPlan].(map[string]any)
-	if err != nil {
-		plan["exitCode"] = int64(1)
-		msg := firstError(diags)
-		if msg == "" {
-			msg = stepError(sctx, err, t.Plan)
+	sctx, done := r.step(ctx, "show-plan", t.Show)
+	p, err := tf.ShowPlanFile(sctx, r.planFile())
+	done()
+	return func() {
+		if err != nil {
+			r.fail("terraform show (plan): %s", stepError(sctx, err, t.Show))
+			return
 		}
-		for _, d := range diags {
-			if strings.Contains(d.Summary, "Error acquiring the state lock") {
-				lock := parseLockInfo(d.Detail)
-				lock["held"] = true
-				lock["message"] = fmt.Sprintf("the state is locked (lock ID %s, %s by %s since %s): if no terraform command of yours is running, release the stale lock with: terraform force-unlock %s",
-					lock["id"], lock["operation"], lock["who"], lock["created"], lock["id"])
-				r.facts[FactLock] = lock
-				msg = lock["message"].(string)
+		plan := r.facts[FactPlan].(map[string]any)
+		plan["changes"] = resourceChanges(p.ResourceChanges, true)
+		var outs []string
+		for name, c := range p.OutputChanges {
+			if c != nil && !c.Actions.NoOp() {
+				outs = append(outs, name)
 			}
 		}
-		r.fail("terraform plan: %s", msg)
-		return
+		sort.Strings(outs)
+		plan["outputChanges"] = stringList(outs)
+		r.facts[FactDrift] = resourceChanges(p.ResourceDrift, false)
 	}
-	plan["ok"] = true
-	if changes {
-		plan["exitCode"] = int64(2)
-	} else {
-		plan["exitCode"] = int64(0)
-	}
-	sctx, cancel = r.step(ctx, t.Show)
-	p, err := r.tf.ShowPlanFile(sctx, planFile)
-	cancel()
-	if err != nil {
-		r.fail("terraform show (plan): %s", stepError(sctx, err, t.Show))
-		return
-	}
-	plan["changes"] = resourceChanges(p.ResourceChanges, true)
-	var outs []string
-	for name, c := range p.OutputChanges {
-		if c != nil && !c.Actions.NoOp() {
-			outs = append(outs, name)
-		}
-	}
-	sort.Strings(outs)
-	plan["outputChanges"] = stringList(outs)
-	r.facts[FactDrift] = resourceChanges(p.ResourceDrift, false)
-	r.facts[FactInSync] = !changes
 }
 
 // resourceChanges shapes plan changes, leaving out no-ops.
@@ -461,15 +550,22 @@ func resourceChanges(rcs []*tfjson.ResourceChange, withImport bool) []any {
 	return out
 }
 
-func (r *run) state(ctx context.Context) {
+func (r *run) stateStep(ctx context.Context, tf *tfexec.Terraform) func() {
 	t := r.cfg.Timeouts
-	sctx, cancel := r.step(ctx, t.Show)
-	s, err := r.tf.Show(sctx)
-	cancel()
-	if err != nil {
-		r.fail("terraform show: %s", stepError(sctx, err, t.Show))
-		return
+	sctx, done := r.step(ctx, "show-state", t.Show)
+	s, err := tf.Show(sctx)
+	done()
+	return func() {
+		if err != nil {
+			r.fail("terraform show: %s", stepError(sctx, err, t.Show))
+			return
+		}
+		r.recordState(s)
 	}
+}
+
+// recordState shapes the state's resources and outputs.
+func (r *run) recordState(s *tfjson.State) {
 	resources := map[string]any{}
 	outputs := map[string]any{}
 	if s.Values != nil {
