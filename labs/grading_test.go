@@ -13,6 +13,7 @@ import (
 
 	"github.com/handson-dev/rotation-operator/internal/grading"
 	helmfacts "github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
+	tffacts "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
 )
 
@@ -48,7 +49,10 @@ type gradingTable struct {
 	solved []string
 	// releases are the solved lab's Helm releases (see gradingCase.releases).
 	releases []helmRelease
-	cases    []gradingCase
+	// terraform names the solved lab's terraform facts, recorded from a real
+	// run in testdata/terraform/<name>.facts.json (see terraform_test.go).
+	terraform string
+	cases     []gradingCase
 }
 
 var gradingTables = map[string]gradingTable{}
@@ -144,10 +148,15 @@ func grade(t *testing.T, p *grading.Program, l labObjects) grading.Result {
 		facts[r] = map[string]any{}
 	}
 	releases := map[string]any{}
+	terraform := tffacts.EmptyFacts()
 	for key, obj := range l {
 		kind, name, _ := strings.Cut(key, "/")
 		if kind == kindHelmRelease {
 			releases[name] = obj
+			continue
+		}
+		if kind == kindTerraform {
+			terraform = obj
 			continue
 		}
 		r, ok := resourceOf[kind]
@@ -160,13 +169,14 @@ func grade(t *testing.T, p *grading.Program, l labObjects) grading.Result {
 	for _, f := range p.Facts {
 		variable, name, _ := strings.Cut(f, ".")
 		_, kubeFact := facts[name]
-		if !(variable == grading.VarKube && kubeFact) && f != grading.VarHelm+"."+helmfacts.FactReleases {
+		if !(variable == grading.VarKube && kubeFact) && f != grading.VarHelm+"."+helmfacts.FactReleases && variable != grading.VarTerraform {
 			t.Fatalf("the program reads %s, which the test does not provide", f)
 		}
 	}
 	return p.Evaluate(context.Background(), map[string]any{
 		grading.VarKube: facts,
-		grading.VarHelm: map[string]any{helmfacts.FactReleases: releases},
+		grading.VarHelm:      map[string]any{helmfacts.FactReleases: releases},
+		grading.VarTerraform: terraform,
 		grading.VarLab:  map[string]any{"namespace": labNamespace, "rotation": "x"},
 	})
 }
@@ -203,6 +213,9 @@ func TestGrading(t *testing.T) {
 						addReleases(t, l, tc.releases...)
 					case tc.objects == nil && !tc.starter:
 						addReleases(t, l, table.releases...)
+					}
+					if table.terraform != "" && tc.objects == nil && !tc.starter {
+						l[kindTerraform+"/facts"] = terraformFacts(t, table.terraform)
 					}
 					if tc.starter {
 						objects, files := manifests(t, &ex)

@@ -179,8 +179,25 @@ func learnerInitApply(t *testing.T, l *testLab, dir string) {
 		t.Fatalf("learner terraform init: %v\n%s", err, out)
 	}
 	if out, err := l.learnerTerraform(t, dir, "apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
-		t.Fatalf("learner terraform apply: %v\n%s", err, out)
+		t.Fatalf("learner terraform apply: %v\n%s\nlab:\n%s", err, out, labState(l))
 	}
+}
+
+// labState describes the lab's workloads, for failures.
+func labState(l *testLab) string {
+	ctx := context.Background()
+	var b strings.Builder
+	deps := &appsv1.DeploymentList{}
+	_ = admin.List(ctx, deps, client.InNamespace(l.namespace))
+	for _, d := range deps.Items {
+		fmt.Fprintf(&b, "deployment %s: generation %d spec.replicas %d status %+v\n", d.Name, d.Generation, *d.Spec.Replicas, d.Status)
+	}
+	pods := &corev1.PodList{}
+	_ = admin.List(ctx, pods, client.InNamespace(l.namespace))
+	for _, p := range pods.Items {
+		fmt.Fprintf(&b, "pod %s: phase %s deleting %v node %q\n", p.Name, p.Status.Phase, p.DeletionTimestamp != nil, p.Spec.NodeName)
+	}
+	return b.String()
 }
 
 // driftByHand is the colleague's hot fix of terraform-drift's instructions.

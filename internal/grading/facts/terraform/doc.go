@@ -85,7 +85,9 @@
 //	plan              {ok, exitCode, changes: [{address, type, actions, importing}], outputChanges: [name]}
 //	                  exitCode is -detailed-exitcode's: 0 nothing to do, 2 changes pending, 1 failed (-1 not run);
 //	                  actions are Terraform's: ["create"], ["update"], ["delete","create"], ...; no-op changes are left out
-//	drift             [{address, type, actions}]  objects changed outside Terraform since the last apply (refresh)
+//	drift             [{address, type, actions, attributes}]  objects changed outside Terraform since the last apply
+//	                  (found by plan's refresh); attributes are the top-level ones that changed ("data", "spec");
+//	                  changes of bookkeeping metadata only (resource_version, generation, uid) are not drift
 //	inSync            bool          the plan ran and found nothing to do: applied, and no drift
 //	resources         {<address>: {type, name, mode, values}}  from the state (show -json), values as Terraform stores them,
 //	                  sensitive values replaced by "(sensitive)"; at most MaxResources

@@ -61,8 +61,11 @@ func Facts() []string {
 	return names
 }
 
-// emptyFacts is every fact at its "nothing ran" value, so that checks can
-// read any fact without has() and fail with their own message.
+// EmptyFacts is every fact at its "nothing ran" value, so that checks can
+// read any fact without has() and fail with their own message. Grading
+// without a submission can use it too.
+func EmptyFacts() map[string]any { return emptyFacts() }
+
 func emptyFacts() map[string]any {
 	return map[string]any{
 		FactFiles:             []any{},

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -519,8 +520,119 @@ func (r *run) showPlanStep(ctx context.Context, tf *tfexec.Terraform) func() {
 		}
 		sort.Strings(outs)
 		plan["outputChanges"] = stringList(outs)
-		r.facts[FactDrift] = resourceChanges(p.ResourceDrift, false)
+		r.facts[FactDrift] = driftFacts(p.ResourceDrift)
 	}
+}
+
+// bookkeeping are the attributes, inside a kubernetes resource's metadata
+// block, that the apiserver changes by itself (a Deployment's status
+// updates bump resource_version): a refresh that finds only these is not
+// drift.
+var bookkeeping = map[string]bool{"resource_version": true, "generation": true, "uid": true}
+
+// driftFacts shapes refresh-detected changes, leaving out those that
+// touch only bookkeeping metadata; each names the top-level attributes
+// that changed.
+func driftFacts(rcs []*tfjson.ResourceChange) []any {
+	out := []any{}
+	for _, rc := range rcs {
+		if rc == nil || rc.Change == nil || len(out) >= MaxResources {
+			continue
+		}
+		before, _ := normalize(jsonValue(rc.Change.Before)).(map[string]any)
+		after, _ := normalize(jsonValue(rc.Change.After)).(map[string]any)
+		var changed []string
+		for _, k := range unionKeys(before, after) {
+			b, a := prune(stripBookkeeping(k, before[k])), prune(stripBookkeeping(k, after[k]))
+			if !reflect.DeepEqual(b, a) {
+				changed = append(changed, k)
+				if os.Getenv("ROTATION_DEBUG_DRIFT") != "" {
+					fmt.Fprintf(os.Stderr, "drift %s.%s:\n  before %#v\n  after  %#v\n", rc.Address, k, b, a)
+				}
+			}
+		}
+		if len(changed) == 0 && before != nil && after != nil {
+			continue
+		}
+		actions := make([]any, len(rc.Change.Actions))
+		for i, a := range rc.Change.Actions {
+			actions[i] = string(a)
+		}
+		out = append(out, map[string]any{"address": rc.Address, "type": rc.Type, "actions": actions, "attributes": stringList(changed)})
+	}
+	return out
+}
+
+// prune drops nulls and empty maps and lists, in maps, at any depth: the
+// provider reads an absent map back as null or {} depending on the object.
+func prune(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, e := range x {
+			if p := prune(e); p != nil {
+				out[k] = p
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case []any:
+		if len(x) == 0 {
+			return nil
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = prune(e)
+		}
+		return out
+	default:
+		return v
+	}
+}
+
+func unionKeys(a, b map[string]any) []string {
+	seen := map[string]bool{}
+	var keys []string
+	for _, m := range []map[string]any{a, b} {
+		for k := range m {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// stripBookkeeping drops the bookkeeping attributes of a metadata block
+// (a list of one object in the provider's schema).
+func stripBookkeeping(key string, v any) any {
+	if key != "metadata" {
+		return v
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return v
+	}
+	out := make([]any, len(list))
+	for i, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			out[i] = e
+			continue
+		}
+		c := make(map[string]any, len(m))
+		for k, x := range m {
+			if !bookkeeping[k] {
+				c[k] = x
+			}
+		}
+		out[i] = c
+	}
+	return out
 }
 
 // resourceChanges shapes plan changes, leaving out no-ops.

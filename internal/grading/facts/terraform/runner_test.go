@@ -177,12 +177,12 @@ func TestDriftDetected(t *testing.T) {
 	if get(facts, "inSync") != false || get(facts, "plan", "exitCode") != int64(2) {
 		t.Errorf("inSync %v, exitCode %v: want false, 2\n%s", get(facts, "inSync"), get(facts, "plan", "exitCode"), dump(facts))
 	}
-	drifted := map[string]bool{}
+	drifted := map[string]string{}
 	for _, d := range get(facts, "drift").([]any) {
-		drifted[get(d, "address").(string)] = true
+		drifted[get(d, "address").(string)] = fmt.Sprint(get(d, "attributes"))
 	}
-	if !drifted["kubernetes_config_map_v1.app"] || !drifted["kubernetes_deployment_v1.web"] {
-		t.Errorf("drift %v, want the ConfigMap and the Deployment", get(facts, "drift"))
+	if len(drifted) != 2 || drifted["kubernetes_config_map_v1.app"] != "[data]" || drifted["kubernetes_deployment_v1.web"] != "[spec]" {
+		t.Errorf("drift %v, want the ConfigMap's data and the Deployment's spec", get(facts, "drift"))
 	}
 	changed := map[string]string{}
 	for _, c := range get(facts, "plan", "changes").([]any) {
