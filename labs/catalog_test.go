@@ -52,6 +52,10 @@ func TestCatalogLoadsBuiltins(t *testing.T) {
 		"kubernetes/configmap-rollout",
 		"kubernetes/fix-broken-deployment",
 		"kubernetes/scale-and-expose",
+		"terraform/terraform-basics",
+		"terraform/terraform-drift",
+		"terraform/terraform-import",
+		"terraform/terraform-variables",
 	}
 	if !slices.Equal(names, want) {
 		t.Errorf("catalog = %v, want %v (sorted by track, then name)", names, want)
