@@ -2,6 +2,10 @@
 // $KUBECONFIG, ~/.kube/config or in-cluster) it runs against that cluster.
 // With none it starts an embedded control plane, applies the sample rotation
 // and prints what to type next.
+//
+// `rotation-operator runner terraform [flags]` is the Terraform track's
+// grading runner instead (see internal/grading/facts/terraform.RunnerMain):
+// it grades one submission and prints its facts as JSON.
 package main
 
 import (

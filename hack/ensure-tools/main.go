@@ -1,9 +1,9 @@
 // Command ensure-tools builds (once) and prints the paths of the local
 // control-plane binaries: kube-apiserver, kube-controller-manager,
-// kube-scheduler, etcd and kwok. It backs `make tools`. helm is built only
-// when named.
+// kube-scheduler, etcd and kwok. It backs `make tools`. helm and the
+// Terraform kubernetes provider mirror are built only when named.
 //
-//	go run ./hack/ensure-tools [kubernetes|etcd|kwok|helm ...]
+//	go run ./hack/ensure-tools [kubernetes|etcd|kwok|helm|terraform-provider-kubernetes ...]
 package main
 
 import (
@@ -34,6 +34,7 @@ func main() {
 		{"kwok", p.Kwok},
 		{"kwok-stages", strings.Join(p.KwokStages, " ")},
 		{"helm", p.Helm},
+		{"terraform-provider-mirror", p.TerraformProviderMirror},
 	} {
 		if kv[1] != "" {
 			fmt.Printf("%s=%s\n", kv[0], kv[1])
