@@ -48,8 +48,9 @@ test: manifests generate vet ## Run all tests against a real control plane (buil
 	go test ./... -count=1 -timeout $(TEST_TIMEOUT)
 
 .PHONY: bench
-bench: ## Run the benchmarks: grading cost, Helm fact collection, and change-to-status latency on a real control plane.
-	go test ./internal/grading/... -run '^$$' -bench . -benchmem -count 3
+bench: ## Run the benchmarks: grading cost, Helm fact collection, Terraform grading latency and throughput, and change-to-status latency on a real control plane.
+	go test $$(go list ./internal/grading/... | grep -v /facts/terraform) -run '^$$' -bench . -benchmem -count 3
+	go test ./internal/grading/facts/terraform/ -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m
 	go test ./controllers/ -run '^$$' -bench 'ChangeToStatus|HelmUpgrade' -benchtime 1x -count 3
 
 .PHONY: verify

@@ -140,3 +140,19 @@ func TestFactsListed(t *testing.T) {
 		}
 	}
 }
+
+// The grading CLI configuration installs providers only from the mirror:
+// no direct installation, no plugin cache shared between runs.
+func TestCLIConfigOnlyMirror(t *testing.T) {
+	c := CLIConfig("/tmp/sandbox/mirror")
+	for _, want := range []string{"filesystem_mirror", `path    = "/tmp/sandbox/mirror"`, `include = ["registry.terraform.io/hashicorp/kubernetes"]`, "disable_checkpoint = true"} {
+		if !strings.Contains(c, want) {
+			t.Errorf("CLI config lacks %q:\n%s", want, c)
+		}
+	}
+	for _, bad := range []string{"direct", "plugin_cache_dir", "network_mirror", "dev_overrides"} {
+		if strings.Contains(c, bad) {
+			t.Errorf("CLI config has %q:\n%s", bad, c)
+		}
+	}
+}
