@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+
+	"github.com/handson-dev/rotation-operator/internal/toolchain"
 )
 
 // SandboxPolicy says whether LocalExecutor isolates the runner in namespaces.
@@ -457,3 +459,22 @@ func (b *limitedBuffer) Write(p []byte) (int, error) {
 }
 
 var _ io.Writer = (*limitedBuffer)(nil)
+
+// LocalMirror returns the provider mirror for local mode:
+// $ROTATION_TERRAFORM_MIRROR when set (a mirror laid out as
+// toolchain.Paths.TerraformProviderMirror, e.g. baked into an image), else
+// the toolchain's, built from hack/tools/terraform-provider-kubernetes on
+// first use (about 3 minutes) and cached.
+func LocalMirror(ctx context.Context, progress io.Writer) (string, error) {
+	if d := os.Getenv("ROTATION_TERRAFORM_MIRROR"); d != "" {
+		if _, err := os.Stat(d); err != nil {
+			return "", fmt.Errorf("ROTATION_TERRAFORM_MIRROR: %w", err)
+		}
+		return filepath.Abs(d)
+	}
+	p, err := toolchain.Ensure(ctx, progress, toolchain.TerraformProviderKubernetes)
+	if err != nil {
+		return "", err
+	}
+	return p.TerraformProviderMirror, nil
+}
