@@ -6,18 +6,17 @@
 //
 // The learner submits flat files (main.tf, variables.tf, ...). A runner
 // writes them into a scratch directory and, with terraform-exec and the real
-// terraform CLI, runs in order
+// terraform CLI, runs
 //
-//	fmt -check                                 formatting, no code evaluated
-//	init -input=false -backend-config=namespace=<lab> -backend-config=config_path=<lab kubeconfig>
-//	validate -json
-//	plan -detailed-exitcode -refresh=true -lock-timeout=<LockTimeout> -out=<file>
-//	show -json <plan file>                     changes and drift
-//	show -json                                 the state (resources, outputs)
+//	fmt -check                  | init -input=false -json -backend-config=namespace=<lab> -backend-config=config_path=<lab kubeconfig>
+//	validate -json              | plan -json -detailed-exitcode -refresh=true -lock-timeout=<Timeouts.Lock> -out=<file>
+//	show -json <plan file>      | show -json (the state)
 //
-// parsing every JSON document with hashicorp/terraform-json. It never
-// applies: a submission is graded against what the learner applied with
-// their own terraform. Every step has its own timeout inside the run's.
+// two at a time where they do not depend on each other (each pair waits
+// for the one before), parsing every JSON document with
+// hashicorp/terraform-json. It never applies: a submission is graded
+// against what the learner applied with their own terraform. Every step has
+// its own timeout inside the run's (Timeouts).
 //
 // Before any of that, a static pre-check reads the HCL (hclsyntax) and
 // refuses, with a message naming file and line, what a lab never needs and
