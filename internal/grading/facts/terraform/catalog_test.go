@@ -76,7 +76,10 @@ func TestCatalogExercises(t *testing.T) {
 			}
 
 			start := time.Now()
-			phase := func(what string) { t.Logf("%s: %s", what, time.Since(start).Round(100*time.Millisecond)); start = time.Now() }
+			phase := func(what string) {
+				t.Logf("%s: %s", what, time.Since(start).Round(100*time.Millisecond))
+				start = time.Now()
+			}
 			defer phase("graded the solution")
 			// Handed in before anything is applied: not a pass.
 			if r, facts := grade(solution); r.Passed {

@@ -161,9 +161,9 @@ data "kubernetes_namespace_v1" "system" {
 		t.Helper()
 		js := dump(facts)
 		for what, secret := range map[string]string{
-			"the operator's environment":  canary,
-			"the admin key":               strings.TrimSpace(adminKey),
-			"the admin key (base64)":      base64.StdEncoding.EncodeToString(cluster.Config.KeyData),
+			"the operator's environment":   canary,
+			"the admin key":                strings.TrimSpace(adminKey),
+			"the admin key (base64)":       base64.StdEncoding.EncodeToString(cluster.Config.KeyData),
 			"the victim's sensitive value": "s3cr3t",
 		} {
 			if secret != "" && (strings.Contains(js, secret) || contains(facts, secret)) {
