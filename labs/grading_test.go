@@ -13,8 +13,8 @@ import (
 
 	"github.com/handson-dev/rotation-operator/internal/grading"
 	helmfacts "github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
-	tffacts "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
+	tffacts "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 )
 
 // labNamespace is the namespace of the test lab.
@@ -174,10 +174,10 @@ func grade(t *testing.T, p *grading.Program, l labObjects) grading.Result {
 		}
 	}
 	return p.Evaluate(context.Background(), map[string]any{
-		grading.VarKube: facts,
+		grading.VarKube:      facts,
 		grading.VarHelm:      map[string]any{helmfacts.FactReleases: releases},
 		grading.VarTerraform: terraform,
-		grading.VarLab:  map[string]any{"namespace": labNamespace, "rotation": "x"},
+		grading.VarLab:       map[string]any{"namespace": labNamespace, "rotation": "x"},
 	})
 }
 
