@@ -245,6 +245,9 @@ func (e *LocalExecutor) Execute(ctx context.Context, req Request) (map[string]an
 	return e.run(ctx, bin, tfBin, req, paths, false)
 }
 
+// sandboxAttr is sandboxSysProcAttr; tests replace it to see the fallback.
+var sandboxAttr = sandboxSysProcAttr
+
 // sandboxError is a failure to set up the sandbox, not to grade.
 type sandboxError struct{ err error }
 
@@ -354,7 +357,7 @@ func (e *LocalExecutor) run(ctx context.Context, bin, tfBin string, req Request,
 	cmd.Dir = "/"
 	cmd.ExtraFiles = files
 	if sandbox {
-		cmd.SysProcAttr = sandboxSysProcAttr()
+		cmd.SysProcAttr = sandboxAttr()
 	} else {
 		cmd.SysProcAttr = plainSysProcAttr()
 		cmd.Cancel = func() error {
