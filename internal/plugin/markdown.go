@@ -20,10 +20,10 @@ func renderMarkdown(src string, width int, st style) string {
 	}
 	var out strings.Builder
 	lines := strings.Split(strings.ReplaceAll(src, "\r\n", "\n"), "\n")
-	var para []string      // lines of the paragraph being collected
-	var paraPrefix string  // first-line prefix (list bullet, quote bar)
-	var paraIndent string  // continuation prefix
-	blank := true          // the output ends with a blank line
+	var para []string     // lines of the paragraph being collected
+	var paraPrefix string // first-line prefix (list bullet, quote bar)
+	var paraIndent string // continuation prefix
+	blank := true         // the output ends with a blank line
 	emit := func(s string) { out.WriteString(s); out.WriteByte('\n'); blank = s == "" }
 	gap := func() {
 		if !blank {
