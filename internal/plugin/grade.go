@@ -64,7 +64,7 @@ within --timeout, or when the rotation is not graded now (suspended, expired).`,
 			if err := gradable(lr); err != nil && lr.Status.GradeRequest != value {
 				return err
 			}
-			writeStatus(o.Streams.Out, lr, o.titles(ctx), o.Now(), style(o.Color))
+			writeStatus(o.Streams.Out, lr, o.exerciseCatalog(ctx), o.Now(), style(o.Color))
 			return nil
 		},
 	}
@@ -118,13 +118,4 @@ func (o *Options) annotate(ctx context.Context, name, key, value string) error {
 	lr := &rotationsv1.LearningRotation{}
 	lr.Name = name
 	return c.Patch(ctx, lr, client.RawPatch(types.MergePatchType, patch), client.FieldOwner(FieldManager))
-}
-
-// titles are the exercises' titles from the catalog, when readable.
-func (o *Options) titles(ctx context.Context) map[string]string {
-	out := map[string]string{}
-	for n, ex := range o.exerciseCatalog(ctx) {
-		out[n] = ex.Spec.Title
-	}
-	return out
 }

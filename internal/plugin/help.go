@@ -67,8 +67,8 @@ func newAckCommand(o *Options) *cobra.Command {
 rotations.handson.dev/help-acknowledged is set to the request's requestedAt,
 and the operator marks the request acknowledged (HelpRequested=False). A
 newer request from the learner is open again until acknowledged.`,
-		Example: `  kubectl rotation list                 # HELP shows open requests
-  kubectl rotation ack alice`,
+		Example: `  kubectl rotation ack alice
+  kubectl rotation list                 # the HELP column shows open requests`,
 		Args: exactArgs(1, "ROTATION"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			lr, err := o.getRotation(cmd.Context(), args[0])

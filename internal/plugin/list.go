@@ -61,7 +61,15 @@ or mentor lead's right); a mentor of one rotation uses kubectl rotation status.`
 				if err != nil {
 					return usageErrorf(err)
 				}
-				return p.PrintObj(list, o.Streams.Out)
+				if out != "name" {
+					return p.PrintObj(list, o.Streams.Out)
+				}
+				for i := range list.Items {
+					if err := p.PrintObj(&list.Items[i], o.Streams.Out); err != nil {
+						return err
+					}
+				}
+				return nil
 			}
 		},
 	}

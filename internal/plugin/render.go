@@ -8,7 +8,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/duration"
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 )
@@ -44,13 +43,39 @@ func formatTime(t time.Time) string {
 	return t.Local().Format("2006-01-02 15:04 MST")
 }
 
+// human is a duration as people say it, to two units at most: 45s, 12m,
+// 2h, 2h30m, 4d21h, 38d.
+func human(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 24*time.Hour:
+		h, m := int(d.Hours()), int(d.Minutes())%60
+		if m == 0 {
+			return fmt.Sprintf("%dh", h)
+		}
+		return fmt.Sprintf("%dh%dm", h, m)
+	case d < 8*24*time.Hour:
+		days, h := int(d.Hours())/24, int(d.Hours())%24
+		if h == 0 {
+			return fmt.Sprintf("%dd", days)
+		}
+		return fmt.Sprintf("%dd%dh", days, h)
+	default:
+		return fmt.Sprintf("%dd", int(d.Hours())/24)
+	}
+}
+
 // ago says how long before now t was: "3h ago", or "in 2d" for a future t.
 func ago(t, now time.Time) string {
 	d := now.Sub(t)
 	if d < 0 {
-		return "in " + duration.HumanDuration(-d)
+		return "in " + human(-d)
 	}
-	return duration.HumanDuration(d) + " ago"
+	return human(d) + " ago"
 }
 
 // deadlineText is the deadline with the time left: "2026-11-15 09:00 UTC (4d21h left)".
@@ -64,7 +89,7 @@ func deadlineText(lr *rotationsv1.LearningRotation, now time.Time) string {
 // timeLeft is "4d21h left" or "ended 2d ago".
 func timeLeft(deadline, now time.Time) string {
 	if left := deadline.Sub(now); left > 0 {
-		return duration.HumanDuration(left) + " left"
+		return human(left) + " left"
 	}
 	return "ended " + ago(deadline, now)
 }
@@ -75,7 +100,7 @@ func shortTimeLeft(lr *rotationsv1.LearningRotation, now time.Time) string {
 		return "-"
 	}
 	if left := lr.Status.Deadline.Sub(now); left > 0 {
-		return duration.HumanDuration(left) + " left"
+		return human(left) + " left"
 	}
 	return "ended"
 }
@@ -158,10 +183,10 @@ func (s style) mark(passed bool) string {
 
 // writeStatus renders a rotation for people: the summary, then every
 // exercise with its checks, messages and newest hint.
-func writeStatus(w io.Writer, lr *rotationsv1.LearningRotation, titles map[string]string, now time.Time, st style) {
+func writeStatus(w io.Writer, lr *rotationsv1.LearningRotation, catalog map[string]*rotationsv1.Exercise, now time.Time, st style) {
 	s := &lr.Status
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
-	p("%s %s\n", st.bold("Rotation:"), lr.Name)
+	p("%s   %s\n", st.bold("Rotation:"), lr.Name)
 	p("Learner:    %s %s\n", kindOr(lr.Spec.Learner.Kind), lr.Spec.Learner.Name)
 	phase := string(s.Phase)
 	if phase == "" {
@@ -197,11 +222,12 @@ func writeStatus(w io.Writer, lr *rotationsv1.LearningRotation, titles map[strin
 		return
 	}
 	p("\n")
-	writeExercises(w, lr, titles, now, st)
+	writeExercises(w, lr, catalog, now, st)
 }
 
 // writeExercises renders each exercise with its checks, separated by blank lines.
-func writeExercises(w io.Writer, lr *rotationsv1.LearningRotation, titles map[string]string, now time.Time, st style) {
+// The catalog (may be empty) adds titles and each check's maximum points.
+func writeExercises(w io.Writer, lr *rotationsv1.LearningRotation, catalog map[string]*rotationsv1.Exercise, now time.Time, st style) {
 	s := &lr.Status
 	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
 	for i := range s.Exercises {
@@ -210,8 +236,12 @@ func writeExercises(w io.Writer, lr *rotationsv1.LearningRotation, titles map[st
 		}
 		e := &s.Exercises[i]
 		p("%s %s", exerciseMarkStyled(st, e.State), st.bold(e.Name))
-		if t := titles[e.Name]; t != "" {
-			p(" — %s", t)
+		maxPoints := map[string]int32{}
+		if ex := catalog[e.Name]; ex != nil {
+			p(" — %s", ex.Spec.Title)
+			for _, c := range ex.Spec.Checks {
+				maxPoints[c.Name] = c.Points
+			}
 		}
 		if e.Track != "" {
 			p(" [%s]", e.Track)
@@ -221,7 +251,7 @@ func writeExercises(w io.Writer, lr *rotationsv1.LearningRotation, titles map[st
 		if e.BestPoints > e.Points {
 			p(" (best %d)", e.BestPoints)
 		}
-		p(", %d attempts", e.Attempts)
+		p(", %d attempt%s", e.Attempts, plural(int(e.Attempts)))
 		if e.FailedAttempts > 0 {
 			p(" (%d failed)", e.FailedAttempts)
 		}
@@ -240,7 +270,11 @@ func writeExercises(w io.Writer, lr *rotationsv1.LearningRotation, titles map[st
 			width = max(width, len(c.Name))
 		}
 		for _, c := range e.Checks {
-			line := fmt.Sprintf("    %s %-*s %4d", st.mark(c.Passed), width, c.Name, c.Points)
+			points := fmt.Sprintf("%d", c.Points)
+			if m, ok := maxPoints[c.Name]; ok {
+				points += fmt.Sprintf("/%d", m)
+			}
+			line := fmt.Sprintf("    %s %-*s %7s", st.mark(c.Passed), width, c.Name, points)
 			if !c.Passed && c.Message != "" {
 				line += "  " + oneLine(c.Message, 300)
 			}

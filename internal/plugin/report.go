@@ -153,18 +153,16 @@ func timePtr(t *metav1.Time) *time.Time {
 }
 
 func writeReportJSON(w io.Writer, r *Report) error {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(w, "%s\n", b)
-	return err
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // messages stay readable: <plan> & "apply"
+	return enc.Encode(r)
 }
 
 // mdCell makes text safe inside a Markdown table cell.
 func mdCell(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
-	return strings.ReplaceAll(s, "|", `\|`)
+	return strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
 func stateIcon(state string) string {

@@ -43,17 +43,15 @@ date as the operator grades (a watch, no polling); stop it with Ctrl-C.`,
 					return usageErrorf(err)
 				}
 			}
-			titles := map[string]string{}
+			catalog := map[string]*rotationsv1.Exercise{}
 			if p == nil {
-				for n, ex := range o.exerciseCatalog(cmd.Context()) {
-					titles[n] = ex.Spec.Title
-				}
+				catalog = o.exerciseCatalog(cmd.Context())
 			}
 			render := func(w io.Writer, lr *rotationsv1.LearningRotation) error {
 				if p != nil {
 					return p.PrintObj(lr, w)
 				}
-				writeStatus(w, lr, titles, o.Now(), style(o.Color))
+				writeStatus(w, lr, catalog, o.Now(), style(o.Color))
 				return nil
 			}
 			if !watchFlag {

@@ -72,7 +72,7 @@ submission and prints the exercise's result (exit code 3 on --timeout).`,
 			one := lr.DeepCopy()
 			r, _ := exerciseResult(lr, exercise)
 			one.Status.Exercises = []rotationsv1.ExerciseResult{*r}
-			writeExercises(o.Streams.Out, one, nil, o.Now(), style(o.Color))
+			writeExercises(o.Streams.Out, one, o.exerciseCatalog(cmd.Context()), o.Now(), style(o.Color))
 			if r.Submission.Error != "" {
 				return fmt.Errorf("the submission was not graded: %s", r.Submission.Error)
 			}
