@@ -43,7 +43,8 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 	summarizeScore(&lr.Status)
 	r.setCondition(s, rotationsv1.ConditionGraded, metav1.ConditionTrue, rotationsv1.ReasonGraded,
 		fmt.Sprintf("%d exercises graded", len(results)))
-	if v := lr.Annotations[rotationsv1.AnnotationGradeRequested]; v != "" {
+	// The mentor's annotation or the learner's grade request (requests step).
+	if v := s.gradeRequest; v != "" {
 		lr.Status.GradeRequest = v
 	}
 

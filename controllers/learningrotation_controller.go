@@ -82,6 +82,10 @@ type rotationScope struct {
 	// halt ends the pass after the current step without an error, e.g.
 	// while waiting for an old lab namespace to finish terminating.
 	halt bool
+	// stage is where the rotation is in its time box (timebox step).
+	stage stage
+	// gradeRequest is the grade request this pass answers (requests step).
+	gradeRequest string
 }
 
 type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
@@ -90,11 +94,15 @@ type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
 // +kubebuilder:rbac:groups=rotations.handson.dev,resources=learningrotations/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=rotations.handson.dev,resources=exercises,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces;serviceaccounts;resourcequotas;limitranges,verbs=get;list;watch;create;patch
+// Lab namespaces are deleted after retention; config/policy/namespace_guard.yaml limits this to lab-* namespaces the operator manages:
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=delete
 // +kubebuilder:rbac:groups="",resources=serviceaccounts;secrets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=serviceaccounts/token,verbs=create,resourceNames=learner
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings;clusterroles;clusterrolebindings,verbs=get;list;watch;create;patch
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=rotation-operator:learner;rotation-operator:mentor
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=rotation-operator:learner;rotation-operator:learner-readonly;rotation-operator:mentor
+// The learner's RoleBinding is recreated to swap its (immutable) roleRef between read-write and read-only:
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=delete,resourceNames=learner
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // Grading reads the learner's objects (kube facts) and watches them metadata-only:
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch;delete
@@ -129,7 +137,13 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		s.events.flush(r.Recorder, lr)
 	}()
 
-	steps := []rotationStep{r.reconcileSpec, r.reconcileSchedule, r.reconcileLab, r.reconcileKubeconfig, r.reconcileExercises, r.reconcileGrades}
+	steps := []rotationStep{
+		r.reconcileSpec, r.reconcileSchedule, r.reconcileTimebox,
+		during(labLive, r.reconcileSuspend), during(labLive, r.reconcileAccess),
+		during(labLive, r.reconcileLab), during(labLive, r.reconcileKubeconfig), during(writable, r.reconcileResume),
+		during(writable, r.reconcileExercises), r.reconcileRequests, during(writable, r.reconcileGrades),
+		r.reconcileProgress,
+	}
 	for _, step := range steps {
 		res, err := step(ctx, s)
 		result = lowestRequeue(result, res)
@@ -175,6 +189,10 @@ func (r *LearningRotationReconciler) summarize(s *rotationScope, err error) {
 	provisioned := meta.IsStatusConditionTrue(lr.Status.Conditions, rotationsv1.ConditionLabProvisioned)
 	unresolved := meta.FindStatusCondition(lr.Status.Conditions, rotationsv1.ConditionExercisesResolved)
 	terminal := errors.Is(err, reconcile.TerminalError(nil))
+	if err == nil && r.summarizeStage(s) {
+		lr.Status.ObservedGeneration = lr.Generation
+		return
+	}
 	switch {
 	case provisioned && err == nil && unresolved != nil && unresolved.Status == metav1.ConditionFalse:
 		// The lab works; some exercises cannot be graded until the Exercise is fixed.
@@ -257,6 +275,10 @@ func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 		r.ResyncInterval = 5 * time.Minute
 	}
 	r.applier = &apply.Applier{Client: r.Client, FieldOwner: FieldOwner}
+	r.Facts, r.HelmFacts = instrumentKube(r.Facts), instrumentHelm(r.HelmFacts)
+	if err := registerMetrics(mgr.GetClient()); err != nil {
+		return err
+	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&rotationsv1.LearningRotation{}).
 		Owns(&corev1.Namespace{}).

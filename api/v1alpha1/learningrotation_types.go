@@ -292,6 +292,7 @@ type LearningRotationStatus struct {
 // +kubebuilder:printcolumn:name="Score",type=integer,JSONPath=`.status.score`
 // +kubebuilder:printcolumn:name="Max",type=integer,JSONPath=`.status.maxScore`,priority=10
 // +kubebuilder:printcolumn:name="Deadline",type=string,JSONPath=`.status.deadline`
+// +kubebuilder:printcolumn:name="Access",type=string,JSONPath=`.status.access`,priority=10
 // +kubebuilder:printcolumn:name="Help",type=string,JSONPath=`.status.conditions[?(@.type=="HelpRequested")].status`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`,priority=10
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=10

@@ -138,6 +138,10 @@ func (in *ExerciseResult) DeepCopyInto(out *ExerciseResult) {
 		in, out := &in.LastGradedAt, &out.LastGradedAt
 		*out = (*in).DeepCopy()
 	}
+	if in.OverranAt != nil {
+		in, out := &in.OverranAt, &out.OverranAt
+		*out = (*in).DeepCopy()
+	}
 	if in.Submission != nil {
 		in, out := &in.Submission, &out.Submission
 		*out = new(SubmissionStatus)
