@@ -234,11 +234,19 @@ func (r *LearningRotationReconciler) patchStatus(ctx context.Context, base, lr *
 	// a new rotation's score must read 0, not blank. Status belongs to the
 	// operator alone, so on a conflict (the spec or an annotation changed
 	// meanwhile; that change queues another pass) it is put on the latest object.
+	// Unless the status changed too: then this pass started from a cached copy
+	// older than the previous pass's write, and writing it would undo that
+	// pass (a reset served, an attempt counted). The conflict is returned and
+	// the next pass starts from the newer status.
 	status := lr.Status
 	err := r.Client.Status().Update(ctx, lr)
 	for attempt := 0; apierrors.IsConflict(err) && attempt < 3; attempt++ {
+		conflict := err
 		if err = r.APIReader.Get(ctx, client.ObjectKeyFromObject(lr), lr); err != nil {
 			break
+		}
+		if !equality.Semantic.DeepEqual(lr.Status, base.Status) {
+			return conflict
 		}
 		lr.Status = status
 		err = r.Client.Status().Update(ctx, lr)

@@ -271,7 +271,7 @@ func TestResetUninstallsTheHelmRelease(t *testing.T) {
 		return nil
 	})
 	// The release and what it installed are gone, for helm too.
-	if out := strings.TrimSpace(helm.must(t, "list", "-q", "--all")); out != "" {
+	if out := strings.TrimSpace(helm.must(t, "list", "-q")); out != "" {
 		t.Errorf("helm list after the reset: %q", out)
 	}
 	for _, obj := range []client.Object{
