@@ -116,7 +116,11 @@ type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
 // Reconcile runs one pass: schedule, lab objects, kubeconfig, then one status write.
 func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	lr := &rotationsv1.LearningRotation{}
-	if err := r.Client.Get(ctx, req.NamespacedName, lr); err != nil {
+	// Read around the cache: status accumulates (attempts, resets served,
+	// help requests), so a pass must start from the previous pass's write.
+	// The watch event of that write can reach the cache after the next pass
+	// has started, and a pass on the older copy would undo it.
+	if err := r.APIReader.Get(ctx, req.NamespacedName, lr); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	// Every lab object has an owner reference to the rotation: garbage

@@ -21,9 +21,12 @@ import (
 )
 
 // advance moves the operator's clock and makes it look at the rotation: a
-// fake clock does not fire the real-time requeues.
+// fake clock does not fire the real-time requeues. The clock is set back to
+// the real time when the test ends: tokens expire by the apiserver's clock,
+// and later tests expect the two to agree.
 func advance(t testing.TB, d time.Duration, rotation string) {
 	t.Helper()
+	t.Cleanup(func() { clock.SetTime(time.Now()) })
 	clock.Step(d)
 	poke(t, rotation)
 }
