@@ -35,6 +35,7 @@ func (r *LearningRotationReconciler) reconcileProgress(_ context.Context, s *rot
 		}
 	}
 	r.setCompleted(s)
+	s.lr.Status.Summary = summaryLines(s.lr.Status.Exercises)
 
 	if next.IsZero() {
 		return ctrl.Result{}, nil
@@ -98,4 +99,58 @@ func (r *LearningRotationReconciler) setCompleted(s *rotationScope) {
 		r.setCondition(s, rotationsv1.ConditionCompleted, metav1.ConditionFalse, rotationsv1.ReasonInProgress,
 			fmt.Sprintf("%d/%d exercises passed; to do: %s", len(st.Exercises)-len(todo), len(st.Exercises), strings.Join(todo, ", ")))
 	}
+}
+
+// summaryLines writes one line per exercise for kubectl describe, e.g.
+//
+//	scale-and-expose: Passed, 15/15 points, checks 2/2, 3 attempts (1 failed), passed in 12 min (estimate 20)
+//
+// Only recorded facts go in, never "minutes ago": an unchanged rotation
+// must give an unchanged status.
+func summaryLines(results []rotationsv1.ExerciseResult) []string {
+	if len(results) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(results))
+	for _, e := range results {
+		passedChecks := 0
+		for _, c := range e.Checks {
+			if c.Passed {
+				passedChecks++
+			}
+		}
+		line := fmt.Sprintf("%s: %s, %d/%d points", e.Name, e.State, e.BestPoints, e.MaxPoints)
+		if e.Points != e.BestPoints {
+			line += fmt.Sprintf(" (%d now)", e.Points)
+		}
+		line += fmt.Sprintf(", checks %d/%d, %s", passedChecks, len(e.Checks), plural(int(e.Attempts), "attempt"))
+		if e.FailedAttempts > 0 {
+			line += fmt.Sprintf(" (%d failed)", e.FailedAttempts)
+		}
+		switch {
+		case e.MinutesToPass > 0 && e.EstimatedMinutes > 0:
+			line += fmt.Sprintf(", passed in %d min (estimate %d)", e.MinutesToPass, e.EstimatedMinutes)
+		case e.MinutesToPass > 0:
+			line += fmt.Sprintf(", passed in %d min", e.MinutesToPass)
+		case e.OverranAt != nil:
+			line += fmt.Sprintf(", over twice the estimate of %d min since %s", e.EstimatedMinutes, stamp(e.OverranAt.Time))
+		case e.EstimatedMinutes > 0:
+			line += fmt.Sprintf(", estimate %d min", e.EstimatedMinutes)
+		}
+		if e.Resets > 0 {
+			line += ", reset " + plural(int(e.Resets), "time")
+		}
+		if e.HintsUnlocked > 0 {
+			line += ", " + plural(int(e.HintsUnlocked), "hint") + " unlocked"
+		}
+		out = append(out, line)
+	}
+	return out
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -200,6 +200,9 @@ func TestResetRestoresTheStarterAndKeepsCredit(t *testing.T) {
 	if res.BestPoints != 15 || !res.FirstPassedAt.Equal(firstPassed) || lr.Status.Score != 15 || lr.Status.Progress != "1/1" {
 		t.Errorf("credit not kept: best %d firstPassedAt %v (was %v) score %d progress %s", res.BestPoints, res.FirstPassedAt, firstPassed, lr.Status.Score, lr.Status.Progress)
 	}
+	if len(lr.Status.Summary) != 1 || !strings.Contains(lr.Status.Summary[0], "reset 1 time") {
+		t.Errorf("summary = %q", lr.Status.Summary)
+	}
 	if err := admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, web); err != nil {
 		t.Fatalf("starter not recreated: %v", err)
 	}

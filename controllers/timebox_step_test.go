@@ -164,3 +164,32 @@ func TestMinutesBetween(t *testing.T) {
 		}
 	}
 }
+
+func TestSummaryLines(t *testing.T) {
+	at := metav1.NewTime(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC))
+	got := summaryLines([]rotationsv1.ExerciseResult{
+		{Name: "scale-and-expose", State: rotationsv1.ExercisePassed, Points: 15, BestPoints: 15, MaxPoints: 15,
+			Checks: []rotationsv1.CheckResult{{Passed: true}, {Passed: true}}, Attempts: 3, FailedAttempts: 1,
+			EstimatedMinutes: 20, MinutesToPass: 12, HintsUnlocked: 1},
+		{Name: "fix-broken-deployment", State: rotationsv1.ExerciseInProgress, Points: 5, BestPoints: 10, MaxPoints: 20,
+			Checks: []rotationsv1.CheckResult{{Passed: true}, {}, {}}, Attempts: 1, FailedAttempts: 1,
+			EstimatedMinutes: 15, OverranAt: &at, Resets: 2},
+		{Name: "configmap-rollout", State: rotationsv1.ExerciseNotStarted, MaxPoints: 10, EstimatedMinutes: 30},
+	})
+	want := []string{
+		"scale-and-expose: Passed, 15/15 points, checks 2/2, 3 attempts (1 failed), passed in 12 min (estimate 20), 1 hint unlocked",
+		"fix-broken-deployment: InProgress, 10/20 points (5 now), checks 1/3, 1 attempt (1 failed), over twice the estimate of 15 min since 2026-05-04T09:00:00Z, reset 2 times",
+		"configmap-rollout: NotStarted, 0/10 points, checks 0/0, 0 attempts, estimate 30 min",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d lines: %q", len(got), got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("line %d:\n got  %s\n want %s", i, got[i], want[i])
+		}
+	}
+	if summaryLines(nil) != nil {
+		t.Error("no exercises should give no summary")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -345,4 +346,27 @@ func TestSuspendAndResume(t *testing.T) {
 	testutil.Eventually(t, 10*time.Second, func(ctx context.Context) error {
 		return findEvent(ctx, rotation, corev1.EventTypeNormal, "Resumed")
 	})
+}
+
+// The operator may delete namespaces (labs after retention), but the
+// namespace guard policy limits that to the lab namespaces it manages.
+func TestOperatorDeletesOnlyItsLabNamespaces(t *testing.T) {
+	ctx := context.Background()
+	operator := userClient(t, operatorUser, "system:serviceaccounts", "system:serviceaccounts:rotation-system")
+	for _, ns := range []*corev1.Namespace{
+		{ObjectMeta: metav1.ObjectMeta{Name: "tb-team"}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "lab-tb-impostor"}}, // a lab's name, not managed by the operator
+		{ObjectMeta: metav1.ObjectMeta{Name: "tb-managed", Labels: map[string]string{rotationsv1.LabelManagedBy: rotationsv1.ManagedByValue}}},
+	} {
+		if err := admin.Create(ctx, ns); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = admin.Delete(ctx, ns) })
+		err := operator.Delete(ctx, ns.DeepCopy())
+		if !apierrors.IsForbidden(err) && !apierrors.IsInvalid(err) {
+			t.Errorf("operator deleting namespace %s: err = %v, want refused by the namespace guard", ns.Name, err)
+		} else if !strings.Contains(err.Error(), "rotation-operator may only delete the lab namespaces it manages") {
+			t.Errorf("operator deleting namespace %s: refused, but not by the namespace guard: %v", ns.Name, err)
+		}
+	}
 }

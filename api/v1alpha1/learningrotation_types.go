@@ -266,6 +266,14 @@ type LearningRotationStatus struct {
 	// +optional
 	Exercises []ExerciseResult `json:"exercises,omitempty"`
 
+	// Summary has one line per exercise, for people reading kubectl describe:
+	// state, points, checks passed, attempts, resets and minutes against the
+	// estimate. Exercises holds the same and more, for tools.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=100
+	// +optional
+	Summary []string `json:"summary,omitempty"`
+
 	// GradeRequest echoes the last value of the grade-requested annotation
 	// that a grading pass answered, so a client can wait for its request.
 	// +optional

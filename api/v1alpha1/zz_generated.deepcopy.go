@@ -443,6 +443,11 @@ func (in *LearningRotationStatus) DeepCopyInto(out *LearningRotationStatus) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.Summary != nil {
+		in, out := &in.Summary, &out.Summary
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.Conditions != nil {
 		in, out := &in.Conditions, &out.Conditions
 		*out = make([]v1.Condition, len(*in))
