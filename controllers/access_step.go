@@ -48,6 +48,7 @@ func (r *LearningRotationReconciler) reconcileAccess(ctx context.Context, s *rot
 	if err := r.Client.Delete(ctx, rb, client.Preconditions{UID: &rb.UID}); client.IgnoreNotFound(err) != nil {
 		return ctrl.Result{}, fmt.Errorf("replacing the learner's RoleBinding: %w", err)
 	}
+	s.replaced["RoleBinding "+lab.LearnerBinding] = true
 	s.events.add(corev1.EventTypeNormal, "AccessChanged", "SetAccess",
 		fmt.Sprintf("learner access is now %s: RoleBinding %s/%s binds ClusterRole %s", want, key.Namespace, key.Name, role))
 	return ctrl.Result{}, nil

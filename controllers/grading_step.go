@@ -32,6 +32,10 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 	var requeue time.Time
 	for _, sel := range s.exercises {
 		prev := *s.result(sel.ex.Name)
+		if s.resetPending[sel.ex.Name] {
+			results = append(results, prev) // graded once the reset is done
+			continue
+		}
 		next := r.gradeOne(ctx, s, sel, prev, vars, hasher, now)
 		next.Name, next.Track = sel.ex.Name, sel.ex.Spec.Track
 		results = append(results, next)

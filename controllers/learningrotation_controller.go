@@ -86,6 +86,12 @@ type rotationScope struct {
 	stage stage
 	// gradeRequest is the grade request this pass answers (requests step).
 	gradeRequest string
+	// resetPending names exercises a reset is still deleting objects of;
+	// they are not graded until it is done.
+	resetPending map[string]bool
+	// replaced names lab objects ("RoleBinding learner") deleted on purpose
+	// this pass, for the lab step to recreate: not a repair.
+	replaced map[string]bool
 }
 
 type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
@@ -131,7 +137,7 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("rotation", klog.KObj(lr)))
 
 	base := lr.DeepCopy()
-	s := &rotationScope{lr: lr}
+	s := &rotationScope{lr: lr, resetPending: map[string]bool{}, replaced: map[string]bool{}}
 	defer func() {
 		r.summarize(s, retErr)
 		if err := r.patchStatus(ctx, base, lr); err != nil {

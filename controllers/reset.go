@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -31,8 +32,36 @@ func terraformLockLease(exercise string) string   { return "lock-tfstate-default
 // helmReleaseSecretPrefix is the name prefix of a Helm release's storage Secrets.
 func helmReleaseSecretPrefix(release string) string { return "sh.helm.release.v1." + release + ".v" }
 
-// resetPollInterval is how soon a reset waiting for deletions looks again.
-const resetPollInterval = time.Second
+// resetWait is how long a pass waits for a reset's deletions to finish;
+// resetPollInterval is how soon a reset still waiting looks again.
+const (
+	resetWait         = 10 * time.Second
+	resetPollInterval = time.Second
+)
+
+// waitGone waits up to timeout until every object is gone, and returns the
+// ones that are not.
+func waitGone(ctx context.Context, c client.Client, objs []*unstructured.Unstructured, timeout time.Duration) ([]string, error) {
+	var left []string
+	err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
+		left = left[:0]
+		for _, u := range objs {
+			err := c.Get(ctx, client.ObjectKeyFromObject(u), u.DeepCopy())
+			switch {
+			case apierrors.IsNotFound(err):
+			case err != nil:
+				return false, err
+			default:
+				left = append(left, u.GetKind()+" "+u.GetName())
+			}
+		}
+		return len(left) == 0, nil
+	})
+	if wait.Interrupted(err) {
+		return left, nil
+	}
+	return left, err
+}
 
 // serveReset returns an exercise to its start at the learner's request:
 //
@@ -76,7 +105,8 @@ func (r *LearningRotationReconciler) serveReset(ctx context.Context, s *rotation
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	var pending, deleted []string
+	var deleted []string
+	var pending []*unstructured.Unstructured
 	var errs []error
 	for _, u := range targets {
 		err := learner.Delete(ctx, u, client.PropagationPolicy(metav1.DeletePropagationForeground))
@@ -90,20 +120,22 @@ func (r *LearningRotationReconciler) serveReset(ctx context.Context, s *rotation
 			return ctrl.Result{}, fmt.Errorf("resetting %s: deleting %s %s: %w", req.exercise, u.GetKind(), u.GetName(), err)
 		}
 		deleted = append(deleted, u.GetKind()+" "+u.GetName())
-		// Foreground deletion keeps the object until its dependents are gone.
-		if err := learner.Get(ctx, client.ObjectKeyFromObject(u), u.DeepCopy()); err == nil {
-			pending = append(pending, u.GetKind()+" "+u.GetName())
-		} else if !apierrors.IsNotFound(err) {
-			return ctrl.Result{}, err
-		}
+		pending = append(pending, u)
 	}
 	if err := errors.Join(errs...); err != nil {
 		msg := fmt.Sprintf("exercise %s could not be reset: %v; ask your mentor", req.exercise, err)
 		s.events.add(corev1.EventTypeWarning, "ResetFailed", "ResetExercise", msg)
 		return ctrl.Result{}, client.IgnoreNotFound(r.Client.Delete(ctx, req.cm, client.Preconditions{UID: &req.cm.UID}))
 	}
-	if len(pending) > 0 {
-		ctrl.LoggerFrom(ctx).V(1).Info("reset waits for deletions", "exercise", req.exercise, "pending", pending)
+	// Foreground deletion keeps an object until its dependents are gone (a
+	// Deployment's ReplicaSets and Pods): usually a second or two, so the
+	// pass waits that long rather than grade a half-deleted exercise. Past
+	// that it requeues, and grading leaves the exercise alone meanwhile.
+	if left, err := waitGone(ctx, learner, pending, resetWait); err != nil {
+		return ctrl.Result{}, err
+	} else if len(left) > 0 {
+		ctrl.LoggerFrom(ctx).V(1).Info("reset waits for deletions", "exercise", req.exercise, "pending", left)
+		s.resetPending[req.exercise] = true
 		return ctrl.Result{RequeueAfter: resetPollInterval}, nil
 	}
 	// The releases' objects are gone: now their history.

@@ -346,6 +346,10 @@ func TestSuspendAndResume(t *testing.T) {
 	testutil.Eventually(t, 10*time.Second, func(ctx context.Context) error {
 		return findEvent(ctx, rotation, corev1.EventTypeNormal, "Resumed")
 	})
+	// Swapping the learner's RoleBinding is not reported as a repair.
+	if err := findEvent(ctx, rotation, corev1.EventTypeNormal, "Repaired"); err == nil {
+		t.Error("the access change was reported as a Repaired event")
+	}
 }
 
 // The operator may delete namespaces (labs after retention), but the
