@@ -75,6 +75,7 @@ docker-build: ## Build the operator image (needs a Docker engine).
 .PHONY: install
 install: manifests kustomize ## Install the CRDs, learner/mentor ClusterRoles and admission policy into the current cluster.
 	$(KUSTOMIZE) build config/crd | kubectl apply --server-side -f -
+	kubectl apply --server-side -f config/rbac/lab_roles.yaml
 	$(KUSTOMIZE) build config/policy | kubectl apply --server-side -f -
 
 .PHONY: uninstall

@@ -36,7 +36,7 @@ func (r *LearningRotationReconciler) reconcileLab(ctx context.Context, s *rotati
 			r.provisioningFailed(s, err)
 			return ctrl.Result{}, err
 		}
-		if wrote {
+		if wrote && !s.replaced[describe(obj)] {
 			written = append(written, describe(obj))
 		}
 	}

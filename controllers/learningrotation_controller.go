@@ -86,6 +86,16 @@ type rotationScope struct {
 	// halt ends the pass after the current step without an error, e.g.
 	// while waiting for an old lab namespace to finish terminating.
 	halt bool
+	// stage is where the rotation is in its time box (timebox step).
+	stage stage
+	// gradeRequest is the grade request this pass answers (requests step).
+	gradeRequest string
+	// resetPending names exercises a reset is still deleting objects of;
+	// they are not graded until it is done.
+	resetPending map[string]bool
+	// replaced names lab objects ("RoleBinding learner") deleted on purpose
+	// this pass, for the lab step to recreate: not a repair.
+	replaced map[string]bool
 }
 
 type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
@@ -94,11 +104,15 @@ type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
 // +kubebuilder:rbac:groups=rotations.handson.dev,resources=learningrotations/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=rotations.handson.dev,resources=exercises,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces;serviceaccounts;resourcequotas;limitranges,verbs=get;list;watch;create;patch
+// Lab namespaces are deleted after retention; config/policy/namespace_guard.yaml limits this to lab-* namespaces the operator manages:
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=delete
 // +kubebuilder:rbac:groups="",resources=serviceaccounts;secrets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=serviceaccounts/token,verbs=create,resourceNames=learner
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings;clusterroles;clusterrolebindings,verbs=get;list;watch;create;patch
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=rotation-operator:learner;rotation-operator:mentor
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=rotation-operator:learner;rotation-operator:learner-readonly;rotation-operator:mentor
+// The learner's RoleBinding is recreated to swap its (immutable) roleRef between read-write and read-only:
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=delete,resourceNames=learner
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // Grading reads the learner's objects (kube facts) and watches them metadata-only:
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch;delete
@@ -112,7 +126,11 @@ type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
 // Reconcile runs one pass: schedule, lab objects, kubeconfig, then one status write.
 func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	lr := &rotationsv1.LearningRotation{}
-	if err := r.Client.Get(ctx, req.NamespacedName, lr); err != nil {
+	// Read around the cache: status accumulates (attempts, resets served,
+	// help requests), so a pass must start from the previous pass's write.
+	// The watch event of that write can reach the cache after the next pass
+	// has started, and a pass on the older copy would undo it.
+	if err := r.APIReader.Get(ctx, req.NamespacedName, lr); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	// Every lab object has an owner reference to the rotation: garbage
@@ -123,7 +141,7 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("rotation", klog.KObj(lr)))
 
 	base := lr.DeepCopy()
-	s := &rotationScope{lr: lr}
+	s := &rotationScope{lr: lr, resetPending: map[string]bool{}, replaced: map[string]bool{}}
 	defer func() {
 		r.summarize(s, retErr)
 		if err := r.patchStatus(ctx, base, lr); err != nil {
@@ -133,7 +151,13 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		s.events.flush(r.Recorder, lr)
 	}()
 
-	steps := []rotationStep{r.reconcileSpec, r.reconcileSchedule, r.reconcileLab, r.reconcileKubeconfig, r.reconcileExercises, r.reconcileGrades}
+	steps := []rotationStep{
+		r.reconcileSpec, r.reconcileSchedule, r.reconcileTimebox,
+		during(labLive, r.reconcileSuspend), during(labLive, r.reconcileAccess),
+		during(labLive, r.reconcileLab), during(labLive, r.reconcileKubeconfig), during(writable, r.reconcileResume),
+		during(writable, r.reconcileExercises), r.reconcileRequests, during(writable, r.reconcileGrades),
+		r.reconcileProgress,
+	}
 	for _, step := range steps {
 		res, err := step(ctx, s)
 		result = lowestRequeue(result, res)
@@ -179,6 +203,10 @@ func (r *LearningRotationReconciler) summarize(s *rotationScope, err error) {
 	provisioned := meta.IsStatusConditionTrue(lr.Status.Conditions, rotationsv1.ConditionLabProvisioned)
 	unresolved := meta.FindStatusCondition(lr.Status.Conditions, rotationsv1.ConditionExercisesResolved)
 	terminal := errors.Is(err, reconcile.TerminalError(nil))
+	if err == nil && r.summarizeStage(s) {
+		lr.Status.ObservedGeneration = lr.Generation
+		return
+	}
 	switch {
 	case provisioned && err == nil && unresolved != nil && unresolved.Status == metav1.ConditionFalse:
 		// The lab works; some exercises cannot be graded until the Exercise is fixed.
@@ -220,11 +248,19 @@ func (r *LearningRotationReconciler) patchStatus(ctx context.Context, base, lr *
 	// a new rotation's score must read 0, not blank. Status belongs to the
 	// operator alone, so on a conflict (the spec or an annotation changed
 	// meanwhile; that change queues another pass) it is put on the latest object.
+	// Unless the status changed too: then this pass started from a cached copy
+	// older than the previous pass's write, and writing it would undo that
+	// pass (a reset served, an attempt counted). The conflict is returned and
+	// the next pass starts from the newer status.
 	status := lr.Status
 	err := r.Client.Status().Update(ctx, lr)
 	for attempt := 0; apierrors.IsConflict(err) && attempt < 3; attempt++ {
+		conflict := err
 		if err = r.APIReader.Get(ctx, client.ObjectKeyFromObject(lr), lr); err != nil {
 			break
+		}
+		if !equality.Semantic.DeepEqual(lr.Status, base.Status) {
+			return conflict
 		}
 		lr.Status = status
 		err = r.Client.Status().Update(ctx, lr)
@@ -261,6 +297,10 @@ func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 		r.ResyncInterval = 5 * time.Minute
 	}
 	r.applier = &apply.Applier{Client: r.Client, FieldOwner: FieldOwner}
+	r.Facts, r.HelmFacts = instrumentKube(r.Facts), instrumentHelm(r.HelmFacts)
+	if err := registerMetrics(mgr.GetClient()); err != nil {
+		return err
+	}
 	b := ctrl.NewControllerManagedBy(mgr).
 		For(&rotationsv1.LearningRotation{}).
 		Owns(&corev1.Namespace{}).

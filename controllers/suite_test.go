@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -35,6 +36,8 @@ var (
 	writes testutil.WriteCounter
 	// clock is the operator's clock; tests step it to reach token renewal.
 	clock = clocktesting.NewFakeClock(time.Now())
+	// metricsAddr is where the manager serves /metrics.
+	metricsAddr string
 )
 
 const (
@@ -83,7 +86,12 @@ func run(m *testing.M) int {
 	cfg := rest.CopyConfig(cluster.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: operatorUser}
 	writes.Wrap(cfg)
-	mgr, err := operator.New(cfg, operator.Options{MetricsAddr: "0", ProbeAddr: "0", TokenTTL: tokenTTL, Clock: clock})
+	// The metrics endpoint is served as in production, on a free local port.
+	if metricsAddr, err = freeLocalAddr(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	mgr, err := operator.New(cfg, operator.Options{MetricsAddr: metricsAddr, ProbeAddr: "0", TokenTTL: tokenTTL, Clock: clock})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -147,4 +155,14 @@ func userClient(t testing.TB, user string, groups ...string) client.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// freeLocalAddr finds a free loopback port for a server started later.
+func freeLocalAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }

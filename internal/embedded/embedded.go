@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -51,7 +53,12 @@ func Run(ctx context.Context, o operator.Options, out io.Writer) error {
 	// The embedded apiserver is on loopback; keep the operator's own
 	// endpoints off the usual ports so they do not clash with anything.
 	if o.MetricsAddr == ":8080" {
+		// A free loopback port, chosen here so that it can be printed.
 		o.MetricsAddr = "127.0.0.1:0"
+		if l, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
+			o.MetricsAddr = l.Addr().String()
+			_ = l.Close()
+		}
 	}
 	if o.ProbeAddr == ":8081" {
 		o.ProbeAddr = "127.0.0.1:0"
@@ -72,6 +79,9 @@ func Run(ctx context.Context, o operator.Options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.MetricsAddr != "0" && !strings.HasSuffix(o.MetricsAddr, ":0") {
+		fmt.Fprintf(out, "Metrics: curl -s http://%s/metrics | grep ^rotation_operator\n", o.MetricsAddr)
+	}
 	printNextSteps(out, cluster.KubeconfigPath, learnerKubeconfig, lr)
 
 	select {
@@ -91,6 +101,7 @@ func InstallManifests(root string) []string {
 	return []string{
 		filepath.Join(root, "config", "rbac", "lab_roles.yaml"),
 		filepath.Join(root, "config", "policy", "lab_guard.yaml"),
+		filepath.Join(root, "config", "policy", "namespace_guard.yaml"),
 	}
 }
 

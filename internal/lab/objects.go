@@ -33,7 +33,8 @@ func Objects(lr *rotationsv1.LearningRotation) []client.Object {
 		AutomountServiceAccountToken: ptr.To(false),
 	})
 	objs = append(objs,
-		roleBinding(meta(LearnerBinding, ns), LearnerClusterRole, "ClusterRole", learners),
+		// status.access picks the learner's role: read-only once suspended or expired.
+		roleBinding(meta(LearnerBinding, ns), LearnerRole(lr.Status.Access), "ClusterRole", learners),
 		roleBinding(meta(MentorBinding, ns), MentorClusterRole, "ClusterRole", subjects(lr.Spec.Mentors)),
 		&rbacv1.Role{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"},
