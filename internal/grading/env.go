@@ -9,6 +9,7 @@ import (
 	"github.com/google/cel-go/ext"
 	"k8s.io/apiserver/pkg/cel/library"
 
+	"github.com/handson-dev/rotation-operator/internal/grading/facts/docker"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
 )
@@ -19,6 +20,11 @@ const (
 	VarKube = "kube"
 	// VarHelm holds Helm's release storage: helm.releases['web'].
 	VarHelm = "helm"
+	// VarDocker holds the Docker track's facts: docker.dockerfile (the
+	// submitted Dockerfile and its rule findings), docker.images (the lab's
+	// pushed images), docker.registry and docker.workloads (Deployments
+	// running them). See package facts/docker for their shape.
+	VarDocker = "docker"
 	// VarLab describes the lab: lab.namespace, lab.rotation.
 	VarLab = "lab"
 )
@@ -26,8 +32,9 @@ const (
 // knownFacts lists, per variable, the facts a collector provides. New tracks
 // add a variable and its collector here.
 var knownFacts = map[string][]string{
-	VarKube: kube.Resources(),
-	VarHelm: {helm.FactReleases},
+	VarKube:   kube.Resources(),
+	VarHelm:   {helm.FactReleases},
+	VarDocker: docker.Facts(),
 }
 
 // KnownFacts returns "kube.deployments" style names of every fact, sorted.
@@ -46,6 +53,7 @@ func newEnv() (*cel.Env, error) {
 	return cel.NewEnv(
 		cel.Variable(VarKube, cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.DynType))),
 		cel.Variable(VarHelm, cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.DynType))),
+		cel.Variable(VarDocker, cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable(VarLab, cel.MapType(cel.StringType, cel.StringType)),
 		cel.OptionalTypes(),
 		ext.Strings(),
