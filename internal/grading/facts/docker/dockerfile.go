@@ -142,6 +142,9 @@ func parseDockerfile(src string) (a *analysis, err error) {
 	}
 	stages, metaArgs, err := instructions.Parse(res.AST, linter.New(&linter.Config{}))
 	if err != nil {
+		if strings.Contains(err.Error(), "no build stage") {
+			return nil, fmt.Errorf("an instruction comes before the first FROM (only ARG may): %w", err)
+		}
 		return nil, err
 	}
 	if len(stages) == 0 {
