@@ -1,8 +1,14 @@
 package docker
 
 import (
+	"bufio"
 	"context"
+	"encoding/hex"
+	"fmt"
+	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -107,7 +113,7 @@ func buildImage(t testing.TB, spec imageSpec) v1.Image {
 	return img
 }
 
-func push(t testing.TB, s *registry.Server, ns, image string, img v1.Image, tags ...string) v1.Hash {
+func push(t testing.TB, s interface{ Config() registry.Config }, ns, image string, img v1.Image, tags ...string) v1.Hash {
 	t.Helper()
 	cfg := s.Config()
 	for _, tag := range tags {
@@ -163,4 +169,79 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		c.head.Add(1)
 	}
 	return c.next.RoundTrip(r)
+}
+
+// childEnv makes the test binary a registry server (see TestMain).
+const childEnv = "DOCKER_FACTS_TEST_REGISTRY_KEY"
+
+func TestMain(m *testing.M) {
+	if key := os.Getenv(childEnv); key != "" {
+		os.Exit(serveRegistryChild(key))
+	}
+	os.Exit(m.Run())
+}
+
+// serveRegistryChild runs the lab registry until stdin closes, printing
+// its address: the registry of BenchmarkCollect, in its own process so
+// that the benchmark counts the collector's allocations only.
+func serveRegistryChild(hexKey string) int {
+	key, err := hex.DecodeString(hexKey)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "registry-bench-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	s, err := registry.New(registry.Options{Dir: dir, Key: key})
+	if err == nil {
+		err = s.Start(context.Background())
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fmt.Println(s.Addr())
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	_ = s.Stop(context.Background())
+	return 0
+}
+
+// remoteRegistry is a lab registry in a child process.
+type remoteRegistry struct{ cfg registry.Config }
+
+func (r remoteRegistry) Config() registry.Config { return r.cfg }
+
+func startRegistryProcess(t testing.TB) remoteRegistry {
+	t.Helper()
+	key, err := registry.NewKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+hex.EncodeToString(key))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		stdin.Close()
+		_ = cmd.Wait()
+	})
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("the registry process did not start: %v", err)
+	}
+	return remoteRegistry{registry.Config{Host: strings.TrimSpace(addr), Insecure: true, Key: key}}
 }
