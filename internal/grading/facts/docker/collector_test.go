@@ -223,6 +223,20 @@ func TestCollectBounds(t *testing.T) {
 	if many["tagsTruncated"] != true || len(many["tags"].(map[string]any)) != 20 {
 		t.Errorf("many: truncated=%v with %d tags", many["tagsTruncated"], len(many["tags"].(map[string]any)))
 	}
+	if _, kept := many["tags"].(map[string]any)["va"]; kept {
+		t.Error("kept the first tag, want the last 20 in sort order")
+	}
+	// A Deployment running a tag beyond those read still finds it.
+	c.Limits.MaxRepositories = 10
+	facts, err = c.Collect(context.Background(), Request{Namespace: "lab-alice",
+		Deployments: []appsv1.Deployment{deployment("old", cfg.Repository("lab-alice", "many")+":va", true)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	smallDigest, _ := small.Digest()
+	if w := facts[FactWorkloads].(map[string]any)["old"].(map[string]any); w["found"] != true || w["digest"] != smallDigest.String() {
+		t.Errorf("workload on a tag beyond MaxTags: %v", w)
+	}
 
 	c = &Collector{Registry: cfg}
 	facts, err = c.Collect(context.Background(), Request{Namespace: "lab-alice", Repositories: []string{"multi"}})
@@ -230,7 +244,6 @@ func TestCollectBounds(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := facts[FactImages].(map[string]any)["multi"].(map[string]any)["tags"].(map[string]any)["v1"].(map[string]any)
-	smallDigest, _ := small.Digest()
 	idxDigest, _ := idx.Digest()
 	if m["index"] != true || m["user"] != "1000" || m["imageDigest"] != smallDigest.String() || m["digest"] != idxDigest.String() ||
 		!slices.Equal(m["platforms"].([]any), []any{"linux/amd64", "linux/arm64"}) {

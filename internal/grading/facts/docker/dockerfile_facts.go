@@ -52,19 +52,23 @@ func DockerfileFacts(files map[string]string) map[string]any {
 	}
 	out["finalStage"] = stages[len(stages)-1]
 
+	// violated and counts cover every finding; the list keeps MaxFindings.
 	fs := lint(a)
+	violated := map[string]any{}
+	counts := map[string]any{SeverityError: int64(0), SeverityWarning: int64(0), SeverityInfo: int64(0)}
+	for _, f := range fs {
+		sev := rulesByID[f.rule].Severity
+		violated[f.rule] = true
+		counts[sev] = counts[sev].(int64) + 1
+	}
 	truncated := len(fs) > MaxFindings
 	if truncated {
 		fs = fs[:MaxFindings]
 	}
 	list := make([]any, len(fs))
-	violated := map[string]any{}
-	counts := map[string]any{SeverityError: int64(0), SeverityWarning: int64(0), SeverityInfo: int64(0)}
 	for i, f := range fs {
 		r := rulesByID[f.rule]
 		list[i] = map[string]any{"rule": f.rule, "severity": r.Severity, "line": int64(f.line), "message": f.message, "url": r.URL()}
-		violated[f.rule] = true
-		counts[r.Severity] = counts[r.Severity].(int64) + 1
 	}
 	out["findings"] = list
 	out["findingsTruncated"] = truncated

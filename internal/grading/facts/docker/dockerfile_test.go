@@ -92,3 +92,22 @@ cd /tmp`)
 		t.Errorf("apt %v %v", ins, update)
 	}
 }
+
+func TestFindingsTruncatedButViolatedComplete(t *testing.T) {
+	df := "FROM golang:1.26 AS build\n" + strings.Repeat("WORKDIR relative\n", MaxFindings+50) +
+		"FROM gcr.io/distroless/static-debian12:nonroot\nCOPY --from=build /a /a\nHEALTHCHECK NONE\nUSER root\n"
+	f := DockerfileFacts(map[string]string{DockerfileName: df})
+	if f["error"] != "" {
+		t.Fatal(f["error"])
+	}
+	if n := len(f["findings"].([]any)); n != MaxFindings || f["findingsTruncated"] != true {
+		t.Errorf("%d findings, truncated %v", n, f["findingsTruncated"])
+	}
+	v := f["violated"].(map[string]any)
+	if v["DL3000"] != true || v["DL3002"] != true {
+		t.Errorf("violated %v: the USER root past the cut is lost", v)
+	}
+	if c := f["counts"].(map[string]any); c[SeverityError] != int64(MaxFindings+50) || c[SeverityWarning] != int64(1) {
+		t.Errorf("counts %v", c)
+	}
+}

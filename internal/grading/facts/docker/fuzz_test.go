@@ -80,9 +80,16 @@ func FuzzDockerfileFacts(f *testing.F) {
 				t.Fatalf("message %q does not start with its rule id", fd["message"])
 			}
 		}
+		listed := map[string]bool{}
+		for _, x := range findings {
+			listed[x.(map[string]any)["rule"].(string)] = true
+		}
 		for id := range violated {
 			if _, ok := rulesByID[id]; !ok {
 				t.Fatalf("violated unknown rule %q", id)
+			}
+			if !listed[id] && facts["findingsTruncated"] != true {
+				t.Fatalf("rule %s violated without a finding", id)
 			}
 		}
 		for _, k := range []string{"user", "baseImage", "workdir"} {

@@ -22,6 +22,9 @@ const (
 	annotationBaseDigest = "org.opencontainers.image.base.digest"
 )
 
+// tagsPageSize is how many tags one tags/list page asks for.
+const tagsPageSize = 100
+
 // session is one Collect's view of the registry, as the lab.
 type session struct {
 	ctx     context.Context
@@ -58,7 +61,7 @@ func (c *Collector) newSession(ctx context.Context, ns string) (*session, error)
 		remote.WithContext(ctx),
 		remote.WithTransport(&boundedTransport{next: base, max: l.MaxResponseBytes}),
 		remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
-		remote.WithPageSize(l.MaxTags + 1),
+		remote.WithPageSize(tagsPageSize),
 		remote.WithUserAgent("rotation-operator-grading"),
 	}
 	if c.Keychain != nil {
@@ -178,7 +181,8 @@ func (s *session) repositoryFacts(image string) *repoFacts {
 	return rf
 }
 
-// listTags returns at most MaxTags tags, sorted.
+// listTags returns at most MaxTags tags: the last ones in sort order
+// (v1.9 before v2.0) of at most MaxCatalogPages pages of tags.
 func (s *session) listTags(repo name.Repository) (tags []string, truncated bool, err error) {
 	ctx := s.ctx
 	lister, err := s.puller.Lister(ctx, repo)
@@ -192,18 +196,13 @@ func (s *session) listTags(repo name.Repository) (tags []string, truncated bool,
 		}
 		page, err := lister.Next(ctx)
 		if err != nil {
-			return tags, truncated, err
+			return nil, false, err
 		}
 		tags = append(tags, page.Tags...)
-		if len(tags) > s.limits.MaxTags {
-			truncated = true
-			break
-		}
 	}
 	sort.Strings(tags)
 	if len(tags) > s.limits.MaxTags {
-		// Keep the newest-looking: the last ones in order (v1.9 < v2.0).
-		tags = tags[len(tags)-s.limits.MaxTags:]
+		tags, truncated = tags[len(tags)-s.limits.MaxTags:], true
 	}
 	return tags, truncated, nil
 }

@@ -282,12 +282,42 @@ func lintFinal(f *findings, a *analysis) {
 }
 
 // lintContext checks that COPY and ADD sources from the build context are
-// among the submitted files (flat names, so a folder is never there).
+// among the submitted files (flat names, so a folder is never there). It
+// reports at most maxMissingSources of them.
 func lintContext(f *findings, a *analysis) {
+	names := make(map[string]bool, len(a.context))
+	for _, n := range a.context {
+		names[n] = true
+	}
+	missing := 0
+	check := func(line int, instr string, sources []string) {
+		for _, src := range sources {
+			if missing >= maxMissingSources {
+				return
+			}
+			clean := strings.TrimPrefix(path.Clean("/"+src), "/")
+			if clean == "" || clean == "." || names[clean] {
+				continue // the whole context, or a submitted file
+			}
+			found := false
+			if strings.ContainsAny(clean, "*?[\\") {
+				for _, n := range a.context {
+					if ok, _ := path.Match(clean, n); ok {
+						found = true
+						break
+					}
+				}
+			}
+			if !found {
+				missing++
+				f.add("RO003", line, "RO003: %s %s: no submitted file matches it; submit it with the Dockerfile (files are flat: no folders)", instr, src)
+			}
+		}
+	}
 	for _, st := range a.stages {
 		for _, cp := range st.cmd.copies {
 			if cp.From == "" {
-				checkSources(f, a, lineOf(cp), "COPY", cp.SourcePaths)
+				check(lineOf(cp), "COPY", cp.SourcePaths)
 			}
 		}
 		for _, ad := range st.cmd.adds {
@@ -297,29 +327,13 @@ func lintContext(f *findings, a *analysis) {
 					local = append(local, s)
 				}
 			}
-			checkSources(f, a, lineOf(ad), "ADD", local)
+			check(lineOf(ad), "ADD", local)
 		}
 	}
 }
 
-func checkSources(f *findings, a *analysis, line int, instr string, sources []string) {
-	for _, src := range sources {
-		clean := strings.TrimPrefix(path.Clean("/"+src), "/")
-		if clean == "" || clean == "." {
-			continue // the whole context
-		}
-		found := false
-		for _, name := range a.context {
-			if ok, _ := path.Match(clean, name); ok || name == clean {
-				found = true
-				break
-			}
-		}
-		if !found {
-			f.add("RO003", line, "RO003: %s %s: no submitted file matches it; submit it with the Dockerfile (files are flat: no folders)", instr, src)
-		}
-	}
-}
+// maxMissingSources bounds the RO003 findings of one Dockerfile.
+const maxMissingSources = 20
 
 func isRootUser(u string) bool {
 	name, _, _ := strings.Cut(u, ":")

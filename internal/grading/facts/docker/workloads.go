@@ -138,6 +138,9 @@ func (s *session) containerFacts(c corev1.Container) map[string]any {
 		f["found"], f["imageDigestMatches"] = found, found
 	default:
 		d, found := rf.tags[li.tag]
+		if !found && rf.facts["tagsTruncated"] == true {
+			d, found = s.headTag(li) // beyond the tags read
+		}
 		digest = d
 		f["found"], f["imageDigestMatches"] = found, found
 	}
@@ -161,6 +164,19 @@ func (s *session) digestExists(li labImage) bool {
 	}
 	_, err = s.puller.Head(s.ctx, repo.Digest(li.digest))
 	return err == nil
+}
+
+// headTag asks the registry for a tag that was not among those read.
+func (s *session) headTag(li labImage) (string, bool) {
+	repo, err := s.repository(li.repository)
+	if err != nil {
+		return "", false
+	}
+	d, err := s.puller.Head(s.ctx, repo.Tag(li.tag))
+	if err != nil {
+		return "", false
+	}
+	return d.Digest.String(), true
 }
 
 func valuesOf(m map[string]string) []string {
