@@ -248,3 +248,15 @@ func (c *Collector) store(digest string, f map[string]any) {
 	}
 	c.cache[digest] = f
 }
+
+// WithDockerfile returns a copy of a lab's docker facts whose dockerfile
+// fact grades files instead: Collect once per lab, then give each exercise
+// its own submission. facts is not changed.
+func WithDockerfile(facts map[string]any, files map[string]string) map[string]any {
+	out := make(map[string]any, len(facts)+1)
+	for k, v := range facts {
+		out[k] = v
+	}
+	out[FactDockerfile] = DockerfileFacts(files)
+	return out
+}

@@ -111,3 +111,14 @@ func TestFindingsTruncatedButViolatedComplete(t *testing.T) {
 		t.Errorf("counts %v", c)
 	}
 }
+
+func TestWithDockerfile(t *testing.T) {
+	lab := map[string]any{FactDockerfile: DockerfileFacts(nil), FactImages: map[string]any{"web": 1}}
+	ex := WithDockerfile(lab, submit(goodDockerfile, goodContext))
+	if ex[FactDockerfile].(map[string]any)["present"] != true || ex[FactImages].(map[string]any)["web"] != 1 {
+		t.Errorf("exercise facts %v", ex)
+	}
+	if lab[FactDockerfile].(map[string]any)["present"] != false {
+		t.Error("the lab's facts changed")
+	}
+}
