@@ -272,6 +272,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			r.URL.RawQuery = q.Encode()
 		}
 	}
+	if r.ContentLength > s.opts.MaxBodyBytes {
+		writeError(w, http.StatusRequestEntityTooLarge, "SIZE_INVALID",
+			fmt.Sprintf("the request body is %d bytes, over the registry's limit of %d bytes", r.ContentLength, s.opts.MaxBodyBytes))
+		return
+	}
 	if r.Body != nil {
 		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
 	}

@@ -273,6 +273,21 @@ func TestBodyLimit(t *testing.T) {
 	if err == nil {
 		t.Fatal("pushed a 64 KiB layer through a 4 KiB body limit")
 	}
+	if !strings.Contains(err.Error(), "SIZE_INVALID") || !strings.Contains(err.Error(), "limit of 4096 bytes") {
+		t.Errorf("error %v, want the body limit", err)
+	}
+	// A body announced over the limit is refused before it is read.
+	user, pass := s.Config().LabCredentials("lab-a")
+	req, _ := http.NewRequest(http.MethodPut, "http://"+s.Addr()+"/v2/lab-a/big/manifests/v1", strings.NewReader(strings.Repeat("x", 8<<10)))
+	req.SetBasicAuth(user, pass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Errorf("an 8 KiB manifest: status %d, want 413", resp.StatusCode)
+	}
 	if err := remote.Write(ref(t, s.Config().Repository("lab-a", "small")+":v1"), randomImage(t), labAuth(s, "lab-a"), noRetry); err != nil {
 		t.Errorf("a small push under the limit: %v", err)
 	}
