@@ -29,6 +29,10 @@ func (r *LearningRotationReconciler) reconcileLab(ctx context.Context, s *rotati
 	}
 
 	objs := lab.Objects(lr)
+	if r.Registry != nil {
+		ns := lab.Namespace(lr.Name)
+		objs = append(objs, lab.RegistrySecretFor(lr, r.Registry.Host+"/"+r.Registry.LabPrefix(ns), r.Registry.LabDockerConfigJSON(ns)))
+	}
 	var written []string
 	for _, obj := range objs {
 		wrote, err := r.applier.Apply(ctx, obj)

@@ -31,6 +31,7 @@ import (
 	"github.com/handson-dev/rotation-operator/internal/grading"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
 	"github.com/handson-dev/rotation-operator/internal/lab"
+	"github.com/handson-dev/rotation-operator/internal/registry"
 )
 
 // FieldOwner is the server-side apply field manager of everything the operator writes.
@@ -63,6 +64,9 @@ type LearningRotationReconciler struct {
 	// provide ("terraform", "docker"). Exercises reading a variable with no
 	// collector here fail their checks with an evaluation error.
 	SubmissionCollectors map[string]SubmissionCollector
+	// Registry is the lab image registry; when set, every lab gets the
+	// Secret lab-registry with its credentials.
+	Registry *registry.Config
 
 	applier *apply.Applier
 }

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/handson-dev/rotation-operator/internal/embedded"
 	"github.com/handson-dev/rotation-operator/internal/operator"
+	"github.com/handson-dev/rotation-operator/internal/registry"
 )
 
 func main() {
@@ -34,12 +36,22 @@ func main() {
 	flag.DurationVar(&o.TokenTTL, "learner-token-ttl", 8*time.Hour, "Lifetime of learner tokens; renewed after two thirds of it.")
 	flag.DurationVar(&o.GradingInterval, "grading-interval", 5*time.Minute, "Regrade every rotation at least this often (changes in a lab are graded at once).")
 	flag.StringVar(&o.LabServer, "learner-api-server", "", "Apiserver URL written into learner kubeconfigs (default: the operator's).")
+	var reg registryFlags
+	flag.StringVar(&reg.host, "registry-host", "", "Lab image registry (host[:port]) for the Docker track; each lab gets the Secret lab-registry. Empty: no registry (the embedded mode starts one).")
+	flag.StringVar(&reg.prefix, "registry-prefix", "", "Repository path before each lab's repositories: <host>/<prefix>/lab-<rotation>/<image>.")
+	flag.StringVar(&reg.keyFile, "registry-key-file", "", "Secret key (32+ bytes) from which per-lab registry credentials are derived; the registry verifies them with the same key (internal/registry).")
+	flag.BoolVar(&reg.insecure, "registry-insecure", false, "Reach the registry over plain HTTP (loopback or test registries only).")
 	flag.StringVar(&mode, "embedded", "auto", "Embedded control plane: auto (when no kubeconfig is found), always, or never.")
 	zapOpts := zap.Options{Development: true, Level: zapcore.InfoLevel}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse() // also parses controller-runtime's --kubeconfig flag
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 
+	var err error
+	if o.Registry, err = reg.config(); err != nil {
+		fmt.Fprintln(os.Stderr, "rotation-operator:", err)
+		os.Exit(2)
+	}
 	ctx := ctrl.SetupSignalHandler()
 	if err := run(ctx, mode, o); err != nil {
 		fmt.Fprintln(os.Stderr, "rotation-operator:", err)
@@ -88,4 +100,28 @@ func clusterConfigured() bool {
 	}
 	_, err := os.Stat(clientcmd.RecommendedHomeFile)
 	return err == nil
+}
+
+type registryFlags struct {
+	host, prefix, keyFile string
+	insecure              bool
+}
+
+// config is the lab registry the flags describe, nil when there is none.
+func (f registryFlags) config() (*registry.Config, error) {
+	if f.host == "" {
+		return nil, nil
+	}
+	if f.keyFile == "" {
+		return nil, errors.New("--registry-host needs --registry-key-file: lab credentials are derived from it")
+	}
+	key, err := os.ReadFile(f.keyFile)
+	if err != nil {
+		return nil, err
+	}
+	c := &registry.Config{Host: f.host, Prefix: f.prefix, Insecure: f.insecure, Key: bytes.TrimSpace(key)}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

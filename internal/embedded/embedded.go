@@ -25,6 +25,7 @@ import (
 	"github.com/handson-dev/rotation-operator/internal/lab"
 	"github.com/handson-dev/rotation-operator/internal/localcluster"
 	"github.com/handson-dev/rotation-operator/internal/operator"
+	"github.com/handson-dev/rotation-operator/internal/registry"
 	"github.com/handson-dev/rotation-operator/internal/toolchain"
 )
 
@@ -63,6 +64,15 @@ func Run(ctx context.Context, o operator.Options, out io.Writer) error {
 	if o.ProbeAddr == ":8081" {
 		o.ProbeAddr = "127.0.0.1:0"
 	}
+	if o.Registry == nil {
+		reg, err := startRegistry(ctx, out)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = reg.Stop(context.Background()) }()
+		cfg := reg.Config()
+		o.Registry = &cfg
+	}
 	mgr, err := operator.New(cluster.Config, o)
 	if err != nil {
 		return err
@@ -94,6 +104,29 @@ func Run(ctx context.Context, o operator.Options, out io.Writer) error {
 	}
 	fmt.Fprintln(out, "stopping the operator and the control plane")
 	return nil
+}
+
+// startRegistry serves the lab image registry on loopback, storing under
+// the user cache dir so pushed images and lab credentials survive restarts.
+func startRegistry(ctx context.Context, out io.Writer) (*registry.Server, error) {
+	root, err := toolchain.CacheRoot()
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(root, "embedded-registry")
+	key, err := registry.LoadOrCreateKey(filepath.Join(dir, "key"))
+	if err != nil {
+		return nil, err
+	}
+	reg, err := registry.New(registry.Options{Dir: filepath.Join(dir, "storage"), Key: key})
+	if err != nil {
+		return nil, err
+	}
+	if err := reg.Start(ctx); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "Lab image registry (OCI distribution, per-lab credentials): http://%s, images in %s\n", reg.Addr(), dir)
+	return reg, nil
 }
 
 // InstallManifests are what `make install` applies besides the CRDs.

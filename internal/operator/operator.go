@@ -27,8 +27,10 @@ import (
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/controllers"
 	"github.com/handson-dev/rotation-operator/internal/grading"
+	"github.com/handson-dev/rotation-operator/internal/grading/facts/docker"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
+	"github.com/handson-dev/rotation-operator/internal/registry"
 	"github.com/handson-dev/rotation-operator/labs"
 )
 
@@ -49,6 +51,10 @@ type Options struct {
 	GradingInterval time.Duration
 	// Catalog returns the built-in exercises; nil means the embedded labs/ catalog.
 	Catalog func() ([]rotationsv1.Exercise, error)
+
+	// Registry is the lab image registry (Docker track); nil leaves labs
+	// without one, and Docker exercises fail their registry checks saying so.
+	Registry *registry.Config
 
 	// Clock is injected by tests; nil means the real clock.
 	Clock clock.PassiveClock
@@ -141,7 +147,10 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		},
 		SubmissionCollectors: map[string]controllers.SubmissionCollector{
 			grading.VarSubmission: controllers.FilesCollector{},
+			grading.VarDocker: controllers.DockerFacts{
+				Collector: &docker.Collector{Registry: registryOrEmpty(o.Registry)}, Reader: mgr.GetAPIReader()},
 		},
+		Registry: o.Registry,
 	}
 	if err := rotations.SetupWithManager(mgr, opts); err != nil {
 		return nil, fmt.Errorf("setting up the LearningRotation controller: %w", err)
@@ -160,4 +169,13 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// registryOrEmpty gives the Docker collector a registry to read; without
+// one its registry facts carry the configuration error.
+func registryOrEmpty(c *registry.Config) registry.Config {
+	if c == nil {
+		return registry.Config{}
+	}
+	return *c
 }
