@@ -39,7 +39,15 @@ func newEnvironment(c *Cluster, opts Options, tools *toolchain.Paths) (*envtest.
 	}
 	// Paths set here win over KUBEBUILDER_ASSETS / BinaryAssetsDirectory.
 	env.ControlPlane.Etcd = &envtest.Etcd{Path: tools.Etcd, Out: etcdLog, Err: etcdLog}
-	env.ControlPlane.APIServer = &envtest.APIServer{Path: tools.KubeAPIServer, Out: apiLog, Err: apiLog}
+	// A cert dir of our own, rather than envtest's temporary one that its
+	// Stop deletes: RestartAPIServer then brings the apiserver back with the
+	// same serving certificate, client CA and service-account signing key,
+	// so existing clients and issued tokens keep working.
+	certDir := filepath.Join(c.WorkDir, "kube-apiserver")
+	if err := os.MkdirAll(certDir, 0o700); err != nil {
+		return nil, err
+	}
+	env.ControlPlane.APIServer = &envtest.APIServer{Path: tools.KubeAPIServer, Out: apiLog, Err: apiLog, CertDir: certDir}
 
 	args := env.ControlPlane.APIServer.Configure()
 	// envtest v0.25 already defaults to RBAC; pinned so that permission tests

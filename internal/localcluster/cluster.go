@@ -198,3 +198,22 @@ func (c *Cluster) DumpLogs(w io.Writer, lines int) {
 		}
 	}
 }
+
+// StopAPIServer stops kube-apiserver, leaving etcd and the other components
+// running, e.g. to test how clients ride out an apiserver outage.
+func (c *Cluster) StopAPIServer() error {
+	if c.Env == nil || c.Env.ControlPlane.APIServer == nil {
+		return errors.New("no apiserver running")
+	}
+	return c.Env.ControlPlane.APIServer.Stop()
+}
+
+// StartAPIServer starts kube-apiserver again after StopAPIServer, on the
+// same address with the same certificates and service-account keys, and
+// waits until it is healthy. etcd kept the data.
+func (c *Cluster) StartAPIServer() error {
+	if c.Env == nil || c.Env.ControlPlane.APIServer == nil {
+		return errors.New("no apiserver to start")
+	}
+	return c.Env.ControlPlane.APIServer.Start()
+}

@@ -38,6 +38,10 @@ type Options struct {
 	ProbeAddr               string
 	LeaderElection          bool
 	LeaderElectionNamespace string
+	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election;
+	// zero means controller-runtime's defaults (15s, 10s, 2s). Tests of
+	// fail-over shorten them.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 	MaxConcurrentReconciles int
 
 	// LabServer is the apiserver URL written into learner kubeconfigs; empty
@@ -112,6 +116,9 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		LeaderElection:          o.LeaderElection,
 		LeaderElectionID:        "rotation-operator.rotations.handson.dev",
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
+		LeaseDuration:           nonZero(o.LeaseDuration),
+		RenewDeadline:           nonZero(o.RenewDeadline),
+		RetryPeriod:             nonZero(o.RetryPeriod),
 		// Tests start several managers in one process; names need not be unique.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
@@ -160,4 +167,12 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// nonZero is nil for zero, so the manager applies its default.
+func nonZero(d time.Duration) *time.Duration {
+	if d == 0 {
+		return nil
+	}
+	return &d
 }
