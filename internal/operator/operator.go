@@ -42,7 +42,7 @@ type Options struct {
 	// zero means controller-runtime's defaults (15s, 10s, 2s). Tests of
 	// fail-over shorten them.
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
-	MaxConcurrentReconciles int
+	MaxConcurrentReconciles                   int
 
 	// LabServer is the apiserver URL written into learner kubeconfigs; empty
 	// means the operator's own. LabCAData likewise defaults to the operator's CA.
