@@ -38,11 +38,12 @@ type Options struct {
 	ProbeAddr               string
 	LeaderElection          bool
 	LeaderElectionNamespace string
+	MaxConcurrentReconciles int
+
 	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election;
 	// zero means controller-runtime's defaults (15s, 10s, 2s). Tests of
 	// fail-over shorten them.
 	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
-	MaxConcurrentReconciles                   int
 
 	// LabServer is the apiserver URL written into learner kubeconfigs; empty
 	// means the operator's own. LabCAData likewise defaults to the operator's CA.
