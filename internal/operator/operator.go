@@ -130,7 +130,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		o.Catalog = labs.Catalog
 	}
 	opts := controller.Options{MaxConcurrentReconciles: o.MaxConcurrentReconciles}
-	recorder := mgr.GetEventRecorder("rotation-operator")
+	recorder := noteLimit{mgr.GetEventRecorder("rotation-operator")}
 	programs := &grading.Cache{}
 	rotations := &controllers.LearningRotationReconciler{
 		Client:         mgr.GetClient(),
