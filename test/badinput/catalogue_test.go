@@ -63,7 +63,9 @@ func rotationSpecCases() []badInput {
 			return rejected(t, admin, parseYAML("LearningRotation", "metadata: {name: "+name+"}\nspec: "+spec))
 		}
 	}
-	many := func(n int, item string) string { return "[" + strings.TrimSuffix(strings.Repeat(item+",", n), ",") + "]" }
+	many := func(n int, item string) string {
+		return "[" + strings.TrimSuffix(strings.Repeat(item+",", n), ",") + "]"
+	}
 	names := make([]string, 101)
 	for i := range names {
 		names[i] = fmt.Sprintf("ex-%d", i)
