@@ -95,9 +95,9 @@ func TestFaultKillDuringProvisioning(t *testing.T) {
 				t.Errorf("lab objects after the kill %v, want the clean run's %v", got, want)
 			}
 			// The fresh operator finishes the job without redoing it: with the
-			// killed one's writes it makes no more than a clean run plus a few
-			// retried writes.
-			if total := len(made) + fresh.Writes.Len(); total > k+5 {
+			// killed one's writes it makes about as many as a clean run (a
+			// pass redone from scratch would come near 2K).
+			if total := len(made) + fresh.Writes.Len(); total > k+k/2 {
 				t.Errorf("%d writes before the kill and %d after, well over the clean run's %d: %v", len(made), fresh.Writes.Len(), k, fresh.Writes.Writes())
 			}
 		})
