@@ -72,21 +72,64 @@ func TestFaultStatusConflicts(t *testing.T) {
 	// Events are queued per pass and sent only once the status is written:
 	// the failed passes must not have announced the lab.
 	time.Sleep(time.Second) // the event broadcaster is asynchronous
+	for _, reason := range []string{"Provisioned", "KubeconfigIssued"} {
+		if got := eventsOf(t, name, reason); len(got) != 1 || !strings.HasSuffix(got[0], " x1") {
+			t.Errorf("%s events: %v, want exactly one", reason, got)
+		}
+	}
+}
+
+// The pass that follows a rotation's first status write often reads the
+// rotation from a cache that has not seen that write yet. Its status write
+// then conflicts, and it must not announce the lab a second time: several
+// rotations are provisioned at once and each gets one Provisioned and one
+// KubeconfigIssued event.
+func TestFaultStaleCacheAnnouncesOnce(t *testing.T) {
+	op := startOperator(t, "stale", operator.Options{})
+	names := []string{"stale-a", "stale-b", "stale-c", "stale-d", "stale-e"}
+	start := time.Now()
+	for _, n := range names {
+		createRotation(t, rotation(n))
+	}
+	for _, n := range names {
+		waitReady(t, n, 90*time.Second)
+	}
+	converged(t, fmt.Sprintf("stale-cache-%d-rotations", len(names)), time.Since(start))
+	if err := op.Writes.WaitQuiet(2*time.Second, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	conflicts := 0
+	for _, w := range op.Writes.Writes() {
+		if w.Code == http.StatusConflict {
+			conflicts++
+		}
+	}
+	t.Logf("%d status conflicts from stale reads", conflicts)
+	for _, n := range names {
+		for _, reason := range []string{"Provisioned", "KubeconfigIssued"} {
+			if got := eventsOf(t, n, reason); len(got) != 1 || !strings.HasSuffix(got[0], " x1") {
+				t.Errorf("rotation %s: %s events %v, want exactly one", n, reason, got)
+			}
+		}
+	}
+}
+
+// eventsOf lists a rotation's events of a reason as "note xCOUNT".
+func eventsOf(t *testing.T, rotation, reason string) []string {
+	t.Helper()
 	events := &eventsv1.EventList{}
 	if err := admin.List(context.Background(), events); err != nil {
 		t.Fatal(err)
 	}
-	var provisioned []string
+	var out []string
 	for _, e := range events.Items {
-		if e.Regarding.Kind == "LearningRotation" && e.Regarding.Name == name && e.Reason == "Provisioned" {
+		if e.Regarding.Kind == "LearningRotation" && e.Regarding.Name == rotation && e.Reason == reason {
 			count := int32(1)
 			if e.Series != nil {
 				count = e.Series.Count
 			}
-			provisioned = append(provisioned, fmt.Sprintf("%s x%d", e.Note, count))
+			out = append(out, fmt.Sprintf("%s x%d", e.Note, count))
 		}
 	}
-	if len(provisioned) != 1 || !strings.HasSuffix(provisioned[0], "x1") {
-		t.Errorf("Provisioned events: %v, want exactly one", provisioned)
-	}
+	return out
 }
