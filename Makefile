@@ -44,8 +44,31 @@ tools: ## Build (once) and cache kube-apiserver, etcd, kube-controller-manager, 
 	go run ./hack/ensure-tools
 
 .PHONY: test
-test: manifests generate vet ## Run all tests against a real control plane (builds it on first use).
+test: manifests generate vet ## Run all tests against a real control plane (builds it on first use), then the fuzz targets briefly.
 	go test ./... -count=1 -timeout $(TEST_TIMEOUT)
+	$(MAKE) fuzz
+
+# Fuzz targets over everything the operator parses from learner- or
+# author-written data, as package:Target. Each runs for FUZZTIME; go test
+# runs one -fuzz target per invocation. A small minimize budget keeps slow
+# inputs (a whole Helm release) from stalling a short run.
+FUZZTIME ?= 10s
+FUZZMINIMIZETIME ?= 200x
+FUZZ_TARGETS = \
+	./internal/grading:FuzzCompileAndEvaluate \
+	./internal/grading/facts/helm:FuzzDecodeRelease \
+	./internal/grading/facts/kube:FuzzNormalize \
+	./internal/submission:FuzzFromConfigMap \
+	./internal/submission:FuzzDigest \
+	./internal/lab:FuzzValidateStarter
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME (default 10s), e.g. make fuzz FUZZTIME=60s.
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
+		go test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) || exit 1; \
+	done
 
 .PHONY: bench
 bench: ## Run the benchmarks: grading cost, Helm fact collection, and change-to-status latency on a real control plane.

@@ -39,6 +39,12 @@ func (r *LearningRotationReconciler) reconcileKubeconfig(ctx context.Context, s 
 		renewAt, perr2 := time.Parse(time.RFC3339, secret.Annotations[lab.AnnotationTokenRenewAt])
 		if perr1 == nil && perr2 == nil {
 			if now.Before(renewAt) {
+				if lr.Status.Kubeconfig == nil {
+					// Issued by a pass whose status write failed, which
+					// dropped its events: announce it now.
+					s.events.add(corev1.EventTypeNormal, "KubeconfigIssued", "IssueKubeconfig",
+						fmt.Sprintf("learner kubeconfig written to Secret %s/%s", ns, lab.KubeconfigSecret))
+				}
 				lr.Status.Kubeconfig = &rotationsv1.KubeconfigStatus{SecretRef: ref, ExpiresAt: &metav1.Time{Time: expires}}
 				return ctrl.Result{RequeueAfter: renewAt.Sub(now)}, nil
 			}

@@ -148,7 +148,15 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	s := &rotationScope{lr: lr, resetPending: map[string]bool{}, replaced: map[string]bool{}}
 	defer func() {
 		r.summarize(s, retErr)
-		if err := r.patchStatus(ctx, base, lr); err != nil {
+		switch err := r.patchStatus(ctx, base, lr); {
+		case errors.Is(err, errStaleStatus):
+			// Another pass wrote status after this one read the rotation
+			// (from a cache that had not caught up): this pass's view and
+			// its events are stale, e.g. a second "Provisioned". That write
+			// queued the rotation again; the next pass starts from it.
+			ctrl.LoggerFrom(ctx).V(1).Info("status written by another pass meanwhile; dropping this pass's status and events")
+			return
+		case err != nil:
 			retErr = errors.Join(retErr, err)
 			return
 		}
@@ -251,26 +259,26 @@ func (r *LearningRotationReconciler) patchStatus(ctx context.Context, base, lr *
 	// An update rather than a merge patch: a patch leaves out zero values, and
 	// a new rotation's score must read 0, not blank. Status belongs to the
 	// operator alone, so on a conflict (the spec or an annotation changed
-	// meanwhile; that change queues another pass) it is put on the latest object.
-	// Unless the status changed too: then this pass started from a cached copy
-	// older than the previous pass's write, and writing it would undo that
-	// pass (a reset served, an attempt counted). The conflict is returned and
-	// the next pass starts from the newer status.
+	// meanwhile; that change queues another pass) it is put on the latest
+	// object, unless the status itself changed: then another pass wrote it
+	// and this one worked from a stale view (errStaleStatus).
 	status := lr.Status
 	err := r.Client.Status().Update(ctx, lr)
 	for attempt := 0; apierrors.IsConflict(err) && attempt < 3; attempt++ {
-		conflict := err
 		if err = r.APIReader.Get(ctx, client.ObjectKeyFromObject(lr), lr); err != nil {
 			break
 		}
 		if !equality.Semantic.DeepEqual(lr.Status, base.Status) {
-			return conflict
+			return errStaleStatus
 		}
 		lr.Status = status
 		err = r.Client.Status().Update(ctx, lr)
 	}
 	return client.IgnoreNotFound(err)
 }
+
+// errStaleStatus: the status changed since the pass read the rotation.
+var errStaleStatus = errors.New("status changed since the rotation was read")
 
 // lowestRequeue merges two results, keeping the soonest requeue (Cluster API style).
 func lowestRequeue(a, b ctrl.Result) ctrl.Result {

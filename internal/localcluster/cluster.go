@@ -198,3 +198,35 @@ func (c *Cluster) DumpLogs(w io.Writer, lines int) {
 		}
 	}
 }
+
+// StopAPIServer kills kube-apiserver (SIGKILL, as in a crash: a graceful
+// stop drains watches for up to a minute), leaving etcd and the other
+// components running, e.g. to test how clients ride out an apiserver outage.
+// Linux only.
+func (c *Cluster) StopAPIServer() error {
+	if c.Env == nil || c.Env.ControlPlane.APIServer == nil {
+		return errors.New("no apiserver running")
+	}
+	api := c.Env.ControlPlane.APIServer
+	pid, err := findProcess("--cert-dir=" + api.CertDir)
+	if err != nil {
+		return fmt.Errorf("finding kube-apiserver: %w", err)
+	}
+	if p, err := os.FindProcess(pid); err != nil {
+		return err
+	} else if err := p.Kill(); err != nil {
+		return fmt.Errorf("killing kube-apiserver (pid %d): %w", pid, err)
+	}
+	// Reaps the process and marks it stopped for StartAPIServer.
+	return api.Stop()
+}
+
+// StartAPIServer starts kube-apiserver again after StopAPIServer, on the
+// same address with the same certificates and service-account keys, and
+// waits until it is healthy. etcd kept the data.
+func (c *Cluster) StartAPIServer() error {
+	if c.Env == nil || c.Env.ControlPlane.APIServer == nil {
+		return errors.New("no apiserver to start")
+	}
+	return c.Env.ControlPlane.APIServer.Start()
+}

@@ -42,6 +42,11 @@ type Options struct {
 	LeaderElectionNamespace string
 	MaxConcurrentReconciles int
 
+	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election;
+	// zero means controller-runtime's defaults (15s, 10s, 2s). Tests of
+	// fail-over shorten them.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
+
 	// LabServer is the apiserver URL written into learner kubeconfigs; empty
 	// means the operator's own. LabCAData likewise defaults to the operator's CA.
 	LabServer string
@@ -118,6 +123,9 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		LeaderElection:          o.LeaderElection,
 		LeaderElectionID:        "rotation-operator.rotations.handson.dev",
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
+		LeaseDuration:           nonZero(o.LeaseDuration),
+		RenewDeadline:           nonZero(o.RenewDeadline),
+		RetryPeriod:             nonZero(o.RetryPeriod),
 		// Tests start several managers in one process; names need not be unique.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
@@ -128,7 +136,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		o.Catalog = labs.Catalog
 	}
 	opts := controller.Options{MaxConcurrentReconciles: o.MaxConcurrentReconciles}
-	recorder := mgr.GetEventRecorder("rotation-operator")
+	recorder := noteLimit{mgr.GetEventRecorder("rotation-operator")}
 	programs := &grading.Cache{}
 	rotations := &controllers.LearningRotationReconciler{
 		Client:         mgr.GetClient(),
@@ -178,4 +186,12 @@ func registryOrEmpty(c *registry.Config) registry.Config {
 		return registry.Config{}
 	}
 	return *c
+}
+
+// nonZero is nil for zero, so the manager applies its default.
+func nonZero(d time.Duration) *time.Duration {
+	if d == 0 {
+		return nil
+	}
+	return &d
 }
