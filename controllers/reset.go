@@ -156,7 +156,6 @@ func (r *LearningRotationReconciler) serveReset(ctx context.Context, s *rotation
 	res.StarterCreatedAt = nil
 	// The next grading is a new baseline: the reset is not an attempt.
 	res.FactsHash = ""
-	res.OverranAt = nil
 	if res.StartedAt != nil {
 		res.State = rotationsv1.ExerciseInProgress
 	} else {
