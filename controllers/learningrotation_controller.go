@@ -119,7 +119,9 @@ type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch
 
-// Reconcile runs one pass: schedule, lab objects, kubeconfig, then one status write.
+// Reconcile runs one pass: schedule and time box, suspension and the
+// learner's access, lab objects, kubeconfig, exercises, the learner's
+// requests, grades and progress, then one status write.
 func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	lr := &rotationsv1.LearningRotation{}
 	// Read around the cache: status accumulates (attempts, resets served,
@@ -244,7 +246,7 @@ func (r *LearningRotationReconciler) patchStatus(ctx context.Context, base, lr *
 	// a new rotation's score must read 0, not blank. Status belongs to the
 	// operator alone, so on a conflict (the spec or an annotation changed
 	// meanwhile; that change queues another pass) it is put on the latest object.
-	// Unless the status changed too: then this pass started from a cached copy
+	// Unless the status changed too: then this pass started from a copy
 	// older than the previous pass's write, and writing it would undo that
 	// pass (a reset served, an attempt counted). The conflict is returned and
 	// the next pass starts from the newer status.
