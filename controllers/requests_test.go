@@ -62,6 +62,7 @@ func TestHelpRequestRoundTrip(t *testing.T) {
 	if err := learner.Create(ctx, help); err != nil {
 		t.Fatalf("learner creating a help request: %v", err)
 	}
+	requested := time.Now()
 	rotationWhere(t, rotation, func(lr *rotationsv1.LearningRotation) error {
 		h := lr.Status.HelpRequest
 		if h == nil || h.Message != "stuck on the Service selector" || !h.RequestedAt.Time.Equal(asked) || h.AcknowledgedAt != nil {
@@ -69,6 +70,7 @@ func TestHelpRequestRoundTrip(t *testing.T) {
 		}
 		return condition(lr, rotationsv1.ConditionHelpRequested, metav1.ConditionTrue, rotationsv1.ReasonHelpRequested)
 	})
+	t.Logf("help request in status %s after the ConfigMap, through the ConfigMap watch", time.Since(requested).Round(time.Millisecond))
 	testutil.Eventually(t, 10*time.Second, func(ctx context.Context) error {
 		return findEvent(ctx, rotation, corev1.EventTypeWarning, rotationsv1.ReasonHelpRequested)
 	})
@@ -183,6 +185,7 @@ func TestResetRestoresTheStarterAndKeepsCredit(t *testing.T) {
 	req := requestConfigMap(ns, rotationsv1.RequestResetPrefix+exercise, rotationsv1.RequestReset, map[string]string{
 		rotationsv1.RequestKeyExercise: exercise, rotationsv1.RequestKeyRequestedAt: time.Now().UTC().Format(time.RFC3339),
 	})
+	requested := time.Now()
 	if err := learner.Create(ctx, req); err != nil {
 		t.Fatal(err)
 	}
@@ -196,6 +199,7 @@ func TestResetRestoresTheStarterAndKeepsCredit(t *testing.T) {
 		}
 		return nil
 	})
+	t.Logf("reset served %s after the request (foreground deletion of the starter Deployment included)", time.Since(requested).Round(time.Millisecond))
 	res := lr.Status.Exercises[0]
 	if res.BestPoints != 15 || !res.FirstPassedAt.Equal(firstPassed) || lr.Status.Score != 15 || lr.Status.Progress != "1/1" {
 		t.Errorf("credit not kept: best %d firstPassedAt %v (was %v) score %d progress %s", res.BestPoints, res.FirstPassedAt, firstPassed, lr.Status.Score, lr.Status.Progress)
