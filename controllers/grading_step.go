@@ -32,8 +32,12 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 	var requeue time.Time
 	for _, sel := range s.exercises {
 		prev := *s.result(sel.ex.Name)
-		if s.resetPending[sel.ex.Name] {
-			results = append(results, prev) // graded once the reset is done
+		if s.resetPending[sel.ex.Name] || startersMissing(sel, prev) {
+			// Graded once its starting point is in place: a baseline taken
+			// without the starter objects would count their creation as the
+			// learner's first attempt.
+			prev.Track = sel.ex.Spec.Track
+			results = append(results, prev)
 			continue
 		}
 		next := r.gradeOne(ctx, s, sel, prev, vars, hasher, now)

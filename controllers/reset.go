@@ -270,3 +270,9 @@ func (r *LearningRotationReconciler) deleteHelmRelease(ctx context.Context, lear
 	}
 	return n, nil
 }
+
+// startersMissing: the exercise has starter objects that are not created
+// yet (the first pass failed to, or a reset is recreating them).
+func startersMissing(sel selectedExercise, r rotationsv1.ExerciseResult) bool {
+	return sel.compileErr == nil && len(sel.ex.Spec.Starter.Objects) > 0 && r.StarterCreatedAt == nil
+}
