@@ -97,6 +97,9 @@ type rotationScope struct {
 type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
 
 // +kubebuilder:rbac:groups=rotations.handson.dev,resources=learningrotations,verbs=get;list;watch
+// The operator never patches rotations itself; RBAC lets it grant mentors patch on their own rotation
+// (for the help-acknowledged and grade-requested annotations, see config/policy/mentor_guard.yaml) only if it holds it:
+// +kubebuilder:rbac:groups=rotations.handson.dev,resources=learningrotations,verbs=patch
 // +kubebuilder:rbac:groups=rotations.handson.dev,resources=learningrotations/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=rotations.handson.dev,resources=exercises,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces;serviceaccounts;resourcequotas;limitranges,verbs=get;list;watch;create;patch

@@ -75,8 +75,29 @@ func TestHelpRequestRoundTrip(t *testing.T) {
 		return findEvent(ctx, rotation, corev1.EventTypeWarning, rotationsv1.ReasonHelpRequested)
 	})
 
-	// A mentor acknowledges it.
-	annotate(t, rotation, rotationsv1.AnnotationHelpAcknowledged, asked.Format(time.RFC3339))
+	// A mentor listed in the rotation acknowledges it, as kubectl rotation ack does.
+	mentor := userClient(t, "mo@example.com")
+	ackPatch := func(key, value string) client.Patch {
+		return client.RawPatch("application/merge-patch+json", []byte(fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, key, value)))
+	}
+	self := &rotationsv1.LearningRotation{ObjectMeta: metav1.ObjectMeta{Name: rotation}}
+	if err := learner.Patch(ctx, self.DeepCopy(), ackPatch(rotationsv1.AnnotationHelpAcknowledged, asked.Format(time.RFC3339))); !apierrors.IsForbidden(err) {
+		t.Errorf("the learner acknowledging their own help request: err = %v, want Forbidden", err)
+	}
+	// Mentors may set the protocol's annotations, nothing else.
+	for name, patch := range map[string]client.Patch{
+		"suspend the rotation": client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"suspend":true}}`)),
+		"add another mentor":   client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"mentors":[{"kind":"User","name":"mo@example.com"},{"kind":"User","name":"eve@example.com"}]}}`)),
+		"set another annotation": ackPatch("example.com/note", "x"),
+		"label the rotation":     client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"labels":{"team":"x"}}}`)),
+	} {
+		if err := mentor.Patch(ctx, self.DeepCopy(), patch); err == nil || !strings.Contains(err.Error(), "mentors may only") {
+			t.Errorf("mentor trying to %s: err = %v, want refused by the mentor guard", name, err)
+		}
+	}
+	if err := mentor.Patch(ctx, self.DeepCopy(), ackPatch(rotationsv1.AnnotationHelpAcknowledged, asked.Format(time.RFC3339))); err != nil {
+		t.Fatalf("mentor acknowledging: %v", err)
+	}
 	rotationWhere(t, rotation, func(lr *rotationsv1.LearningRotation) error {
 		if h := lr.Status.HelpRequest; h == nil || h.AcknowledgedAt == nil {
 			return fmt.Errorf("helpRequest = %+v", h)

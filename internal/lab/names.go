@@ -56,3 +56,9 @@ func LearnerRole(access rotationsv1.LearnerAccess) string {
 	}
 	return LearnerClusterRole
 }
+
+// MentorRequestsClusterRole lets a rotation's mentors patch it, for the
+// protocol annotations only (help-acknowledged, grade-requested): the
+// admission policy rotation-operator-mentor-guard refuses any other change
+// by someone who may patch the rotation but not update it.
+func MentorRequestsClusterRole(rotation string) string { return "rotation-operator:mentor-requests:" + rotation }
