@@ -86,8 +86,8 @@ func TestHelpRequestRoundTrip(t *testing.T) {
 	}
 	// Mentors may set the protocol's annotations, nothing else.
 	for name, patch := range map[string]client.Patch{
-		"suspend the rotation": client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"suspend":true}}`)),
-		"add another mentor":   client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"mentors":[{"kind":"User","name":"mo@example.com"},{"kind":"User","name":"eve@example.com"}]}}`)),
+		"suspend the rotation":   client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"suspend":true}}`)),
+		"add another mentor":     client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"mentors":[{"kind":"User","name":"mo@example.com"},{"kind":"User","name":"eve@example.com"}]}}`)),
 		"set another annotation": ackPatch("example.com/note", "x"),
 		"label the rotation":     client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"labels":{"team":"x"}}}`)),
 	} {

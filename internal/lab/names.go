@@ -61,4 +61,6 @@ func LearnerRole(access rotationsv1.LearnerAccess) string {
 // protocol annotations only (help-acknowledged, grade-requested): the
 // admission policy rotation-operator-mentor-guard refuses any other change
 // by someone who may patch the rotation but not update it.
-func MentorRequestsClusterRole(rotation string) string { return "rotation-operator:mentor-requests:" + rotation }
+func MentorRequestsClusterRole(rotation string) string {
+	return "rotation-operator:mentor-requests:" + rotation
+}
