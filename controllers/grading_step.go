@@ -34,8 +34,12 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 	var failed []string
 	for _, sel := range s.exercises {
 		prev := *s.result(sel.ex.Name)
-		if s.resetPending[sel.ex.Name] {
-			results = append(results, prev) // graded once the reset is done
+		if s.resetPending[sel.ex.Name] || startersMissing(sel, prev) {
+			// Graded once its starting point is in place: a baseline taken
+			// without the starter objects would count their creation as the
+			// learner's first attempt.
+			prev.Track = sel.ex.Spec.Track
+			results = append(results, prev)
 			continue
 		}
 		var next rotationsv1.ExerciseResult

@@ -105,6 +105,9 @@ type rotationScope struct {
 type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
 
 // +kubebuilder:rbac:groups=rotations.handson.dev,resources=learningrotations,verbs=get;list;watch
+// The operator never patches rotations itself; RBAC lets it grant mentors patch on their own rotation
+// (for the help-acknowledged and grade-requested annotations, see config/policy/mentor_guard.yaml) only if it holds it:
+// +kubebuilder:rbac:groups=rotations.handson.dev,resources=learningrotations,verbs=patch
 // +kubebuilder:rbac:groups=rotations.handson.dev,resources=learningrotations/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=rotations.handson.dev,resources=exercises,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces;serviceaccounts;resourcequotas;limitranges,verbs=get;list;watch;create;patch
@@ -127,7 +130,9 @@ type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch
 
-// Reconcile runs one pass: schedule, lab objects, kubeconfig, then one status write.
+// Reconcile runs one pass: schedule and time box, suspension and the
+// learner's access, lab objects, kubeconfig, exercises, the learner's
+// requests, grades and progress, then one status write.
 func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	lr := &rotationsv1.LearningRotation{}
 	// Read around the cache: status accumulates (attempts, resets served,

@@ -62,6 +62,7 @@ func TestHelpRequestRoundTrip(t *testing.T) {
 	if err := learner.Create(ctx, help); err != nil {
 		t.Fatalf("learner creating a help request: %v", err)
 	}
+	requested := time.Now()
 	rotationWhere(t, rotation, func(lr *rotationsv1.LearningRotation) error {
 		h := lr.Status.HelpRequest
 		if h == nil || h.Message != "stuck on the Service selector" || !h.RequestedAt.Time.Equal(asked) || h.AcknowledgedAt != nil {
@@ -69,12 +70,34 @@ func TestHelpRequestRoundTrip(t *testing.T) {
 		}
 		return condition(lr, rotationsv1.ConditionHelpRequested, metav1.ConditionTrue, rotationsv1.ReasonHelpRequested)
 	})
+	t.Logf("help request in status %s after the ConfigMap, through the ConfigMap watch", time.Since(requested).Round(time.Millisecond))
 	testutil.Eventually(t, 10*time.Second, func(ctx context.Context) error {
 		return findEvent(ctx, rotation, corev1.EventTypeWarning, rotationsv1.ReasonHelpRequested)
 	})
 
-	// A mentor acknowledges it.
-	annotate(t, rotation, rotationsv1.AnnotationHelpAcknowledged, asked.Format(time.RFC3339))
+	// A mentor listed in the rotation acknowledges it, as kubectl rotation ack does.
+	mentor := userClient(t, "mo@example.com")
+	ackPatch := func(key, value string) client.Patch {
+		return client.RawPatch("application/merge-patch+json", []byte(fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, key, value)))
+	}
+	self := &rotationsv1.LearningRotation{ObjectMeta: metav1.ObjectMeta{Name: rotation}}
+	if err := learner.Patch(ctx, self.DeepCopy(), ackPatch(rotationsv1.AnnotationHelpAcknowledged, asked.Format(time.RFC3339))); !apierrors.IsForbidden(err) {
+		t.Errorf("the learner acknowledging their own help request: err = %v, want Forbidden", err)
+	}
+	// Mentors may set the protocol's annotations, nothing else.
+	for name, patch := range map[string]client.Patch{
+		"suspend the rotation":   client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"suspend":true}}`)),
+		"add another mentor":     client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"mentors":[{"kind":"User","name":"mo@example.com"},{"kind":"User","name":"eve@example.com"}]}}`)),
+		"set another annotation": ackPatch("example.com/note", "x"),
+		"label the rotation":     client.RawPatch("application/merge-patch+json", []byte(`{"metadata":{"labels":{"team":"x"}}}`)),
+	} {
+		if err := mentor.Patch(ctx, self.DeepCopy(), patch); err == nil || !strings.Contains(err.Error(), "mentors may only") {
+			t.Errorf("mentor trying to %s: err = %v, want refused by the mentor guard", name, err)
+		}
+	}
+	if err := mentor.Patch(ctx, self.DeepCopy(), ackPatch(rotationsv1.AnnotationHelpAcknowledged, asked.Format(time.RFC3339))); err != nil {
+		t.Fatalf("mentor acknowledging: %v", err)
+	}
 	rotationWhere(t, rotation, func(lr *rotationsv1.LearningRotation) error {
 		if h := lr.Status.HelpRequest; h == nil || h.AcknowledgedAt == nil {
 			return fmt.Errorf("helpRequest = %+v", h)
@@ -183,6 +206,7 @@ func TestResetRestoresTheStarterAndKeepsCredit(t *testing.T) {
 	req := requestConfigMap(ns, rotationsv1.RequestResetPrefix+exercise, rotationsv1.RequestReset, map[string]string{
 		rotationsv1.RequestKeyExercise: exercise, rotationsv1.RequestKeyRequestedAt: time.Now().UTC().Format(time.RFC3339),
 	})
+	requested := time.Now()
 	if err := learner.Create(ctx, req); err != nil {
 		t.Fatal(err)
 	}
@@ -196,6 +220,7 @@ func TestResetRestoresTheStarterAndKeepsCredit(t *testing.T) {
 		}
 		return nil
 	})
+	t.Logf("reset served %s after the request (foreground deletion of the starter Deployment included)", time.Since(requested).Round(time.Millisecond))
 	res := lr.Status.Exercises[0]
 	if res.BestPoints != 15 || !res.FirstPassedAt.Equal(firstPassed) || lr.Status.Score != 15 || lr.Status.Progress != "1/1" {
 		t.Errorf("credit not kept: best %d firstPassedAt %v (was %v) score %d progress %s", res.BestPoints, res.FirstPassedAt, firstPassed, lr.Status.Score, lr.Status.Progress)

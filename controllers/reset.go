@@ -156,7 +156,6 @@ func (r *LearningRotationReconciler) serveReset(ctx context.Context, s *rotation
 	res.StarterCreatedAt = nil
 	// The next grading is a new baseline: the reset is not an attempt.
 	res.FactsHash = ""
-	res.OverranAt = nil
 	if res.StartedAt != nil {
 		res.State = rotationsv1.ExerciseInProgress
 	} else {
@@ -270,4 +269,10 @@ func (r *LearningRotationReconciler) deleteHelmRelease(ctx context.Context, lear
 		n++
 	}
 	return n, nil
+}
+
+// startersMissing: the exercise has starter objects that are not created
+// yet (the first pass failed to, or a reset is recreating them).
+func startersMissing(sel selectedExercise, r rotationsv1.ExerciseResult) bool {
+	return sel.compileErr == nil && len(sel.ex.Spec.Starter.Objects) > 0 && r.StarterCreatedAt == nil
 }

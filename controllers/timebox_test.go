@@ -32,6 +32,29 @@ func advance(t testing.TB, d time.Duration, rotation string) {
 	poke(t, rotation)
 }
 
+// assertQuietPass pokes the rotation and fails if the pass writes anything
+// about it: outside the active window, as inside it, an unchanged rotation
+// costs no writes.
+func assertQuietPass(t testing.TB, rotation string) {
+	t.Helper()
+	time.Sleep(time.Second) // let the passes of earlier changes finish
+	writes.Reset()
+	before := reconcileCount(t)
+	poke(t, rotation)
+	testutil.Eventually(t, 10*time.Second, func(context.Context) error {
+		if reconcileCount(t) < before+1 {
+			return errors.New("the operator has not reconciled the poked rotation")
+		}
+		return nil
+	})
+	time.Sleep(time.Second)
+	for _, w := range writes.Writes() {
+		if strings.Contains(w, "/"+rotation) || strings.Contains(w, "lab-"+rotation) {
+			t.Errorf("an unchanged %s rotation was written: %s", rotation, w)
+		}
+	}
+}
+
 // rotationWhere waits until cond holds for the rotation and returns it.
 func rotationWhere(t testing.TB, name string, cond func(*rotationsv1.LearningRotation) error) *rotationsv1.LearningRotation {
 	t.Helper()
@@ -185,6 +208,7 @@ func TestExpiryMakesTheLabReadOnlyAndRetentionDeletesIt(t *testing.T) {
 	if got := lr.Status.Exercises[0]; got.State != rotationsv1.ExercisePassed || got.Points != 15 || !got.LastGradedAt.Equal(expired.Status.Exercises[0].LastGradedAt) {
 		t.Errorf("result changed after the deadline: %+v", got)
 	}
+	assertQuietPass(t, rotation)
 	for _, reason := range []string{rotationsv1.ReasonDeadlinePassed, "AccessChanged"} {
 		testutil.Eventually(t, 10*time.Second, func(ctx context.Context) error {
 			return findEvent(ctx, rotation, corev1.EventTypeNormal, reason)
@@ -214,6 +238,7 @@ func TestExpiryMakesTheLabReadOnlyAndRetentionDeletesIt(t *testing.T) {
 	testutil.Eventually(t, 10*time.Second, func(ctx context.Context) error {
 		return findEvent(ctx, rotation, corev1.EventTypeNormal, rotationsv1.ReasonLabDeleted)
 	})
+	assertQuietPass(t, rotation)
 	// It is not recreated.
 	poke(t, rotation)
 	time.Sleep(2 * time.Second)
@@ -319,6 +344,7 @@ func TestSuspendAndResume(t *testing.T) {
 	testutil.Eventually(t, 10*time.Second, func(ctx context.Context) error {
 		return findEvent(ctx, rotation, corev1.EventTypeNormal, "Suspended")
 	})
+	assertQuietPass(t, rotation)
 
 	setSuspend(t, rotation, false)
 	rotationWhere(t, rotation, func(lr *rotationsv1.LearningRotation) error {

@@ -7,24 +7,21 @@ import (
 // Names of the objects in every lab. They are fixed so that RBAC and the
 // admission policy can refer to them.
 const (
-	NamespacePrefix       = "lab-"
-	LearnerServiceAccount = "learner"
-	LearnerBinding        = "learner"
-	MentorBinding         = "mentor"
-	MentorKubeconfigRole  = "mentor-kubeconfig"
-	KubeconfigSecret      = "learner-kubeconfig"
-	KubeconfigKey         = "kubeconfig"
-	QuotaName             = "lab-quota"
-	LimitRangeName        = "lab-limits"
-	IngressPolicyName     = "deny-ingress-from-other-namespaces"
-	MetadataEgressPolicy  = "deny-cloud-metadata-egress"
-	LearnerClusterRole    = "rotation-operator:learner"
-	// LearnerReadOnlyClusterRole is bound instead of LearnerClusterRole while
-	// the rotation is suspended or past its deadline.
-	LearnerReadOnlyClusterRole = "rotation-operator:learner-readonly"
-	MentorClusterRole          = "rotation-operator:mentor"
-	AnnotationLearnerUser      = "rotations.handson.dev/learner-user"
-	AnnotationLearnerGroup     = "rotations.handson.dev/learner-group"
+	NamespacePrefix        = "lab-"
+	LearnerServiceAccount  = "learner"
+	LearnerBinding         = "learner"
+	MentorBinding          = "mentor"
+	MentorKubeconfigRole   = "mentor-kubeconfig"
+	KubeconfigSecret       = "learner-kubeconfig"
+	KubeconfigKey          = "kubeconfig"
+	QuotaName              = "lab-quota"
+	LimitRangeName         = "lab-limits"
+	IngressPolicyName      = "deny-ingress-from-other-namespaces"
+	MetadataEgressPolicy   = "deny-cloud-metadata-egress"
+	LearnerClusterRole     = "rotation-operator:learner"
+	MentorClusterRole      = "rotation-operator:mentor"
+	AnnotationLearnerUser  = "rotations.handson.dev/learner-user"
+	AnnotationLearnerGroup = "rotations.handson.dev/learner-group"
 	// AnnotationTokenExpiresAt on the kubeconfig Secret records the token's expiry (RFC 3339).
 	AnnotationTokenExpiresAt = "rotations.handson.dev/token-expires-at"
 	// AnnotationTokenRenewAt on the kubeconfig Secret is when the operator replaces the token.
@@ -45,6 +42,10 @@ func Labels(rotation string) map[string]string {
 	}
 }
 
+// LearnerReadOnlyClusterRole is bound instead of LearnerClusterRole while the
+// rotation is suspended or past its deadline.
+const LearnerReadOnlyClusterRole = "rotation-operator:learner-readonly"
+
 // LearnerRole is the ClusterRole the learner's RoleBinding refers to for an
 // access level: read-only while suspended or expired, read-write otherwise
 // (an empty access, from a rotation the operator has not classified yet,
@@ -54,4 +55,12 @@ func LearnerRole(access rotationsv1.LearnerAccess) string {
 		return LearnerReadOnlyClusterRole
 	}
 	return LearnerClusterRole
+}
+
+// MentorRequestsClusterRole lets a rotation's mentors patch it, for the
+// protocol annotations only (help-acknowledged, grade-requested): the
+// admission policy rotation-operator-mentor-guard refuses any other change
+// by someone who may patch the rotation but not update it.
+func MentorRequestsClusterRole(rotation string) string {
+	return "rotation-operator:mentor-requests:" + rotation
 }

@@ -61,6 +61,18 @@ func Objects(lr *rotationsv1.LearningRotation) []client.Object {
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: ReaderClusterRole(lr.Name)},
 			Subjects:   append(learners, subjects(lr.Spec.Mentors)...),
 		},
+		&rbacv1.ClusterRole{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
+			ObjectMeta: meta(MentorRequestsClusterRole(lr.Name), ""),
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{rotationsv1.GroupVersion.Group}, Resources: []string{"learningrotations"},
+				ResourceNames: []string{lr.Name}, Verbs: []string{"patch"}}},
+		},
+		&rbacv1.ClusterRoleBinding{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
+			ObjectMeta: meta(MentorRequestsClusterRole(lr.Name), ""),
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: MentorRequestsClusterRole(lr.Name)},
+			Subjects:   subjects(lr.Spec.Mentors),
+		},
 	)
 
 	profile := ProfileFor(lr.Spec.Size)
