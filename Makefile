@@ -89,6 +89,36 @@ build: manifests generate fmt vet ## Build the manager binary into bin/.
 run: manifests generate ## Run the operator: against your kubeconfig, or on an embedded control plane when there is none.
 	go run ./cmd/rotation-operator $(ARGS)
 
+PLUGIN_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+PLUGIN_LDFLAGS := -s -w -X github.com/handson-dev/rotation-operator/internal/plugin.Version=$(PLUGIN_VERSION)
+PLUGIN_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
+
+.PHONY: plugin
+plugin: ## Build the kubectl plugin into bin/kubectl-rotation (put bin/ on PATH, then: kubectl rotation).
+	go build -trimpath -ldflags "$(PLUGIN_LDFLAGS)" -o bin/kubectl-rotation ./cmd/kubectl-rotation
+
+.PHONY: test-plugin
+test-plugin: ## Test the kubectl plugin: unit tests, and the built binary against a real apiserver.
+	go test ./internal/plugin/ ./cmd/kubectl-rotation/ -count=1 -timeout $(TEST_TIMEOUT)
+
+.PHONY: plugin-dist
+plugin-dist: ## Release archives of the plugin for every platform and a krew manifest with their sha256, in dist/.
+	@rm -rf dist && mkdir -p dist
+	@for p in $(PLUGIN_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ "$$os" = windows ] && ext=.exe; \
+		dir=dist/kubectl-rotation_$${os}_$${arch}; mkdir -p $$dir; \
+		echo "building $$os/$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath -ldflags "$(PLUGIN_LDFLAGS)" -o $$dir/kubectl-rotation$$ext ./cmd/kubectl-rotation; \
+		cp LICENSE $$dir/ 2>/dev/null || true; \
+		tar -C $$dir -czf $$dir.tar.gz $$(ls $$dir); rm -rf $$dir; \
+	done
+	@sed "s/{{VERSION}}/$(PLUGIN_VERSION)/g" config/krew/rotation.yaml > dist/rotation.yaml
+	@for f in dist/*.tar.gz; do \
+		n=$$(basename $$f .tar.gz); sum=$$(sha256sum $$f | cut -d' ' -f1); \
+		sed -i "s/{{SHA256_$${n#kubectl-rotation_}}}/$$sum/" dist/rotation.yaml; \
+	done
+	@echo "dist/: $$(ls dist | tr '\n' ' ')"
+
 .PHONY: docker-build
 docker-build: ## Build the operator image (needs a Docker engine).
 	docker build -t $(IMG) .

@@ -319,7 +319,7 @@ func waitFor(what string, cond func() (bool, error)) error {
 	return fmt.Errorf("timed out waiting for %s", what)
 }
 
-// ready is a Ready=True condition.
+// condition is a status condition as the operator sets it.
 func condition(typ string, status metav1.ConditionStatus, reason string) metav1.Condition {
 	return metav1.Condition{Type: typ, Status: status, Reason: reason, Message: "", LastTransitionTime: *ts("2026-11-01T09:00:00Z")}
 }
@@ -809,6 +809,7 @@ func TestHelpAndAck(t *testing.T) {
 	kubectlRotation(t, mentorKC, "ack", "helpme").expect(t, 1).stderrHas(t, "already acknowledged")
 
 	kubectlRotation(t, learner, "help").expect(t, 2).stderrHas(t, "needs a MESSAGE")
+	kubectlRotation(t, learner, "help", "submit").expect(t, 2).stderrHas(t, "kubectl rotation submit --help")
 	kubectlRotation(t, learner, "help", strings.Repeat("x", 1025)).expect(t, 2).stderrHas(t, "at most 1024")
 	// A mentor cannot write requests into the lab.
 	kubectlRotation(t, mentorKC, "help", "-r", "helpme", "hi").expect(t, 1).stderrHas(t, "forbidden")

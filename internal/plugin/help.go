@@ -32,6 +32,13 @@ kubectl rotation status --help.`,
 			if strings.TrimSpace(strings.Join(args, " ")) == "" {
 				return usageErrorf(fmt.Errorf(`%s needs a MESSAGE for your mentors, e.g. kubectl rotation help "my pods stay Pending"; help on commands is kubectl rotation --help`, cmd.CommandPath()))
 			}
+			// "kubectl rotation help submit" is far more likely a question
+			// about the command than a message for a mentor.
+			if len(args) == 1 && cmd.Parent() != nil {
+				if sub, _, err := cmd.Parent().Find(args); err == nil && sub != cmd.Parent() && sub != cmd {
+					return usageErrorf(fmt.Errorf(`for help on the command, run kubectl rotation %s --help; to ask your mentors, write a sentence: kubectl rotation help "..."`, sub.Name()))
+				}
+			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {

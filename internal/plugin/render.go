@@ -213,6 +213,9 @@ func writeStatus(w io.Writer, lr *rotationsv1.LearningRotation, catalog map[stri
 	default:
 		p("Help:       acknowledged %s: %s\n", ago(h.AcknowledgedAt.Time, now), oneLine(h.Message, 200))
 	}
+	if t := lastGraded(lr); t != nil {
+		p("Graded:     %s (%s)\n", formatTime(t.Time), ago(t.Time, now))
+	}
 	p("Ready:      %s\n", conditionText(lr, rotationsv1.ConditionReady))
 	if c := meta.FindStatusCondition(s.Conditions, rotationsv1.ConditionReady); c != nil && c.Status != metav1.ConditionTrue && c.Message != "" {
 		p("            %s\n", oneLine(c.Message, 300))
@@ -294,6 +297,17 @@ func writeExercises(w io.Writer, lr *rotationsv1.LearningRotation, catalog map[s
 			p("    %s %s\n", st.cyan(fmt.Sprintf("hint (%d unlocked):", e.HintsUnlocked)), oneLine(e.Hint, 300))
 		}
 	}
+}
+
+// lastGraded is the newest lastGradedAt of the rotation's exercises.
+func lastGraded(lr *rotationsv1.LearningRotation) *metav1.Time {
+	var last *metav1.Time
+	for i := range lr.Status.Exercises {
+		if t := lr.Status.Exercises[i].LastGradedAt; t != nil && (last == nil || t.After(last.Time)) {
+			last = t
+		}
+	}
+	return last
 }
 
 func exerciseMarkStyled(st style, state rotationsv1.ExerciseState) string {

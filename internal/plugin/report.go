@@ -210,8 +210,8 @@ func writeReportMarkdown(w io.Writer, r *Report, now time.Time) error {
 		return err
 	}
 	p("\n## Summary\n\n")
-	p("| Exercise | Track | State | Points | Attempts | Resets | Time to pass |\n")
-	p("|---|---|---|---:|---:|---:|---|\n")
+	p("| Exercise | Track | State | Points | Attempts | Hints | Resets | Time to pass |\n")
+	p("|---|---|---|---:|---:|---:|---:|---|\n")
 	for _, e := range r.Exercises {
 		points := fmt.Sprintf("%d/%d", e.BestPoints, e.MaxPoints)
 		if e.Points < e.BestPoints {
@@ -228,7 +228,7 @@ func writeReportMarkdown(w io.Writer, r *Report, now time.Time) error {
 				ttp += fmt.Sprintf(" (estimate %dm)", e.EstimatedMinutes)
 			}
 		}
-		p("| %s | %s | %s | %s | %s | %d | %s |\n", mdCell(e.Name), orDash(e.Track), stateIcon(e.State), points, attempts, e.Resets, ttp)
+		p("| %s | %s | %s | %s | %s | %d | %d | %s |\n", mdCell(e.Name), orDash(e.Track), stateIcon(e.State), points, attempts, e.HintsUnlocked, e.Resets, ttp)
 	}
 	for _, e := range r.Exercises {
 		p("\n## %s", e.Name)

@@ -27,6 +27,9 @@ import (
 // tests (deterministic "time left"); it is not a user-facing setting.
 const EnvNow = "KUBECTL_ROTATION_NOW"
 
+// Version is set at build time (-ldflags "-X .../internal/plugin.Version=v0.1.0").
+var Version = "dev"
+
 // FieldManager is the server-side apply field manager of everything the plugin writes.
 const FieldManager = "kubectl-rotation"
 
@@ -103,6 +106,7 @@ met (timed out, or the rotation cannot be graded now).`,
   kubectl rotation instructions scale-and-expose
   kubectl rotation submit dockerfile-basics ./app
   kubectl rotation grade`,
+		Version:       Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          noArgs,

@@ -3,7 +3,6 @@ package plugin
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 
@@ -93,8 +92,8 @@ func (o *Options) watchStatus(ctx context.Context, name string, render func(io.W
 		_, err := o.Streams.Out.Write(last)
 		return err
 	})
-	if errors.Is(err, context.Canceled) {
-		return nil
+	if err != nil && ctx.Err() != nil {
+		return nil // Ctrl-C
 	}
 	return err
 }

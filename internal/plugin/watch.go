@@ -31,14 +31,14 @@ func (o *Options) watchRotation(ctx context.Context, name string, fn func(*rotat
 	for {
 		lr, err := o.getRotation(ctx, name)
 		if err != nil {
-			return stopped(ctx, err)
+			return stopped(err)
 		}
 		if err := fn(lr); err != nil {
-			return stopped(ctx, err)
+			return stopped(err)
 		}
 		rv := lr.ResourceVersion
 		if err := o.watchFrom(ctx, c, name, &rv, fn); err != nil {
-			return stopped(ctx, err)
+			return stopped(err)
 		}
 		// A 410 Gone: the resource version is too old; start over with a Get.
 	}
@@ -105,7 +105,7 @@ func drain(ctx context.Context, w watch.Interface, name string, rv *string, fn f
 }
 
 // stopped turns errStop into success and keeps other errors.
-func stopped(_ context.Context, err error) error {
+func stopped(err error) error {
 	if errors.Is(err, errStop) {
 		return nil
 	}
@@ -124,7 +124,9 @@ func (o *Options) waitRotation(ctx context.Context, name string, timeout time.Du
 		}
 		return nil
 	})
-	if errors.Is(err, context.DeadlineExceeded) {
+	// The error may wrap the deadline in many ways (the rate limiter, a
+	// url.Error); the context says what happened.
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return last, unmetError{fmt.Errorf("timed out after %s waiting for %s", timeout, what)}
 	}
 	return last, err
