@@ -21,11 +21,17 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/handson-dev/rotation-operator/internal/embedded"
+	tfrunner "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/operator"
 	"github.com/handson-dev/rotation-operator/internal/registry"
 )
 
 func main() {
+	// `rotation-operator runner terraform ...` grades one Terraform
+	// submission (the sandboxed subprocess of local mode, or a runner Job).
+	if len(os.Args) > 2 && os.Args[1] == tfrunner.Subcommand[0] && os.Args[2] == tfrunner.Subcommand[1] {
+		os.Exit(tfrunner.RunnerMain(os.Args[3:], os.Stdout, os.Stderr))
+	}
 	var o operator.Options
 	var mode string
 	flag.StringVar(&o.MetricsAddr, "metrics-bind-address", ":8080", "Address of the metrics endpoint; 0 disables it.")

@@ -12,6 +12,7 @@ import (
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/docker"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
+	"github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 )
 
 // Fact variables checks may read. Each is a map from a fact name to its data:
@@ -30,6 +31,10 @@ const (
 	// VarSubmission is the exercise's latest submission:
 	// submission.files['main.tf'] is a file's text, submission.digest its sha256.
 	VarSubmission = "submission"
+	// VarTerraform holds the terraform facts of the exercise's submission:
+	// terraform.valid, terraform.resources['kubernetes_config_map_v1.app'],
+	// terraform.inSync (see package facts/terraform).
+	VarTerraform = "terraform"
 )
 
 // knownFacts lists, per variable, the facts a collector provides. New tracks
@@ -39,6 +44,7 @@ var knownFacts = map[string][]string{
 	VarHelm:       {helm.FactReleases},
 	VarDocker:     docker.Facts(),
 	VarSubmission: {"files", "digest"},
+	VarTerraform:  terraform.Facts(),
 }
 
 // KnownFacts returns "kube.deployments" style names of every fact, sorted.
@@ -60,6 +66,7 @@ func newEnv() (*cel.Env, error) {
 		cel.Variable(VarDocker, cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable(VarLab, cel.MapType(cel.StringType, cel.StringType)),
 		cel.Variable(VarSubmission, cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable(VarTerraform, cel.MapType(cel.StringType, cel.DynType)),
 		cel.OptionalTypes(),
 		ext.Strings(),
 		library.Quantity(),

@@ -25,6 +25,12 @@ type Paths struct {
 	// is not in AllTools, so Ensure with no names (make tools, the local
 	// cluster) does not pay for it.
 	Helm string
+	// TerraformProviderMirror is a Terraform filesystem_mirror directory
+	// (unpacked layout) holding only the kubernetes provider, at
+	// TerraformProviderVersion:
+	// <dir>/registry.terraform.io/hashicorp/kubernetes/<version>/<os>_<arch>/terraform-provider-kubernetes_v<version>.
+	// Only built when asked for by name (TerraformProviderKubernetes).
+	TerraformProviderMirror string
 }
 
 // Tool names accepted by Ensure.
@@ -33,6 +39,9 @@ const (
 	Etcd       = "etcd"
 	Kwok       = "kwok"
 	Helm       = "helm"
+	// TerraformProviderKubernetes is the Terraform kubernetes provider, laid
+	// out as a filesystem mirror (Paths.TerraformProviderMirror).
+	TerraformProviderKubernetes = "terraform-provider-kubernetes"
 )
 
 // AllTools lists the control-plane tools; Ensure with no names builds them
@@ -40,7 +49,7 @@ const (
 var AllTools = []string{Kubernetes, Etcd, Kwok}
 
 // OptionalTools are known to Ensure but built only when named explicitly.
-var OptionalTools = []string{Helm}
+var OptionalTools = []string{Helm, TerraformProviderKubernetes}
 
 // tool describes how one wrapper module under hack/tools/<name> is built.
 type tool struct {
@@ -124,6 +133,22 @@ var tools = map[string]tool{
 		coldEstimate:  "~4 min cold",
 		fill: func(p *Paths, dir string) error {
 			p.Helm = filepath.Join(dir, "helm")
+			return nil
+		},
+	},
+	TerraformProviderKubernetes: {
+		name:          TerraformProviderKubernetes,
+		versionModule: "github.com/hashicorp/terraform-provider-kubernetes",
+		packages:      []string{"github.com/hashicorp/terraform-provider-kubernetes"},
+		binaries:      []string{"terraform-provider-kubernetes"},
+		coldEstimate:  "~3 min cold",
+		postBuild:     layOutProviderMirror,
+		fill: func(p *Paths, dir string) error {
+			mirror := filepath.Join(dir, providerMirrorDir)
+			if _, err := os.Stat(filepath.Join(mirror, providerMirrorPath())); err != nil {
+				return fmt.Errorf("terraform provider mirror incomplete: %w", err)
+			}
+			p.TerraformProviderMirror = mirror
 			return nil
 		},
 	},

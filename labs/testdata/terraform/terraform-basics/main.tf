@@ -1,0 +1,55 @@
+variable "namespace" {
+  type        = string
+  description = "The lab namespace."
+}
+
+resource "kubernetes_config_map_v1" "app" {
+  metadata {
+    name      = "app-config"
+    namespace = var.namespace
+  }
+  data = {
+    greeting = "hello"
+  }
+}
+
+resource "kubernetes_deployment_v1" "web" {
+  metadata {
+    name      = "web"
+    namespace = var.namespace
+  }
+  spec {
+    replicas = 2
+    selector {
+      match_labels = { app = "web" }
+    }
+    template {
+      metadata {
+        labels = { app = "web" }
+      }
+      spec {
+        security_context {
+          run_as_non_root = true
+          seccomp_profile {
+            type = "RuntimeDefault"
+          }
+        }
+        container {
+          name  = "web"
+          image = "nginxinc/nginx-unprivileged:1.27"
+          env_from {
+            config_map_ref {
+              name = kubernetes_config_map_v1.app.metadata[0].name
+            }
+          }
+          security_context {
+            allow_privilege_escalation = false
+            capabilities {
+              drop = ["ALL"]
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,38 @@
+resource "kubernetes_deployment_v1" "api" {
+  metadata {
+    name      = "api"
+    namespace = var.namespace
+    labels = {
+      environment = var.environment
+    }
+  }
+  spec {
+    replicas = var.replicas
+    selector {
+      match_labels = { app = "api" }
+    }
+    template {
+      metadata {
+        labels = { app = "api", environment = var.environment }
+      }
+      spec {
+        security_context {
+          run_as_non_root = true
+          seccomp_profile {
+            type = "RuntimeDefault"
+          }
+        }
+        container {
+          name  = "api"
+          image = "nginxinc/nginx-unprivileged:1.27"
+          security_context {
+            allow_privilege_escalation = false
+            capabilities {
+              drop = ["ALL"]
+            }
+          }
+        }
+      }
+    }
+  }
+}
