@@ -21,9 +21,11 @@ import (
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/embedded"
+	tf "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/localcluster"
 	"github.com/handson-dev/rotation-operator/internal/operator"
 	"github.com/handson-dev/rotation-operator/internal/testutil"
+	"github.com/handson-dev/rotation-operator/internal/toolchain"
 )
 
 // The suite runs the real operator against a real control plane: apiserver
@@ -34,6 +36,8 @@ var (
 	admin   client.Client
 	// writes counts every API write the operator makes.
 	writes testutil.WriteCounter
+	// terraformMirror is the provider mirror the operator's Terraform grader uses.
+	terraformMirror string
 	// clock is the operator's clock; tests step it to reach token renewal.
 	clock = clocktesting.NewFakeClock(time.Now())
 	// metricsAddr is where the manager serves /metrics.
@@ -46,7 +50,13 @@ const (
 	operatorUser = "system:serviceaccount:rotation-system:rotation-operator"
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
+func TestMain(m *testing.M) {
+	// The Terraform grader runs this binary as its sandboxed runner.
+	if len(os.Args) > 2 && os.Args[1] == tf.Subcommand[0] && os.Args[2] == tf.Subcommand[1] {
+		os.Exit(tf.RunnerMain(os.Args[3:], os.Stdout, os.Stderr))
+	}
+	os.Exit(run(m))
+}
 
 func run(m *testing.M) int {
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
@@ -83,6 +93,17 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	paths, err := toolchain.Ensure(ctx, os.Stderr, toolchain.TerraformProviderKubernetes)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	terraformMirror = paths.TerraformProviderMirror
+	terraformGrader, err := embedded.TerraformCollector(terraformMirror, "", tf.SandboxRequired, 2)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	cfg := rest.CopyConfig(cluster.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: operatorUser}
 	writes.Wrap(cfg)
@@ -91,7 +112,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	mgr, err := operator.New(cfg, operator.Options{MetricsAddr: metricsAddr, ProbeAddr: "0", TokenTTL: tokenTTL, Clock: clock})
+	mgr, err := operator.New(cfg, operator.Options{MetricsAddr: metricsAddr, ProbeAddr: "0", TokenTTL: tokenTTL, Clock: clock, Terraform: terraformGrader})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -47,6 +47,11 @@ func main() {
 	flag.StringVar(&reg.prefix, "registry-prefix", "", "Repository path before each lab's repositories: <host>/<prefix>/lab-<rotation>/<image>.")
 	flag.StringVar(&reg.keyFile, "registry-key-file", "", "Secret key (32+ bytes) from which per-lab registry credentials are derived; the registry verifies them with the same key (internal/registry).")
 	flag.BoolVar(&reg.insecure, "registry-insecure", false, "Reach the registry over plain HTTP (loopback or test registries only).")
+	var tfo terraformFlags
+	flag.StringVar(&tfo.mirror, "terraform-mirror", "", "Terraform provider filesystem_mirror directory; the only providers learners' configurations may use. Empty: "+defaultMirror+" if present (the image ships it); the embedded mode builds one.")
+	flag.StringVar(&tfo.binary, "terraform-binary", "", "The terraform CLI (default: terraform on PATH).")
+	flag.StringVar(&tfo.sandbox, "terraform-sandbox", string(tfrunner.SandboxRequired), "Run learners' Terraform in user, mount and PID namespaces: required (refuse to run without them), auto (fall back to a plain subprocess with a warning) or disabled.")
+	flag.IntVar(&tfo.concurrency, "terraform-max-concurrent", tfrunner.DefaultMaxConcurrent, "Terraform runs in flight across all labs.")
 	flag.StringVar(&mode, "embedded", "auto", "Embedded control plane: auto (when no kubeconfig is found), always, or never.")
 	zapOpts := zap.Options{Development: true, Level: zapcore.InfoLevel}
 	zapOpts.BindFlags(flag.CommandLine)
@@ -55,6 +60,10 @@ func main() {
 
 	var err error
 	if o.Registry, err = reg.config(); err != nil {
+		fmt.Fprintln(os.Stderr, "rotation-operator:", err)
+		os.Exit(2)
+	}
+	if o.Terraform, err = tfo.collector(); err != nil {
 		fmt.Fprintln(os.Stderr, "rotation-operator:", err)
 		os.Exit(2)
 	}
@@ -130,4 +139,25 @@ func (f registryFlags) config() (*registry.Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// defaultMirror is where the operator image puts the provider mirror.
+const defaultMirror = "/opt/rotation-operator/terraform-mirror"
+
+type terraformFlags struct {
+	mirror, binary, sandbox string
+	concurrency             int
+}
+
+// collector is the Terraform grader the flags describe; nil (and no error)
+// when no mirror is configured or installed.
+func (f terraformFlags) collector() (*tfrunner.Collector, error) {
+	mirror := f.mirror
+	if mirror == "" {
+		if _, err := os.Stat(defaultMirror); err != nil {
+			return nil, nil
+		}
+		mirror = defaultMirror
+	}
+	return embedded.TerraformCollector(mirror, f.binary, tfrunner.SandboxPolicy(f.sandbox), f.concurrency)
 }

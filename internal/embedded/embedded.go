@@ -22,6 +22,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
+	tf "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/lab"
 	"github.com/handson-dev/rotation-operator/internal/localcluster"
 	"github.com/handson-dev/rotation-operator/internal/operator"
@@ -72,6 +73,11 @@ func Run(ctx context.Context, o operator.Options, out io.Writer) error {
 		defer func() { _ = reg.Stop(context.Background()) }()
 		cfg := reg.Config()
 		o.Registry = &cfg
+	}
+	if o.Terraform == nil {
+		if o.Terraform, err = ensureTerraform(ctx, out); err != nil {
+			fmt.Fprintln(out, "Terraform exercises will not be graded:", err)
+		}
 	}
 	mgr, err := operator.New(cluster.Config, o)
 	if err != nil {
@@ -127,6 +133,32 @@ func startRegistry(ctx context.Context, out io.Writer) (*registry.Server, error)
 	}
 	fmt.Fprintf(out, "Lab image registry (OCI distribution, per-lab credentials): http://%s, images in %s\n", reg.Addr(), dir)
 	return reg, nil
+}
+
+// ensureTerraform builds (once, cached) the kubernetes provider mirror and
+// returns a sandboxed Terraform grader using the terraform CLI on PATH.
+func ensureTerraform(ctx context.Context, out io.Writer) (*tf.Collector, error) {
+	paths, err := toolchain.Ensure(ctx, out, toolchain.TerraformProviderKubernetes)
+	if err != nil {
+		return nil, err
+	}
+	return TerraformCollector(paths.TerraformProviderMirror, "", tf.SandboxRequired, 0)
+}
+
+// TerraformCollector is the local-mode Terraform grader: the operator
+// binary's runner subcommand in a sandboxed subprocess.
+func TerraformCollector(mirror, terraform string, sandbox tf.SandboxPolicy, concurrency int) (*tf.Collector, error) {
+	if _, err := os.Stat(mirror); err != nil {
+		return nil, fmt.Errorf("terraform provider mirror: %w", err)
+	}
+	bin, err := tf.FindTerraform(terraform)
+	if err != nil {
+		return nil, err
+	}
+	return tf.NewCollector(tf.Options{
+		Executor:      &tf.LocalExecutor{Terraform: bin, Mirror: mirror, Sandbox: sandbox},
+		MaxConcurrent: concurrency,
+	})
 }
 
 // InstallManifests are what `make install` applies besides the CRDs.

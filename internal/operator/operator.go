@@ -30,6 +30,7 @@ import (
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/docker"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
+	tf "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/registry"
 	"github.com/handson-dev/rotation-operator/labs"
 )
@@ -60,6 +61,10 @@ type Options struct {
 	// Registry is the lab image registry (Docker track); nil leaves labs
 	// without one, and Docker exercises fail their registry checks saying so.
 	Registry *registry.Config
+
+	// Terraform grades Terraform submissions; nil means this operator cannot,
+	// and Terraform exercises fail their checks saying so.
+	Terraform *tf.Collector
 
 	// Clock is injected by tests; nil means the real clock.
 	Clock clock.PassiveClock
@@ -155,6 +160,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		},
 		SubmissionCollectors: map[string]controllers.SubmissionCollector{
 			grading.VarSubmission: controllers.FilesCollector{},
+			grading.VarTerraform:  controllers.TerraformFacts{Collector: o.Terraform, Reader: mgr.GetAPIReader()},
 			grading.VarDocker: controllers.DockerFacts{
 				Collector: &docker.Collector{Registry: registryOrEmpty(o.Registry)}, Reader: mgr.GetAPIReader()},
 		},
