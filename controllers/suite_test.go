@@ -24,6 +24,7 @@ import (
 	tf "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/localcluster"
 	"github.com/handson-dev/rotation-operator/internal/operator"
+	"github.com/handson-dev/rotation-operator/internal/registry"
 	"github.com/handson-dev/rotation-operator/internal/testutil"
 	"github.com/handson-dev/rotation-operator/internal/toolchain"
 )
@@ -36,6 +37,8 @@ var (
 	admin   client.Client
 	// writes counts every API write the operator makes.
 	writes testutil.WriteCounter
+	// labRegistry is the lab image registry the operator hands labs.
+	labRegistry *registry.Server
 	// terraformMirror is the provider mirror the operator's Terraform grader uses.
 	terraformMirror string
 	// clock is the operator's clock; tests step it to reach token renewal.
@@ -104,6 +107,20 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	// The lab image registry, as the embedded mode runs it.
+	regKey, err := registry.NewKey()
+	if err == nil {
+		labRegistry, err = registry.New(registry.Options{Dir: filepath.Join(os.TempDir(), fmt.Sprintf("rotation-registry-%d", os.Getpid())), Key: regKey})
+	}
+	if err == nil {
+		err = labRegistry.Start(ctx)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "registry:", err)
+		return 1
+	}
+	defer func() { _ = labRegistry.Stop(context.Background()) }()
+	regCfg := labRegistry.Config()
 	cfg := rest.CopyConfig(cluster.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: operatorUser}
 	writes.Wrap(cfg)
@@ -112,7 +129,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	mgr, err := operator.New(cfg, operator.Options{MetricsAddr: metricsAddr, ProbeAddr: "0", TokenTTL: tokenTTL, Clock: clock, Terraform: terraformGrader})
+	mgr, err := operator.New(cfg, operator.Options{MetricsAddr: metricsAddr, ProbeAddr: "0", TokenTTL: tokenTTL, Clock: clock, Terraform: terraformGrader, Registry: &regCfg})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
