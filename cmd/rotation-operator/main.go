@@ -142,7 +142,7 @@ func (f registryFlags) config() (*registry.Config, error) {
 }
 
 // defaultMirror is where the operator image puts the provider mirror.
-const defaultMirror = "/opt/rotation-operator/terraform-mirror"
+const defaultMirror = "/opt/terraform/mirror"
 
 type terraformFlags struct {
 	mirror, binary, sandbox string
