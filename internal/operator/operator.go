@@ -32,6 +32,17 @@ import (
 	"github.com/handson-dev/rotation-operator/labs"
 )
 
+// Defaults of the operator's settings, shared by cmd/rotation-operator's
+// flags and the scale benchmark (docs/benchmarks.md has the data behind them).
+const (
+	DefaultMaxConcurrentReconciles = 4
+	// DefaultQPS is the client-side QPS limit; negative means none (the
+	// apiserver's priority and fairness still applies), as controller-runtime's
+	// GetConfig sets it.
+	DefaultQPS   float32 = -1
+	DefaultBurst         = 0
+)
+
 // Options configure the operator.
 type Options struct {
 	MetricsAddr             string
@@ -39,6 +50,11 @@ type Options struct {
 	LeaderElection          bool
 	LeaderElectionNamespace string
 	MaxConcurrentReconciles int
+	// QPS and Burst limit the operator's API requests on the client side;
+	// 0 keeps the rest.Config's own values, a negative QPS turns the limit
+	// off (the apiserver's priority and fairness still applies).
+	QPS   float32
+	Burst int
 
 	// LabServer is the apiserver URL written into learner kubeconfigs; empty
 	// means the operator's own. LabCAData likewise defaults to the operator's CA.
@@ -92,7 +108,7 @@ func ClientOptions() client.Options {
 // New builds a manager with the operator's reconcilers registered.
 func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if o.MaxConcurrentReconciles == 0 {
-		o.MaxConcurrentReconciles = 4
+		o.MaxConcurrentReconciles = DefaultMaxConcurrentReconciles
 	}
 	if o.LabServer == "" {
 		o.LabServer = cfg.Host
@@ -102,6 +118,15 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
+	}
+	if o.QPS != 0 || o.Burst != 0 {
+		cfg = rest.CopyConfig(cfg)
+		if o.QPS != 0 {
+			cfg.QPS = o.QPS
+		}
+		if o.Burst != 0 {
+			cfg.Burst = o.Burst
+		}
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  Scheme(),
