@@ -15,6 +15,10 @@ import (
 	"syscall"
 	"time"
 
+	"go.uber.org/zap/zapcore"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
 	"github.com/handson-dev/rotation-operator/internal/bench"
 	"github.com/handson-dev/rotation-operator/internal/operator"
 	"github.com/handson-dev/rotation-operator/internal/toolchain"
@@ -79,6 +83,7 @@ func main() {
 		defer f.Close()
 		o.Log = f
 	}
+	ctrl.SetLogger(zap.New(zap.Level(zapcore.ErrorLevel), zap.WriteTo(o.Log)))
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	check(bench.Run(ctx, o))

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
@@ -169,6 +171,7 @@ func (s *session) provision(ctx context.Context, prefix string, n int) (provResu
 		return r, err
 	}
 	r.settled = m.writes().minus(base.writes())
+	s.logEvents(ctx)
 	r.reconciles = m.reconciles() - base.reconciles()
 	r.rss, _ = s.proc.memory()
 	r.heap = m.sum("go_memstats_heap_inuse_bytes")
@@ -360,5 +363,29 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	case <-time.After(d):
 		return nil
+	}
+}
+
+// logEvents logs how many events of each reason the cluster holds.
+func (s *session) logEvents(ctx context.Context) {
+	list := &eventsv1.EventList{}
+	if err := s.env.admin.List(ctx, list); err != nil {
+		return
+	}
+	reasons := map[string]int{}
+	for _, e := range list.Items {
+		if e.ReportingController == "rotation-operator" || strings.HasPrefix(e.Regarding.Namespace, "lab-") || e.Regarding.Kind == "LearningRotation" {
+			reasons[e.Type+"/"+e.Reason]++
+		}
+	}
+	deps := &appsv1.DeploymentList{}
+	_ = s.env.admin.List(ctx, deps)
+	fmt.Fprintf(s.log, "[bench] events by reason: %v; %d Deployments\n", reasons, len(deps.Items))
+	if m, err := s.proc.scrape(ctx); err == nil {
+		for k, v := range m {
+			if strings.HasPrefix(k, "rest_client_requests_total") || strings.HasPrefix(k, "rotation_bench") {
+				fmt.Fprintf(s.log, "[bench]   %s %v\n", k, v)
+			}
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -55,10 +56,10 @@ func (r rawResult) rate() float64 { return float64(r.objects) / r.elapsed.Second
 // labs need, rendered by the operator's own code. The rotations themselves
 // are created first and not timed: the objects' owner references need their
 // UIDs, and a mentor creates them for the operator too. Creation goes in
-// three waves, as dependencies require: namespaces and cluster-scoped RBAC;
-// the namespaced lab objects and instructions; then the kubeconfig Secret
-// (a TokenRequest for the learner ServiceAccount, then the Secret) and the
-// starter Deployments. Objects created before quota admission knows the
+// three waves, as dependencies require (see wave): namespaces and
+// ClusterRoles; the other lab objects and instructions; then RoleBindings,
+// the kubeconfig Secret (a TokenRequest for the learner ServiceAccount, then
+// the Secret) and the starter Deployments. Objects created before quota admission knows the
 // lab's ResourceQuota usage are refused by the apiserver ("status unknown
 // for quota") and retried, as any client must.
 func runRaw(ctx context.Context, e *env, catalog []rotationsv1.Exercise, prefix string, n, workers int, qps float64) (rawResult, error) {
@@ -75,7 +76,9 @@ func runRaw(ctx context.Context, e *env, catalog []rotationsv1.Exercise, prefix 
 	}
 	var waves [3][]func(context.Context) error
 	create := func(obj client.Object) func(context.Context) error {
-		return func(ctx context.Context) error { return retryQuota(ctx, &res.retries, func() error { return c.Create(ctx, obj) }) }
+		return func(ctx context.Context) error {
+			return retryQuota(ctx, &res.retries, func() error { return c.Create(ctx, obj) })
+		}
 	}
 	for _, lr := range lrs {
 		objs, err := controllers.DesiredObjects(lr, catalog)
@@ -84,14 +87,7 @@ func runRaw(ctx context.Context, e *env, catalog []rotationsv1.Exercise, prefix 
 		}
 		for _, obj := range objs {
 			res.objects++
-			switch {
-			case obj.GetNamespace() == "":
-				waves[0] = append(waves[0], create(obj))
-			case isStarter(obj):
-				waves[2] = append(waves[2], create(obj))
-			default:
-				waves[1] = append(waves[1], create(obj))
-			}
+			waves[wave(obj)] = append(waves[wave(obj)], create(obj))
 		}
 		res.objects++
 		res.tokens++
@@ -109,9 +105,18 @@ func runRaw(ctx context.Context, e *env, catalog []rotationsv1.Exercise, prefix 
 	return res, nil
 }
 
-func isStarter(obj client.Object) bool {
-	_, ok := obj.(*unstructured.Unstructured)
-	return ok
+// wave orders creation by dependency: a binding's role must exist before
+// the binding (the apiserver reads it for the escalation check), namespaced
+// objects need their namespace, and the kubeconfig needs the ServiceAccount.
+func wave(obj client.Object) int {
+	switch obj.(type) {
+	case *corev1.Namespace, *rbacv1.ClusterRole:
+		return 0
+	case *rbacv1.RoleBinding, *unstructured.Unstructured:
+		return 2
+	default:
+		return 1
+	}
 }
 
 // rawKubeconfig is what the operator does for the kubeconfig: a

@@ -48,7 +48,9 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	t := &table{perLab: perLab, loadStart: loadavg(), started: time.Now(), final: o.Final, ns: o.Ns, sweepN: o.SweepN}
-	logf := func(format string, args ...any) { fmt.Fprintf(o.Log, "[bench %s] "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...) }
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(o.Log, "[bench %s] "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
 
 	if o.Phases["raw"] {
 		logf("raw ceiling: starting a control plane")

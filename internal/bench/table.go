@@ -93,7 +93,7 @@ func (t *table) print(w io.Writer) {
 		needed := float64(r.n * t.perLab)
 		amp := r.settled.total / needed
 		res := fmt.Sprintf("all Ready in %s; writes %s = **%.2f×** the %.0f objects (object writes alone %.2f×); %.0f reconciles",
-			secs(r.elapsed), r.settled, amp, needed, r.settled.objects/needed, r.reconciles)
+			secs(r.elapsed), r.settled, amp, needed, (r.settled.objects+r.settled.learner)/needed, r.reconciles)
 		target, status := fmt.Sprintf("amplification ≤ %.1f", targetAmplification), met(amp <= targetAmplification)
 		if raw := t.bestRaw(r.n); raw.n != 0 {
 			eff := raw.elapsed.Seconds() / r.elapsed.Seconds()
