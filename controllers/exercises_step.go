@@ -175,7 +175,12 @@ func (r *LearningRotationReconciler) createStarters(ctx context.Context, s *rota
 		}
 		if learner == nil {
 			var err error
-			if learner, err = r.Learners.For(ctx, s.lr.Name); err != nil {
+			if s.learnerToken != "" {
+				learner, err = r.Learners.ForToken(s.learnerToken)
+			} else {
+				learner, err = r.Learners.For(ctx, s.lr.Name)
+			}
+			if err != nil {
 				return fmt.Errorf("getting learner credentials for starter objects: %w", err)
 			}
 		}

@@ -50,6 +50,7 @@ func (r *LearningRotationReconciler) reconcileKubeconfig(ctx context.Context, s 
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("requesting a token for the learner: %w", err)
 	}
+	s.learnerToken = token
 	renewAt := renewalTime(now, expires)
 	kubeconfig, err := lab.Kubeconfig(r.LabServer, r.LabCAData, lr.Name, token)
 	if err != nil {

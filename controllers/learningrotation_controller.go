@@ -65,6 +65,7 @@ type LearningRotationReconciler struct {
 	SubmissionCollectors map[string]SubmissionCollector
 
 	applier *apply.Applier
+	stale   staleReads
 }
 
 // FactCollector reads the kube facts of a lab namespace.
@@ -83,6 +84,9 @@ type rotationScope struct {
 	events     eventQueue
 	exercises  []selectedExercise
 	starterErr error
+	// learnerToken is the learner token issued in this pass, if any; the
+	// starter objects are created with it rather than with another one.
+	learnerToken string
 	// halt ends the pass after the current step without an error, e.g.
 	// while waiting for an old lab namespace to finish terminating.
 	halt bool
@@ -117,7 +121,7 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	}
 	// Every lab object has an owner reference to the rotation: garbage
 	// collection tears the lab down, so deletion needs no finalizer.
-	if !lr.DeletionTimestamp.IsZero() {
+	if !lr.DeletionTimestamp.IsZero() || r.stale.stale(lr) {
 		return ctrl.Result{}, nil
 	}
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("rotation", klog.KObj(lr)))
@@ -220,7 +224,7 @@ func (r *LearningRotationReconciler) patchStatus(ctx context.Context, base, lr *
 	// a new rotation's score must read 0, not blank. Status belongs to the
 	// operator alone, so on a conflict (the spec or an annotation changed
 	// meanwhile; that change queues another pass) it is put on the latest object.
-	status := lr.Status
+	status, readRV := lr.Status, lr.ResourceVersion
 	err := r.Client.Status().Update(ctx, lr)
 	for attempt := 0; apierrors.IsConflict(err) && attempt < 3; attempt++ {
 		if err = r.APIReader.Get(ctx, client.ObjectKeyFromObject(lr), lr); err != nil {
@@ -228,6 +232,9 @@ func (r *LearningRotationReconciler) patchStatus(ctx context.Context, base, lr *
 		}
 		lr.Status = status
 		err = r.Client.Status().Update(ctx, lr)
+	}
+	if err == nil {
+		r.stale.wrote(lr.Name, readRV)
 	}
 	return client.IgnoreNotFound(err)
 }
