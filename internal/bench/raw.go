@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -70,6 +71,9 @@ func runRaw(ctx context.Context, e *env, catalog []rotationsv1.Exercise, prefix 
 	}
 	cfg := rest.CopyConfig(e.raw)
 	cfg.QPS, cfg.Burst = float32(qps), int(max(qps*1.5, 1))
+	if qps > 0 { // one limiter for all the client's resource types, as the operator has
+		cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(cfg.QPS, cfg.Burst)
+	}
 	c, err := client.New(cfg, client.Options{Scheme: operator.Scheme()})
 	if err != nil {
 		return res, err

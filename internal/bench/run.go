@@ -68,14 +68,18 @@ func Run(ctx context.Context, o Options) error {
 				logf("raw n=%d workers=%d: %d objects in %s = %.0f objects/s (%d quota retries)", n, w, r.objects, r.elapsed.Round(time.Millisecond), r.rate(), r.retries)
 				t.raw = append(t.raw, r)
 			}
-			if o.Final.QPS > 0 {
+			// The same client-side limits as the operator's QPS sweep, at its N.
+			for _, q := range o.QPSs {
+				if q <= 0 || n != o.SweepN {
+					continue
+				}
 				best := t.bestRaw(n)
-				r, err := runRaw(ctx, e, catalog, fmt.Sprintf("rawq%d", n), n, best.workers, o.Final.QPS)
+				r, err := runRaw(ctx, e, catalog, fmt.Sprintf("rawq%d-%g", n, q), n, best.workers, q)
 				if err != nil {
 					e.stop()
 					return err
 				}
-				logf("raw n=%d workers=%d qps=%g: %.0f objects/s", n, r.workers, r.qps, r.rate())
+				logf("raw n=%d workers=%d qps=%g: %d objects in %s = %.0f objects/s", n, r.workers, r.qps, r.objects, r.elapsed.Round(time.Millisecond), r.rate())
 				t.rawLimited = append(t.rawLimited, r)
 			}
 		}

@@ -84,7 +84,7 @@ func (t *table) print(w io.Writer) {
 		}
 		for _, r := range t.rawLimited {
 			if r.n == n {
-				row("1", "raw ceiling at the operator's client QPS", n, fmt.Sprintf("%d workers, QPS %g", r.workers, r.qps),
+				row("1", "raw ceiling with a client QPS limit (one limiter per client)", n, fmt.Sprintf("%d workers, QPS %g burst %d", r.workers, r.qps, int(r.qps*1.5)),
 					fmt.Sprintf("%.0f objects/s (%s)", r.rate(), secs(r.elapsed)), "-", "")
 			}
 		}
@@ -95,9 +95,15 @@ func (t *table) print(w io.Writer) {
 		res := fmt.Sprintf("all Ready in %s; writes %s = **%.2f×** the %.0f objects (object writes alone %.2f×); %.0f reconciles",
 			secs(r.elapsed), r.settled, amp, needed, (r.settled.objects+r.settled.learner)/needed, r.reconciles)
 		target, status := fmt.Sprintf("amplification ≤ %.1f", targetAmplification), met(amp <= targetAmplification)
-		if raw := t.bestRaw(r.n); raw.n != 0 {
+		raw, rawWhat := t.bestRaw(r.n), "raw"
+		for _, l := range t.rawLimited {
+			if l.n == r.n && l.qps == r.cfg.QPS {
+				raw, rawWhat = l, fmt.Sprintf("raw at QPS %g", l.qps)
+			}
+		}
+		if raw.n != 0 {
 			eff := raw.elapsed.Seconds() / r.elapsed.Seconds()
-			res = fmt.Sprintf("efficiency **%.2f** (raw %s); ", eff, secs(raw.elapsed)) + res
+			res = fmt.Sprintf("efficiency **%.2f** (%s %s); ", eff, rawWhat, secs(raw.elapsed)) + res
 			if final {
 				target = fmt.Sprintf("efficiency ≥ %.1f; ", targetEfficiency) + target
 				status = fmt.Sprintf("eff %s, amp %s", met(eff >= targetEfficiency), met(amp <= targetAmplification))

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -36,7 +37,7 @@ import (
 // Defaults of the operator's settings, shared by cmd/rotation-operator's
 // flags and the scale benchmark (docs/benchmarks.md has the data behind them).
 const (
-	DefaultMaxConcurrentReconciles = 4
+	DefaultMaxConcurrentReconciles = 8
 	// DefaultQPS is the client-side QPS limit; negative means none (the
 	// apiserver's priority and fairness still applies), as controller-runtime's
 	// GetConfig sets it.
@@ -143,6 +144,13 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		}
 		if o.Burst != 0 {
 			cfg.Burst = o.Burst
+		}
+		if cfg.QPS > 0 {
+			// One limiter for the whole process. Without it every REST client
+			// gets its own: controller-runtime makes one per resource type,
+			// and the event recorder and learner clients theirs, so a QPS of
+			// 20 allowed several hundred requests a second (measured).
+			cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(cfg.QPS, max(cfg.Burst, 1))
 		}
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
