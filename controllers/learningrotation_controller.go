@@ -121,8 +121,11 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	}
 	// Every lab object has an owner reference to the rotation: garbage
 	// collection tears the lab down, so deletion needs no finalizer.
-	if !lr.DeletionTimestamp.IsZero() || r.stale.stale(lr) {
+	if !lr.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
+	}
+	if r.stale.stale(lr) {
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
 	}
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("rotation", klog.KObj(lr)))
 
@@ -269,16 +272,16 @@ func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 	}
 	r.applier = &apply.Applier{Client: r.Client, FieldOwner: FieldOwner}
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&rotationsv1.LearningRotation{}).
-		Owns(&corev1.Namespace{}).
-		Owns(&corev1.ServiceAccount{}).
-		Owns(&corev1.ResourceQuota{}).
-		Owns(&corev1.LimitRange{}).
-		Owns(&networkingv1.NetworkPolicy{}).
-		Owns(&rbacv1.Role{}).
-		Owns(&rbacv1.RoleBinding{}).
-		Owns(&rbacv1.ClusterRole{}).
-		Owns(&rbacv1.ClusterRoleBinding{}).
+		For(&rotationsv1.LearningRotation{}, rotationChanged).
+		Owns(&corev1.Namespace{}, ownedChanged).
+		Owns(&corev1.ServiceAccount{}, ownedChanged).
+		Owns(&corev1.ResourceQuota{}, ownedChanged).
+		Owns(&corev1.LimitRange{}, ownedChanged).
+		Owns(&networkingv1.NetworkPolicy{}, ownedChanged).
+		Owns(&rbacv1.Role{}, ownedChanged).
+		Owns(&rbacv1.RoleBinding{}, ownedChanged).
+		Owns(&rbacv1.ClusterRole{}, ownedChanged).
+		Owns(&rbacv1.ClusterRoleBinding{}, ownedChanged).
 		Watches(&rotationsv1.Exercise{}, handler.EnqueueRequestsFromMapFunc(r.rotationsSelecting))
 	for _, gvk := range WatchedLabKinds() {
 		obj := &metav1.PartialObjectMetadata{}

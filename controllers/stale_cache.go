@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"sync"
+	"time"
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 )
@@ -11,9 +12,9 @@ import (
 // pass would start from the old status: it would redo the work of the pass
 // before, emit its events again (a second "Provisioned") and end in a
 // conflicting status update that has to be retried. Events on the lab's
-// objects created meanwhile queue such passes. The pass is skipped instead:
-// the watch event of the write queues the rotation again once the cache
-// holds it. The scale benchmark (docs/benchmarks.md) measured one such
+// objects created meanwhile queue such passes. The pass is put off instead,
+// by staleRetry, until the cache holds the write (the write's own watch
+// event starts no pass: see rotationChanged). The scale benchmark (docs/benchmarks.md) measured one such
 // extra status write and one extra event per lab while provisioning.
 type staleReads struct {
 	mu sync.Mutex
@@ -45,3 +46,7 @@ func (s *staleReads) stale(lr *rotationsv1.LearningRotation) bool {
 	delete(s.rv, lr.Name)
 	return false
 }
+
+// staleRetry is how soon a pass put off for a stale cache is tried again;
+// a watch event normally reaches the cache within milliseconds.
+const staleRetry = 100 * time.Millisecond
