@@ -126,8 +126,11 @@ type provResult struct {
 	atReady    writes
 	settled    writes
 	reconciles float64
-	rss, heap  float64
-	baseRSS    float64
+	// reads are the operator's GET and LIST requests (the cache's initial
+	// lists and watches aside, which are made before the rotations exist).
+	reads     float64
+	rss, heap float64
+	baseRSS   float64
 }
 
 // provision creates n rotations and times them until all are Ready, then
@@ -173,6 +176,7 @@ func (s *session) provision(ctx context.Context, prefix string, n int) (provResu
 	r.settled = m.writes().minus(base.writes())
 	s.logEvents(ctx)
 	r.reconciles = m.reconciles() - base.reconciles()
+	r.reads = m.sum("rest_client_requests_total", `method="GET"`) - base.sum("rest_client_requests_total", `method="GET"`)
 	r.rss, _ = s.proc.memory()
 	r.heap = m.sum("go_memstats_heap_inuse_bytes")
 	return r, nil

@@ -92,8 +92,8 @@ func (t *table) print(w io.Writer) {
 	prov := func(r provResult, final bool) {
 		needed := float64(r.n * t.perLab)
 		amp := r.settled.total / needed
-		res := fmt.Sprintf("all Ready in %s; writes %s = **%.2f×** the %.0f objects (object writes alone %.2f×); %.0f reconciles",
-			secs(r.elapsed), r.settled, amp, needed, (r.settled.objects+r.settled.learner)/needed, r.reconciles)
+		res := fmt.Sprintf("all Ready in %s; writes %s = **%.2f×** the %.0f objects (object writes alone %.2f×); %.0f reads; %.0f reconciles",
+			secs(r.elapsed), r.settled, amp, needed, (r.settled.objects+r.settled.learner)/needed, r.reads, r.reconciles)
 		target, status := fmt.Sprintf("amplification ≤ %.1f", targetAmplification), met(amp <= targetAmplification)
 		raw, rawWhat := t.bestRaw(r.n), "raw"
 		for _, l := range t.rawLimited {
