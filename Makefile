@@ -71,9 +71,19 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 10s), e.g. make fuzz FUZZTI
 	done
 
 .PHONY: bench
-bench: ## Run the benchmarks: grading cost, Helm fact collection, and change-to-status latency on a real control plane.
+bench: ## Run the benchmarks: grading cost, Helm fact collection, change-to-status latency, and the scale benchmark (bench-scale).
 	go test ./internal/grading/... -run '^$$' -bench . -benchmem -count 3
 	go test ./controllers/ -run '^$$' -bench 'ChangeToStatus|HelmUpgrade' -benchtime 1x -count 3
+	$(MAKE) bench-scale
+
+# Flags of cmd/rotation-bench, e.g. BENCH_SCALE_ARGS="-n 10,20 -sweep-n 10 -idle 10s" for a quick run.
+BENCH_SCALE_ARGS ?=
+
+.PHONY: bench-scale
+bench-scale: ## Scale benchmark (docs/benchmarks.md): raw client ceiling vs operator provisioning, settings sweep, idle writes, cold restart, grading latency, memory; prints one table.
+	@mkdir -p bin
+	go build -o bin/rotation-bench ./cmd/rotation-bench
+	./bin/rotation-bench -log bin/bench-scale.log $(BENCH_SCALE_ARGS)
 
 .PHONY: verify
 verify: manifests generate fmt ## Fail if generated files are out of date.

@@ -56,24 +56,13 @@ func (r *LearningRotationReconciler) reconcileKubeconfig(ctx context.Context, s 
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("requesting a token for the learner: %w", err)
 	}
+	s.learnerToken = token
 	renewAt := renewalTime(now, expires)
 	kubeconfig, err := lab.Kubeconfig(r.LabServer, r.LabCAData, lr.Name, token)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	desired := &corev1.Secret{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name: lab.KubeconfigSecret, Namespace: ns, Labels: lab.Labels(lr.Name),
-			Annotations: map[string]string{
-				lab.AnnotationTokenExpiresAt: expires.UTC().Format(time.RFC3339),
-				lab.AnnotationTokenRenewAt:   renewAt.UTC().Format(time.RFC3339),
-			},
-			OwnerReferences: lab.OwnerReferences(lr),
-		},
-		Type: corev1.SecretTypeOpaque,
-		Data: map[string][]byte{lab.KubeconfigKey: kubeconfig},
-	}
+	desired := KubeconfigSecret(lr, kubeconfig, expires, renewAt)
 	if _, err := r.applier.Apply(ctx, desired); err != nil {
 		return ctrl.Result{}, err
 	}

@@ -69,6 +69,7 @@ type LearningRotationReconciler struct {
 	Registry *registry.Config
 
 	applier *apply.Applier
+	stale   staleReads
 }
 
 // FactCollector reads the kube facts of a lab namespace.
@@ -87,6 +88,9 @@ type rotationScope struct {
 	events     eventQueue
 	exercises  []selectedExercise
 	starterErr error
+	// learnerToken is the learner token issued in this pass, if any; the
+	// starter objects are created with it rather than with another one.
+	learnerToken string
 	// halt ends the pass after the current step without an error, e.g.
 	// while waiting for an old lab namespace to finish terminating.
 	halt bool
@@ -147,6 +151,9 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	if !lr.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
+	if r.stale.stale(lr) {
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	}
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("rotation", klog.KObj(lr)))
 
 	base := lr.DeepCopy()
@@ -157,9 +164,11 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		case errors.Is(err, errStaleStatus):
 			// Another pass wrote status after this one read the rotation
 			// (from a cache that had not caught up): this pass's view and
-			// its events are stale, e.g. a second "Provisioned". That write
-			// queued the rotation again; the next pass starts from it.
+			// its events are stale, e.g. a second "Provisioned".
+			// Status-only writes start no pass (rotationChanged), so retry
+			// shortly: what queued this pass must still be graded.
 			ctrl.LoggerFrom(ctx).V(1).Info("status written by another pass meanwhile; dropping this pass's status and events")
+			result = lowestRequeue(result, ctrl.Result{RequeueAfter: staleRetry})
 			return
 		case err != nil:
 			retErr = errors.Join(retErr, err)
@@ -267,7 +276,7 @@ func (r *LearningRotationReconciler) patchStatus(ctx context.Context, base, lr *
 	// meanwhile; that change queues another pass) it is put on the latest
 	// object, unless the status itself changed: then another pass wrote it
 	// and this one worked from a stale view (errStaleStatus).
-	status := lr.Status
+	status, readRV := lr.Status, lr.ResourceVersion
 	err := r.Client.Status().Update(ctx, lr)
 	for attempt := 0; apierrors.IsConflict(err) && attempt < 3; attempt++ {
 		if err = r.APIReader.Get(ctx, client.ObjectKeyFromObject(lr), lr); err != nil {
@@ -278,6 +287,9 @@ func (r *LearningRotationReconciler) patchStatus(ctx context.Context, base, lr *
 		}
 		lr.Status = status
 		err = r.Client.Status().Update(ctx, lr)
+	}
+	if err == nil {
+		r.stale.wrote(lr.Name, readRV)
 	}
 	return client.IgnoreNotFound(err)
 }
@@ -319,16 +331,16 @@ func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 		return err
 	}
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&rotationsv1.LearningRotation{}).
-		Owns(&corev1.Namespace{}).
-		Owns(&corev1.ServiceAccount{}).
-		Owns(&corev1.ResourceQuota{}).
-		Owns(&corev1.LimitRange{}).
-		Owns(&networkingv1.NetworkPolicy{}).
-		Owns(&rbacv1.Role{}).
-		Owns(&rbacv1.RoleBinding{}).
-		Owns(&rbacv1.ClusterRole{}).
-		Owns(&rbacv1.ClusterRoleBinding{}).
+		For(&rotationsv1.LearningRotation{}, rotationChanged).
+		Owns(&corev1.Namespace{}, ownedChanged).
+		Owns(&corev1.ServiceAccount{}, ownedChanged).
+		Owns(&corev1.ResourceQuota{}, ownedChanged).
+		Owns(&corev1.LimitRange{}, ownedChanged).
+		Owns(&networkingv1.NetworkPolicy{}, ownedChanged).
+		Owns(&rbacv1.Role{}, ownedChanged).
+		Owns(&rbacv1.RoleBinding{}, ownedChanged).
+		Owns(&rbacv1.ClusterRole{}, ownedChanged).
+		Owns(&rbacv1.ClusterRoleBinding{}, ownedChanged).
 		Watches(&rotationsv1.Exercise{}, handler.EnqueueRequestsFromMapFunc(r.rotationsSelecting))
 	for _, gvk := range WatchedLabKinds() {
 		obj := &metav1.PartialObjectMetadata{}

@@ -27,6 +27,11 @@ type Options struct {
 	// Full also runs kube-controller-manager, kube-scheduler and kwok with one
 	// fake Node (FakeNodeName), so workloads actually run.
 	Full bool
+	// ControllerManager runs kube-controller-manager (garbage collection,
+	// namespace deletion, quota status, Deployments and ReplicaSets) without
+	// the scheduler and kwok: pods stay Pending, which keeps benchmarks from
+	// spending the machine on fake kubelets. Implied by Full.
+	ControllerManager bool
 	// Tools are the binaries to run; nil means toolchain.Ensure (which
 	// builds them on first use).
 	Tools *toolchain.Paths
@@ -125,7 +130,7 @@ func (c *Cluster) start(ctx context.Context, opts Options, tools *toolchain.Path
 		}
 		done("manifests")
 	}
-	if !opts.Full {
+	if !opts.Full && !opts.ControllerManager {
 		return nil
 	}
 
@@ -133,6 +138,9 @@ func (c *Cluster) start(ctx context.Context, opts Options, tools *toolchain.Path
 		return err
 	}
 	done("kube-controller-manager")
+	if !opts.Full {
+		return nil
+	}
 	if err := c.startScheduler(ctx, tools.KubeScheduler); err != nil {
 		return err
 	}

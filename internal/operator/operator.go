@@ -10,10 +10,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -35,6 +37,17 @@ import (
 	"github.com/handson-dev/rotation-operator/labs"
 )
 
+// Defaults of the operator's settings, shared by cmd/rotation-operator's
+// flags and the scale benchmark (docs/benchmarks.md has the data behind them).
+const (
+	DefaultMaxConcurrentReconciles = 8
+	// DefaultQPS is the client-side QPS limit; negative means none (the
+	// apiserver's priority and fairness still applies), as controller-runtime's
+	// GetConfig sets it.
+	DefaultQPS   float32 = -1
+	DefaultBurst         = 0
+)
+
 // Options configure the operator.
 type Options struct {
 	MetricsAddr             string
@@ -42,6 +55,11 @@ type Options struct {
 	LeaderElection          bool
 	LeaderElectionNamespace string
 	MaxConcurrentReconciles int
+	// QPS and Burst limit the operator's API requests on the client side;
+	// 0 keeps the rest.Config's own values, a negative QPS turns the limit
+	// off (the apiserver's priority and fairness still applies).
+	QPS   float32
+	Burst int
 
 	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election;
 	// zero means controller-runtime's defaults (15s, 10s, 2s). Tests of
@@ -94,7 +112,23 @@ func CacheOptions() cache.Options {
 	} {
 		byObject[obj] = cache.ByObject{Label: managed}
 	}
-	return cache.Options{ByObject: byObject}
+	return cache.Options{ByObject: byObject, DefaultTransform: trimForCache}
+}
+
+// trimForCache drops what the operator never reads from its cache: managed
+// fields on every object, and annotations of the learner's objects, which
+// are watched metadata-only just to know that something changed (a
+// kubectl-applied object carries its whole last configuration there).
+// Objects the operator reads with their annotations, its own lab objects,
+// come through typed informers and keep them. Measured in docs/benchmarks.md.
+func trimForCache(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+		if _, partial := obj.(*metav1.PartialObjectMetadata); partial {
+			m.SetAnnotations(nil)
+		}
+	}
+	return obj, nil
 }
 
 // ClientOptions read ConfigMaps and Secrets around the cache: the operator
@@ -108,7 +142,7 @@ func ClientOptions() client.Options {
 // New builds a manager with the operator's reconcilers registered.
 func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if o.MaxConcurrentReconciles == 0 {
-		o.MaxConcurrentReconciles = 4
+		o.MaxConcurrentReconciles = DefaultMaxConcurrentReconciles
 	}
 	if o.LabServer == "" {
 		o.LabServer = cfg.Host
@@ -118,6 +152,22 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
+	}
+	if o.QPS != 0 || o.Burst != 0 {
+		cfg = rest.CopyConfig(cfg)
+		if o.QPS != 0 {
+			cfg.QPS = o.QPS
+		}
+		if o.Burst != 0 {
+			cfg.Burst = o.Burst
+		}
+		if cfg.QPS > 0 {
+			// One limiter for the whole process. Without it every REST client
+			// gets its own: controller-runtime makes one per resource type,
+			// and the event recorder and learner clients theirs, so a QPS of
+			// 20 allowed several hundred requests a second (measured).
+			cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(cfg.QPS, max(cfg.Burst, 1))
+		}
 	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  Scheme(),
