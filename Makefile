@@ -44,14 +44,47 @@ tools: ## Build (once) and cache kube-apiserver, etcd, kube-controller-manager, 
 	go run ./hack/ensure-tools
 
 .PHONY: test
-test: manifests generate vet ## Run all tests against a real control plane (builds it on first use).
+test: manifests generate vet ## Run all tests against a real control plane (builds it on first use), then the fuzz targets briefly.
 	go test ./... -count=1 -timeout $(TEST_TIMEOUT)
+	$(MAKE) fuzz
+
+# Fuzz targets over everything the operator parses from learner- or
+# author-written data, as package:Target. Each runs for FUZZTIME; go test
+# runs one -fuzz target per invocation. A small minimize budget keeps slow
+# inputs (a whole Helm release) from stalling a short run.
+FUZZTIME ?= 10s
+FUZZMINIMIZETIME ?= 200x
+FUZZ_TARGETS = \
+	./internal/grading:FuzzCompileAndEvaluate \
+	./internal/grading/facts/helm:FuzzDecodeRelease \
+	./internal/grading/facts/kube:FuzzNormalize \
+	./internal/submission:FuzzFromConfigMap \
+	./internal/submission:FuzzDigest \
+	./internal/lab:FuzzValidateStarter
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME (default 10s), e.g. make fuzz FUZZTIME=60s.
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
+		go test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) || exit 1; \
+	done
 
 .PHONY: bench
-bench: ## Run the benchmarks: grading cost, Helm fact collection, Terraform grading latency and throughput, and change-to-status latency on a real control plane.
+bench: ## Run the benchmarks: grading cost, Helm fact collection, Terraform grading latency and throughput, change-to-status latency, and the scale benchmark (bench-scale).
 	go test $$(go list ./internal/grading/... | grep -v /facts/terraform) -run '^$$' -bench . -benchmem -count 3
 	go test ./internal/grading/facts/terraform/ -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m
 	go test ./controllers/ -run '^$$' -bench 'ChangeToStatus|HelmUpgrade' -benchtime 1x -count 3
+	$(MAKE) bench-scale
+
+# Flags of cmd/rotation-bench, e.g. BENCH_SCALE_ARGS="-n 10,20 -sweep-n 10 -idle 10s" for a quick run.
+BENCH_SCALE_ARGS ?=
+
+.PHONY: bench-scale
+bench-scale: ## Scale benchmark (docs/benchmarks.md): raw client ceiling vs operator provisioning, settings sweep, idle writes, cold restart, grading latency, memory; prints one table.
+	@mkdir -p bin
+	go build -o bin/rotation-bench ./cmd/rotation-bench
+	./bin/rotation-bench -log bin/bench-scale.log $(BENCH_SCALE_ARGS)
 
 .PHONY: verify
 verify: manifests generate fmt ## Fail if generated files are out of date.
@@ -67,6 +100,36 @@ build: manifests generate fmt vet ## Build the manager binary into bin/.
 run: manifests generate ## Run the operator: against your kubeconfig, or on an embedded control plane when there is none.
 	go run ./cmd/rotation-operator $(ARGS)
 
+PLUGIN_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+PLUGIN_LDFLAGS := -s -w -X github.com/handson-dev/rotation-operator/internal/plugin.Version=$(PLUGIN_VERSION)
+PLUGIN_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
+
+.PHONY: plugin
+plugin: ## Build the kubectl plugin into bin/kubectl-rotation (put bin/ on PATH, then: kubectl rotation).
+	go build -trimpath -ldflags "$(PLUGIN_LDFLAGS)" -o bin/kubectl-rotation ./cmd/kubectl-rotation
+
+.PHONY: test-plugin
+test-plugin: ## Test the kubectl plugin: unit tests, and the built binary against a real apiserver.
+	go test ./internal/plugin/ ./cmd/kubectl-rotation/ -count=1 -timeout $(TEST_TIMEOUT)
+
+.PHONY: plugin-dist
+plugin-dist: ## Release archives of the plugin for every platform and a krew manifest with their sha256, in dist/.
+	@rm -rf dist && mkdir -p dist
+	@for p in $(PLUGIN_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ "$$os" = windows ] && ext=.exe; \
+		dir=dist/kubectl-rotation_$${os}_$${arch}; mkdir -p $$dir; \
+		echo "building $$os/$$arch"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath -ldflags "$(PLUGIN_LDFLAGS)" -o $$dir/kubectl-rotation$$ext ./cmd/kubectl-rotation; \
+		cp LICENSE $$dir/ 2>/dev/null || true; \
+		tar -C $$dir -czf $$dir.tar.gz $$(ls $$dir); rm -rf $$dir; \
+	done
+	@sed "s/{{VERSION}}/$(PLUGIN_VERSION)/g" config/krew/rotation.yaml > dist/rotation.yaml
+	@for f in dist/*.tar.gz; do \
+		n=$$(basename $$f .tar.gz); sum=$$(sha256sum $$f | cut -d' ' -f1); \
+		sed -i "s/{{SHA256_$${n#kubectl-rotation_}}}/$$sum/" dist/rotation.yaml; \
+	done
+	@echo "dist/: $$(ls dist | tr '\n' ' ')"
+
 .PHONY: docker-build
 docker-build: ## Build the operator image (needs a Docker engine).
 	docker build -t $(IMG) .
@@ -76,6 +139,7 @@ docker-build: ## Build the operator image (needs a Docker engine).
 .PHONY: install
 install: manifests kustomize ## Install the CRDs, learner/mentor ClusterRoles and admission policy into the current cluster.
 	$(KUSTOMIZE) build config/crd | kubectl apply --server-side -f -
+	kubectl apply --server-side -f config/rbac/lab_roles.yaml
 	$(KUSTOMIZE) build config/policy | kubectl apply --server-side -f -
 
 .PHONY: uninstall

@@ -12,7 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -176,25 +175,22 @@ func (r *LearningRotationReconciler) createStarters(ctx context.Context, s *rota
 		}
 		if learner == nil {
 			var err error
-			if learner, err = r.Learners.For(ctx, s.lr.Name); err != nil {
+			if s.learnerToken != "" {
+				learner, err = r.Learners.ForToken(s.learnerToken)
+			} else {
+				learner, err = r.Learners.For(ctx, s.lr.Name)
+			}
+			if err != nil {
 				return fmt.Errorf("getting learner credentials for starter objects: %w", err)
 			}
 		}
 		var errs []error
 		for _, raw := range sel.ex.Spec.Starter.Objects {
-			u := &unstructured.Unstructured{}
-			if err := u.UnmarshalJSON(raw.Raw); err != nil {
+			u, err := starterObject(s.lr, sel.ex, raw)
+			if err != nil {
 				errs = append(errs, err)
 				continue
 			}
-			u.SetNamespace(lab.Namespace(s.lr.Name))
-			labels := u.GetLabels()
-			if labels == nil {
-				labels = map[string]string{}
-			}
-			labels[rotationsv1.LabelExercise] = sel.ex.Name
-			labels[rotationsv1.LabelRotation] = s.lr.Name
-			u.SetLabels(labels)
 			if err := learner.Create(ctx, u); err != nil && !apierrors.IsAlreadyExists(err) {
 				errs = append(errs, fmt.Errorf("starter %s %s: %w", u.GetKind(), u.GetName(), err))
 			}

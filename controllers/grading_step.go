@@ -34,6 +34,14 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 	var failed []string
 	for _, sel := range s.exercises {
 		prev := *s.result(sel.ex.Name)
+		if s.resetPending[sel.ex.Name] || startersMissing(sel, prev) {
+			// Graded once its starting point is in place: a baseline taken
+			// without the starter objects would count their creation as the
+			// learner's first attempt.
+			prev.Track = sel.ex.Spec.Track
+			results = append(results, prev)
+			continue
+		}
 		var next rotationsv1.ExerciseResult
 		if fileVars := r.fileVariables(sel); len(fileVars) > 0 {
 			if next, err = r.gradeSubmission(ctx, s, sel, prev, fileVars, vars, now); err != nil {
@@ -57,7 +65,8 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 	}
 	r.setCondition(s, rotationsv1.ConditionGraded, metav1.ConditionTrue, rotationsv1.ReasonGraded,
 		fmt.Sprintf("%d exercises graded", len(results)))
-	if v := lr.Annotations[rotationsv1.AnnotationGradeRequested]; v != "" {
+	// The mentor's annotation or the learner's grade request (requests step).
+	if v := s.gradeRequest; v != "" {
 		lr.Status.GradeRequest = v
 	}
 

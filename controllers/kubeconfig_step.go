@@ -39,6 +39,12 @@ func (r *LearningRotationReconciler) reconcileKubeconfig(ctx context.Context, s 
 		renewAt, perr2 := time.Parse(time.RFC3339, secret.Annotations[lab.AnnotationTokenRenewAt])
 		if perr1 == nil && perr2 == nil {
 			if now.Before(renewAt) {
+				if lr.Status.Kubeconfig == nil {
+					// Issued by a pass whose status write failed, which
+					// dropped its events: announce it now.
+					s.events.add(corev1.EventTypeNormal, "KubeconfigIssued", "IssueKubeconfig",
+						fmt.Sprintf("learner kubeconfig written to Secret %s/%s", ns, lab.KubeconfigSecret))
+				}
 				lr.Status.Kubeconfig = &rotationsv1.KubeconfigStatus{SecretRef: ref, ExpiresAt: &metav1.Time{Time: expires}}
 				return ctrl.Result{RequeueAfter: renewAt.Sub(now)}, nil
 			}
@@ -50,24 +56,13 @@ func (r *LearningRotationReconciler) reconcileKubeconfig(ctx context.Context, s 
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("requesting a token for the learner: %w", err)
 	}
+	s.learnerToken = token
 	renewAt := renewalTime(now, expires)
 	kubeconfig, err := lab.Kubeconfig(r.LabServer, r.LabCAData, lr.Name, token)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	desired := &corev1.Secret{
-		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		ObjectMeta: metav1.ObjectMeta{
-			Name: lab.KubeconfigSecret, Namespace: ns, Labels: lab.Labels(lr.Name),
-			Annotations: map[string]string{
-				lab.AnnotationTokenExpiresAt: expires.UTC().Format(time.RFC3339),
-				lab.AnnotationTokenRenewAt:   renewAt.UTC().Format(time.RFC3339),
-			},
-			OwnerReferences: lab.OwnerReferences(lr),
-		},
-		Type: corev1.SecretTypeOpaque,
-		Data: map[string][]byte{lab.KubeconfigKey: kubeconfig},
-	}
+	desired := KubeconfigSecret(lr, kubeconfig, expires, renewAt)
 	if _, err := r.applier.Apply(ctx, desired); err != nil {
 		return ctrl.Result{}, err
 	}

@@ -29,6 +29,10 @@ func (r *LearningRotationReconciler) reconcileLab(ctx context.Context, s *rotati
 	}
 
 	objs := lab.Objects(lr)
+	if r.Registry != nil {
+		ns := lab.Namespace(lr.Name)
+		objs = append(objs, lab.RegistrySecretFor(lr, r.Registry.Host+"/"+r.Registry.LabPrefix(ns), r.Registry.LabDockerConfigJSON(ns)))
+	}
 	var written []string
 	for _, obj := range objs {
 		wrote, err := r.applier.Apply(ctx, obj)
@@ -36,7 +40,7 @@ func (r *LearningRotationReconciler) reconcileLab(ctx context.Context, s *rotati
 			r.provisioningFailed(s, err)
 			return ctrl.Result{}, err
 		}
-		if wrote {
+		if wrote && !s.replaced[describe(obj)] {
 			written = append(written, describe(obj))
 		}
 	}
@@ -76,8 +80,18 @@ func (r *LearningRotationReconciler) claimNamespace(ctx context.Context, s *rota
 	}
 	if owner := metav1.GetControllerOf(ns); owner == nil || owner.UID != s.lr.UID {
 		if !ns.DeletionTimestamp.IsZero() {
-			r.setCondition(s, rotationsv1.ConditionLabProvisioned, metav1.ConditionFalse, "NamespaceTerminating",
-				fmt.Sprintf("waiting for namespace %s, left by an earlier rotation, to finish terminating", ns.Name))
+			msg := fmt.Sprintf("waiting for namespace %s, left by an earlier rotation, to finish terminating", ns.Name)
+			blockers, stuck := terminationBlockers(ns)
+			if blockers != "" {
+				msg += ": " + blockers
+			}
+			prev := meta.FindStatusCondition(s.lr.Status.Conditions, rotationsv1.ConditionLabProvisioned)
+			r.setCondition(s, rotationsv1.ConditionLabProvisioned, metav1.ConditionFalse, ReasonNamespaceTerminating, msg)
+			// Finalizers nobody removes keep the namespace forever: tell
+			// the mentor which, once per change.
+			if stuck && (prev == nil || prev.Message != msg) {
+				s.events.add(corev1.EventTypeWarning, ReasonNamespaceTerminating, "Provision", msg)
+			}
 			s.halt = true
 			return ctrl.Result{RequeueAfter: 5 * time.Second}, nil
 		}
@@ -123,4 +137,30 @@ func (r *LearningRotationReconciler) provisioningFailed(s *rotationScope, err er
 
 func describe(obj client.Object) string {
 	return obj.GetObjectKind().GroupVersionKind().Kind + " " + obj.GetName()
+}
+
+// ReasonNamespaceTerminating: the lab namespace of an earlier rotation of
+// the same name is still being deleted.
+const ReasonNamespaceTerminating = "NamespaceTerminating"
+
+// terminationBlockers says what keeps a terminating namespace, from the
+// conditions the namespace controller sets, and whether finalizers remain
+// (which only whoever set them can lift).
+func terminationBlockers(ns *corev1.Namespace) (string, bool) {
+	var why []string
+	stuck := false
+	for _, c := range ns.Status.Conditions {
+		if c.Status != corev1.ConditionTrue || c.Message == "" {
+			continue
+		}
+		switch c.Type {
+		case corev1.NamespaceFinalizersRemaining:
+			stuck = true
+			why = append(why, c.Message)
+		case corev1.NamespaceContentRemaining, corev1.NamespaceDeletionContentFailure,
+			corev1.NamespaceDeletionDiscoveryFailure, corev1.NamespaceDeletionGVParsingFailure:
+			why = append(why, c.Message)
+		}
+	}
+	return strings.Join(why, "; "), stuck
 }

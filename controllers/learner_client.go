@@ -36,6 +36,13 @@ func (l *LearnerClients) For(ctx context.Context, rotation string) (client.Clien
 	if err != nil {
 		return nil, err
 	}
+	return l.ForToken(token)
+}
+
+// ForToken returns a client acting with a token of a lab's learner
+// ServiceAccount that the caller already holds, e.g. the one it just put in
+// the learner's kubeconfig: one TokenRequest fewer per new lab.
+func (l *LearnerClients) ForToken(token string) (client.Client, error) {
 	cfg := rest.AnonymousClientConfig(l.Base)
 	cfg.BearerToken = token
 	return client.New(cfg, client.Options{Scheme: l.Scheme, Mapper: l.Mapper})

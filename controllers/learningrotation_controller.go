@@ -31,6 +31,7 @@ import (
 	"github.com/handson-dev/rotation-operator/internal/grading"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
 	"github.com/handson-dev/rotation-operator/internal/lab"
+	"github.com/handson-dev/rotation-operator/internal/registry"
 )
 
 // FieldOwner is the server-side apply field manager of everything the operator writes.
@@ -63,8 +64,12 @@ type LearningRotationReconciler struct {
 	// provide ("terraform", "docker"). Exercises reading a variable with no
 	// collector here fail their checks with an evaluation error.
 	SubmissionCollectors map[string]SubmissionCollector
+	// Registry is the lab image registry; when set, every lab gets the
+	// Secret lab-registry with its credentials.
+	Registry *registry.Config
 
 	applier *apply.Applier
+	stale   staleReads
 }
 
 // FactCollector reads the kube facts of a lab namespace.
@@ -83,22 +88,42 @@ type rotationScope struct {
 	events     eventQueue
 	exercises  []selectedExercise
 	starterErr error
+	// learnerToken is the learner token issued in this pass, if any; the
+	// starter objects are created with it rather than with another one.
+	learnerToken string
 	// halt ends the pass after the current step without an error, e.g.
 	// while waiting for an old lab namespace to finish terminating.
 	halt bool
+	// stage is where the rotation is in its time box (timebox step).
+	stage stage
+	// gradeRequest is the grade request this pass answers (requests step).
+	gradeRequest string
+	// resetPending names exercises a reset is still deleting objects of;
+	// they are not graded until it is done.
+	resetPending map[string]bool
+	// replaced names lab objects ("RoleBinding learner") deleted on purpose
+	// this pass, for the lab step to recreate: not a repair.
+	replaced map[string]bool
 }
 
 type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
 
 // +kubebuilder:rbac:groups=rotations.handson.dev,resources=learningrotations,verbs=get;list;watch
+// The operator never patches rotations itself; RBAC lets it grant mentors patch on their own rotation
+// (for the help-acknowledged and grade-requested annotations, see config/policy/mentor_guard.yaml) only if it holds it:
+// +kubebuilder:rbac:groups=rotations.handson.dev,resources=learningrotations,verbs=patch
 // +kubebuilder:rbac:groups=rotations.handson.dev,resources=learningrotations/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=rotations.handson.dev,resources=exercises,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces;serviceaccounts;resourcequotas;limitranges,verbs=get;list;watch;create;patch
+// Lab namespaces are deleted after retention; config/policy/namespace_guard.yaml limits this to lab-* namespaces the operator manages:
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=delete
 // +kubebuilder:rbac:groups="",resources=serviceaccounts;secrets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=serviceaccounts/token,verbs=create,resourceNames=learner
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=roles;rolebindings;clusterroles;clusterrolebindings,verbs=get;list;watch;create;patch
-// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=rotation-operator:learner;rotation-operator:mentor
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=clusterroles,verbs=bind,resourceNames=rotation-operator:learner;rotation-operator:learner-readonly;rotation-operator:mentor
+// The learner's RoleBinding is recreated to swap its (immutable) roleRef between read-write and read-only:
+// +kubebuilder:rbac:groups=rbac.authorization.k8s.io,resources=rolebindings,verbs=delete,resourceNames=learner
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // Grading reads the learner's objects (kube facts) and watches them metadata-only:
 // +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch;create;patch;delete
@@ -109,10 +134,16 @@ type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch
 
-// Reconcile runs one pass: schedule, lab objects, kubeconfig, then one status write.
+// Reconcile runs one pass: schedule and time box, suspension and the
+// learner's access, lab objects, kubeconfig, exercises, the learner's
+// requests, grades and progress, then one status write.
 func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	lr := &rotationsv1.LearningRotation{}
-	if err := r.Client.Get(ctx, req.NamespacedName, lr); err != nil {
+	// Read around the cache: status accumulates (attempts, resets served,
+	// help requests), so a pass must start from the previous pass's write.
+	// The watch event of that write can reach the cache after the next pass
+	// has started, and a pass on the older copy would undo it.
+	if err := r.APIReader.Get(ctx, req.NamespacedName, lr); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	// Every lab object has an owner reference to the rotation: garbage
@@ -120,20 +151,39 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	if !lr.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
+	if r.stale.stale(lr) {
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	}
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("rotation", klog.KObj(lr)))
 
 	base := lr.DeepCopy()
-	s := &rotationScope{lr: lr}
+	s := &rotationScope{lr: lr, resetPending: map[string]bool{}, replaced: map[string]bool{}}
 	defer func() {
 		r.summarize(s, retErr)
-		if err := r.patchStatus(ctx, base, lr); err != nil {
+		switch err := r.patchStatus(ctx, base, lr); {
+		case errors.Is(err, errStaleStatus):
+			// Another pass wrote status after this one read the rotation
+			// (from a cache that had not caught up): this pass's view and
+			// its events are stale, e.g. a second "Provisioned".
+			// Status-only writes start no pass (rotationChanged), so retry
+			// shortly: what queued this pass must still be graded.
+			ctrl.LoggerFrom(ctx).V(1).Info("status written by another pass meanwhile; dropping this pass's status and events")
+			result = lowestRequeue(result, ctrl.Result{RequeueAfter: staleRetry})
+			return
+		case err != nil:
 			retErr = errors.Join(retErr, err)
 			return
 		}
 		s.events.flush(r.Recorder, lr)
 	}()
 
-	steps := []rotationStep{r.reconcileSpec, r.reconcileSchedule, r.reconcileLab, r.reconcileKubeconfig, r.reconcileExercises, r.reconcileGrades}
+	steps := []rotationStep{
+		r.reconcileSpec, r.reconcileSchedule, r.reconcileTimebox,
+		during(labLive, r.reconcileSuspend), during(labLive, r.reconcileAccess),
+		during(labLive, r.reconcileLab), during(labLive, r.reconcileKubeconfig), during(writable, r.reconcileResume),
+		during(writable, r.reconcileExercises), r.reconcileRequests, during(writable, r.reconcileGrades),
+		r.reconcileProgress,
+	}
 	for _, step := range steps {
 		res, err := step(ctx, s)
 		result = lowestRequeue(result, res)
@@ -179,6 +229,10 @@ func (r *LearningRotationReconciler) summarize(s *rotationScope, err error) {
 	provisioned := meta.IsStatusConditionTrue(lr.Status.Conditions, rotationsv1.ConditionLabProvisioned)
 	unresolved := meta.FindStatusCondition(lr.Status.Conditions, rotationsv1.ConditionExercisesResolved)
 	terminal := errors.Is(err, reconcile.TerminalError(nil))
+	if err == nil && r.summarizeStage(s) {
+		lr.Status.ObservedGeneration = lr.Generation
+		return
+	}
 	switch {
 	case provisioned && err == nil && unresolved != nil && unresolved.Status == metav1.ConditionFalse:
 		// The lab works; some exercises cannot be graded until the Exercise is fixed.
@@ -219,18 +273,29 @@ func (r *LearningRotationReconciler) patchStatus(ctx context.Context, base, lr *
 	// An update rather than a merge patch: a patch leaves out zero values, and
 	// a new rotation's score must read 0, not blank. Status belongs to the
 	// operator alone, so on a conflict (the spec or an annotation changed
-	// meanwhile; that change queues another pass) it is put on the latest object.
-	status := lr.Status
+	// meanwhile; that change queues another pass) it is put on the latest
+	// object, unless the status itself changed: then another pass wrote it
+	// and this one worked from a stale view (errStaleStatus).
+	status, readRV := lr.Status, lr.ResourceVersion
 	err := r.Client.Status().Update(ctx, lr)
 	for attempt := 0; apierrors.IsConflict(err) && attempt < 3; attempt++ {
 		if err = r.APIReader.Get(ctx, client.ObjectKeyFromObject(lr), lr); err != nil {
 			break
 		}
+		if !equality.Semantic.DeepEqual(lr.Status, base.Status) {
+			return errStaleStatus
+		}
 		lr.Status = status
 		err = r.Client.Status().Update(ctx, lr)
 	}
+	if err == nil {
+		r.stale.wrote(lr.Name, readRV)
+	}
 	return client.IgnoreNotFound(err)
 }
+
+// errStaleStatus: the status changed since the pass read the rotation.
+var errStaleStatus = errors.New("status changed since the rotation was read")
 
 // lowestRequeue merges two results, keeping the soonest requeue (Cluster API style).
 func lowestRequeue(a, b ctrl.Result) ctrl.Result {
@@ -261,17 +326,21 @@ func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 		r.ResyncInterval = 5 * time.Minute
 	}
 	r.applier = &apply.Applier{Client: r.Client, FieldOwner: FieldOwner}
+	r.Facts, r.HelmFacts = instrumentKube(r.Facts), instrumentHelm(r.HelmFacts)
+	if err := registerMetrics(mgr.GetClient()); err != nil {
+		return err
+	}
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&rotationsv1.LearningRotation{}).
-		Owns(&corev1.Namespace{}).
-		Owns(&corev1.ServiceAccount{}).
-		Owns(&corev1.ResourceQuota{}).
-		Owns(&corev1.LimitRange{}).
-		Owns(&networkingv1.NetworkPolicy{}).
-		Owns(&rbacv1.Role{}).
-		Owns(&rbacv1.RoleBinding{}).
-		Owns(&rbacv1.ClusterRole{}).
-		Owns(&rbacv1.ClusterRoleBinding{}).
+		For(&rotationsv1.LearningRotation{}, rotationChanged).
+		Owns(&corev1.Namespace{}, ownedChanged).
+		Owns(&corev1.ServiceAccount{}, ownedChanged).
+		Owns(&corev1.ResourceQuota{}, ownedChanged).
+		Owns(&corev1.LimitRange{}, ownedChanged).
+		Owns(&networkingv1.NetworkPolicy{}, ownedChanged).
+		Owns(&rbacv1.Role{}, ownedChanged).
+		Owns(&rbacv1.RoleBinding{}, ownedChanged).
+		Owns(&rbacv1.ClusterRole{}, ownedChanged).
+		Owns(&rbacv1.ClusterRoleBinding{}, ownedChanged).
 		Watches(&rotationsv1.Exercise{}, handler.EnqueueRequestsFromMapFunc(r.rotationsSelecting))
 	for _, gvk := range WatchedLabKinds() {
 		obj := &metav1.PartialObjectMetadata{}

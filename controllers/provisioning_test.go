@@ -97,7 +97,7 @@ func TestProvisioningCreatesExactlyTheLab(t *testing.T) {
 			t.Fatal(err)
 		}
 		items, _ := metaItems(list)
-		if len(items) != 1 || items[0].GetName() != "rotation-operator:reader:prov" {
+		if len(items) != 2 || items[0].GetName() != "rotation-operator:mentor-requests:prov" || items[1].GetName() != "rotation-operator:reader:prov" {
 			t.Errorf("%T for prov = %v", list, items)
 		}
 		for _, o := range items {

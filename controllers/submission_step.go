@@ -27,6 +27,23 @@ type SubmissionCollector interface {
 	Collect(ctx context.Context, in SubmissionInput) (map[string]any, error)
 }
 
+// submissionOptional is implemented by collectors that need a submission
+// only for some of their facts; without it every fact needs one.
+type submissionOptional interface {
+	NeedsSubmission(facts []string) bool
+}
+
+// needsSubmission tells whether sel's checks read a fact that comes from files.
+func (r *LearningRotationReconciler) needsSubmission(sel selectedExercise, variables []string) bool {
+	for _, v := range variables {
+		opt, ok := r.SubmissionCollectors[v].(submissionOptional)
+		if !ok || opt.NeedsSubmission(sel.program.Facts) {
+			return true
+		}
+	}
+	return false
+}
+
 // SubmissionInput is what a SubmissionCollector grades.
 type SubmissionInput struct {
 	Rotation, Namespace, Exercise string
@@ -71,6 +88,9 @@ func (r *LearningRotationReconciler) collectSubmission(ctx context.Context, s *r
 	cm := &corev1.ConfigMap{}
 	// ConfigMaps are read around the cache: the operator caches only its own.
 	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, cm); err != nil {
+		if apierrors.IsNotFound(err) && !r.needsSubmission(sel, variables) {
+			return r.runCollectors(ctx, s, sel, variables, base, nil, nil)
+		}
 		if apierrors.IsNotFound(err) {
 			return submissionFacts{blocked: fmt.Sprintf(
 				"nothing handed in yet: put your files in a directory and run kubectl rotation submit %s DIR "+
@@ -97,19 +117,34 @@ func (r *LearningRotationReconciler) collectSubmission(ctx context.Context, s *r
 	if !sub.SubmittedAt.IsZero() {
 		status.SubmittedAt = &metav1.Time{Time: sub.SubmittedAt}
 	}
+	return r.runCollectors(ctx, s, sel, variables, base, sub, status)
+}
+
+// runCollectors adds the exercise's file-graded variables to the pass's.
+// sub is nil when the exercise's checks need no submission and there is none.
+func (r *LearningRotationReconciler) runCollectors(ctx context.Context, s *rotationScope, sel selectedExercise,
+	variables []string, base map[string]any, sub *submission.Submission, status *rotationsv1.SubmissionStatus) (submissionFacts, error) {
 	vars := maps.Clone(base)
 	in := SubmissionInput{
-		Rotation: s.lr.Name, Namespace: ns, Exercise: sel.ex.Name, Submission: sub,
+		Rotation: s.lr.Name, Namespace: lab.Namespace(s.lr.Name), Exercise: sel.ex.Name, Submission: sub,
 		Kubeconfig: func(ctx context.Context) ([]byte, error) { return r.Learners.Kubeconfig(ctx, s.lr.Name) },
 	}
 	for _, v := range variables {
+		if sub == nil && v == grading.VarSubmission {
+			vars[v] = map[string]any{"files": map[string]any{}, "digest": ""}
+			continue
+		}
 		facts, err := r.SubmissionCollectors[v].Collect(ctx, in)
 		if err != nil {
 			return submissionFacts{}, fmt.Errorf("collecting %s facts of exercise %s: %w", v, sel.ex.Name, err)
 		}
 		vars[v] = facts
 	}
-	return submissionFacts{vars: vars, status: status, digest: sub.Digest}, nil
+	out := submissionFacts{vars: vars, status: status}
+	if sub != nil {
+		out.digest = sub.Digest
+	}
+	return out, nil
 }
 
 // blockedResult fails every check of an exercise that cannot be graded yet,

@@ -3,6 +3,7 @@ package controllers_test
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,9 +21,12 @@ import (
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/embedded"
+	tf "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/localcluster"
 	"github.com/handson-dev/rotation-operator/internal/operator"
+	"github.com/handson-dev/rotation-operator/internal/registry"
 	"github.com/handson-dev/rotation-operator/internal/testutil"
+	"github.com/handson-dev/rotation-operator/internal/toolchain"
 )
 
 // The suite runs the real operator against a real control plane: apiserver
@@ -33,8 +37,14 @@ var (
 	admin   client.Client
 	// writes counts every API write the operator makes.
 	writes testutil.WriteCounter
+	// labRegistry is the lab image registry the operator hands labs.
+	labRegistry *registry.Server
+	// terraformMirror is the provider mirror the operator's Terraform grader uses.
+	terraformMirror string
 	// clock is the operator's clock; tests step it to reach token renewal.
 	clock = clocktesting.NewFakeClock(time.Now())
+	// metricsAddr is where the manager serves /metrics.
+	metricsAddr string
 )
 
 const (
@@ -43,7 +53,13 @@ const (
 	operatorUser = "system:serviceaccount:rotation-system:rotation-operator"
 )
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
+func TestMain(m *testing.M) {
+	// The Terraform grader runs this binary as its sandboxed runner.
+	if len(os.Args) > 2 && os.Args[1] == tf.Subcommand[0] && os.Args[2] == tf.Subcommand[1] {
+		os.Exit(tf.RunnerMain(os.Args[3:], os.Stdout, os.Stderr))
+	}
+	os.Exit(run(m))
+}
 
 func run(m *testing.M) int {
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapLevel())))
@@ -80,10 +96,40 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	paths, err := toolchain.Ensure(ctx, os.Stderr, toolchain.TerraformProviderKubernetes)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	terraformMirror = paths.TerraformProviderMirror
+	terraformGrader, err := embedded.TerraformCollector(terraformMirror, "", tf.SandboxRequired, 2)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	// The lab image registry, as the embedded mode runs it.
+	regKey, err := registry.NewKey()
+	if err == nil {
+		labRegistry, err = registry.New(registry.Options{Dir: filepath.Join(os.TempDir(), fmt.Sprintf("rotation-registry-%d", os.Getpid())), Key: regKey})
+	}
+	if err == nil {
+		err = labRegistry.Start(ctx)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "registry:", err)
+		return 1
+	}
+	defer func() { _ = labRegistry.Stop(context.Background()) }()
+	regCfg := labRegistry.Config()
 	cfg := rest.CopyConfig(cluster.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: operatorUser}
 	writes.Wrap(cfg)
-	mgr, err := operator.New(cfg, operator.Options{MetricsAddr: "0", ProbeAddr: "0", TokenTTL: tokenTTL, Clock: clock})
+	// The metrics endpoint is served as in production, on a free local port.
+	if metricsAddr, err = freeLocalAddr(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	mgr, err := operator.New(cfg, operator.Options{MetricsAddr: metricsAddr, ProbeAddr: "0", TokenTTL: tokenTTL, Clock: clock, Terraform: terraformGrader, Registry: &regCfg})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -147,4 +193,14 @@ func userClient(t testing.TB, user string, groups ...string) client.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// freeLocalAddr finds a free loopback port for a server started later.
+func freeLocalAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
 }

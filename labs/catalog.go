@@ -30,7 +30,7 @@ import (
 // track is embedded with all: so that chart files starting with '_' or '.'
 // (templates/_helpers.tpl) are kept; go:embed leaves them out otherwise.
 //
-//go:embed kubernetes all:helm terraform
+//go:embed kubernetes all:helm docker terraform
 var builtin embed.FS
 
 // Files of an exercise folder, labs/<track>/<exercise>/.

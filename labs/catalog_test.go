@@ -45,6 +45,10 @@ func TestCatalogLoadsBuiltins(t *testing.T) {
 		}
 	}
 	want := []string{
+		"docker/docker-containerize",
+		"docker/docker-fix-dockerfile",
+		"docker/docker-image-hygiene",
+		"docker/docker-release-by-digest",
 		"helm/helm-fix-failed",
 		"helm/helm-install",
 		"helm/helm-own-chart",

@@ -11,6 +11,7 @@ import (
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
 
+	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/grading"
 	helmfacts "github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
@@ -169,7 +170,7 @@ func grade(t *testing.T, p *grading.Program, l labObjects) grading.Result {
 	for _, f := range p.Facts {
 		variable, name, _ := strings.Cut(f, ".")
 		_, kubeFact := facts[name]
-		if !(variable == grading.VarKube && kubeFact) && f != grading.VarHelm+"."+helmfacts.FactReleases && variable != grading.VarTerraform {
+		if !(variable == grading.VarKube && kubeFact) && f != grading.VarHelm+"."+helmfacts.FactReleases && variable != grading.VarTerraform && variable != grading.VarDocker {
 			t.Fatalf("the program reads %s, which the test does not provide", f)
 		}
 	}
@@ -177,12 +178,16 @@ func grade(t *testing.T, p *grading.Program, l labObjects) grading.Result {
 		grading.VarKube:      facts,
 		grading.VarHelm:      map[string]any{helmfacts.FactReleases: releases},
 		grading.VarTerraform: terraform,
+		grading.VarDocker:    emptyDockerFacts(),
 		grading.VarLab:       map[string]any{"namespace": labNamespace, "rotation": "x"},
 	})
 }
 
 func TestGrading(t *testing.T) {
 	for _, ex := range mustCatalog(t) {
+		if ex.Spec.Track == rotationsv1.TrackDocker {
+			continue // graded from a real registry: TestDockerGrading
+		}
 		t.Run(ex.Name, func(t *testing.T) {
 			table, ok := gradingTables[ex.Name]
 			if !ok {

@@ -45,6 +45,10 @@ const (
 	ReasonHelpRequested      = "HelpRequested"
 	ReasonHelpAcknowledged   = "HelpAcknowledged"
 	ReasonNoHelpRequested    = "NoHelpRequested"
+	// ReasonLabDeleted: the retention period ended and the lab namespace was deleted.
+	ReasonLabDeleted = "LabDeleted"
+	// ReasonNotExpired: the deadline is still ahead.
+	ReasonNotExpired = "NotExpired"
 )
 
 // Labels and annotations the operator sets or reads.
@@ -63,6 +67,11 @@ const (
 	// AnnotationHelpAcknowledged, set by a mentor to status.helpRequest.requestedAt
 	// (RFC 3339), acknowledges that help request.
 	AnnotationHelpAcknowledged = "rotations.handson.dev/help-acknowledged"
+
+	// AnnotationSuspendedReplicas, on a learner's Deployment or StatefulSet
+	// scaled to zero while the rotation is suspended, holds its replica count
+	// to restore on resume.
+	AnnotationSuspendedReplicas = "rotations.handson.dev/suspended-replicas"
 
 	// LabelSubmission marks a learner's submission ConfigMap in the lab; its
 	// value is the exercise name. The ConfigMap is named SubmissionPrefix+exercise,

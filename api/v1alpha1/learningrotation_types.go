@@ -266,6 +266,14 @@ type LearningRotationStatus struct {
 	// +optional
 	Exercises []ExerciseResult `json:"exercises,omitempty"`
 
+	// Summary has one line per exercise, for people reading kubectl describe:
+	// state, points, checks passed, attempts, resets and minutes against the
+	// estimate. Exercises holds the same and more, for tools.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=100
+	// +optional
+	Summary []string `json:"summary,omitempty"`
+
 	// GradeRequest echoes the last value of the grade-requested annotation
 	// that a grading pass answered, so a client can wait for its request.
 	// +optional
@@ -292,6 +300,7 @@ type LearningRotationStatus struct {
 // +kubebuilder:printcolumn:name="Score",type=integer,JSONPath=`.status.score`
 // +kubebuilder:printcolumn:name="Max",type=integer,JSONPath=`.status.maxScore`,priority=10
 // +kubebuilder:printcolumn:name="Deadline",type=string,JSONPath=`.status.deadline`
+// +kubebuilder:printcolumn:name="Access",type=string,JSONPath=`.status.access`,priority=10
 // +kubebuilder:printcolumn:name="Help",type=string,JSONPath=`.status.conditions[?(@.type=="HelpRequested")].status`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`,priority=10
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=10

@@ -82,6 +82,11 @@ type ExerciseResult struct {
 	// taking far longer than EstimatedMinutes is worth a mentor's look.
 	// +optional
 	MinutesToPass int32 `json:"minutesToPass,omitempty"`
+	// OverranAt is when the exercise ran past twice its EstimatedMinutes
+	// without passing (the tunnel effect); a Warning event ExerciseOverrun
+	// marks it once.
+	// +optional
+	OverranAt *metav1.Time `json:"overranAt,omitempty"`
 
 	// Submission is the learner's submission this result graded, for tracks
 	// graded from files (Terraform, Docker).

@@ -138,6 +138,10 @@ func (in *ExerciseResult) DeepCopyInto(out *ExerciseResult) {
 		in, out := &in.LastGradedAt, &out.LastGradedAt
 		*out = (*in).DeepCopy()
 	}
+	if in.OverranAt != nil {
+		in, out := &in.OverranAt, &out.OverranAt
+		*out = (*in).DeepCopy()
+	}
 	if in.Submission != nil {
 		in, out := &in.Submission, &out.Submission
 		*out = new(SubmissionStatus)
@@ -438,6 +442,11 @@ func (in *LearningRotationStatus) DeepCopyInto(out *LearningRotationStatus) {
 		for i := range *in {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
+	}
+	if in.Summary != nil {
+		in, out := &in.Summary, &out.Summary
+		*out = make([]string, len(*in))
+		copy(*out, *in)
 	}
 	if in.Conditions != nil {
 		in, out := &in.Conditions, &out.Conditions

@@ -9,6 +9,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -26,6 +27,7 @@ import (
 	"github.com/handson-dev/rotation-operator/internal/embedded"
 	tfrunner "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/operator"
+	"github.com/handson-dev/rotation-operator/internal/registry"
 )
 
 func main() {
@@ -40,16 +42,39 @@ func main() {
 	flag.StringVar(&o.ProbeAddr, "health-probe-bind-address", ":8081", "Address of the health and readiness probes.")
 	flag.BoolVar(&o.LeaderElection, "leader-elect", false, "Elect a leader, for running several replicas.")
 	flag.StringVar(&o.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader election Lease (default: the pod's).")
-	flag.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", 4, "Rotations reconciled in parallel.")
+	flag.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", operator.DefaultMaxConcurrentReconciles, "Rotations reconciled in parallel.")
+	var qps float64
+	flag.Float64Var(&qps, "kube-api-qps", float64(operator.DefaultQPS), "Client-side limit of API requests per second; negative for none (the apiserver's priority and fairness still applies).")
+	flag.IntVar(&o.Burst, "kube-api-burst", operator.DefaultBurst, "Client-side burst of API requests, with --kube-api-qps.")
 	flag.DurationVar(&o.TokenTTL, "learner-token-ttl", 8*time.Hour, "Lifetime of learner tokens; renewed after two thirds of it.")
 	flag.DurationVar(&o.GradingInterval, "grading-interval", 5*time.Minute, "Regrade every rotation at least this often (changes in a lab are graded at once).")
 	flag.StringVar(&o.LabServer, "learner-api-server", "", "Apiserver URL written into learner kubeconfigs (default: the operator's).")
+	var reg registryFlags
+	flag.StringVar(&reg.host, "registry-host", "", "Lab image registry (host[:port]) for the Docker track; each lab gets the Secret lab-registry. Empty: no registry (the embedded mode starts one).")
+	flag.StringVar(&reg.prefix, "registry-prefix", "", "Repository path before each lab's repositories: <host>/<prefix>/lab-<rotation>/<image>.")
+	flag.StringVar(&reg.keyFile, "registry-key-file", "", "Secret key (32+ bytes) from which per-lab registry credentials are derived; the registry verifies them with the same key (internal/registry).")
+	flag.BoolVar(&reg.insecure, "registry-insecure", false, "Reach the registry over plain HTTP (loopback or test registries only).")
+	var tfo terraformFlags
+	flag.StringVar(&tfo.mirror, "terraform-mirror", "", "Terraform provider filesystem_mirror directory; the only providers learners' configurations may use. Empty: "+defaultMirror+" if present (the image ships it); the embedded mode builds one.")
+	flag.StringVar(&tfo.binary, "terraform-binary", "", "The terraform CLI (default: terraform on PATH).")
+	flag.StringVar(&tfo.sandbox, "terraform-sandbox", string(tfrunner.SandboxRequired), "Run learners' Terraform in user, mount and PID namespaces: required (refuse to run without them), auto (fall back to a plain subprocess with a warning) or disabled.")
+	flag.IntVar(&tfo.concurrency, "terraform-max-concurrent", tfrunner.DefaultMaxConcurrent, "Terraform runs in flight across all labs.")
 	flag.StringVar(&mode, "embedded", "auto", "Embedded control plane: auto (when no kubeconfig is found), always, or never.")
 	zapOpts := zap.Options{Development: true, Level: zapcore.InfoLevel}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse() // also parses controller-runtime's --kubeconfig flag
+	o.QPS = float32(qps)
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 
+	var err error
+	if o.Registry, err = reg.config(); err != nil {
+		fmt.Fprintln(os.Stderr, "rotation-operator:", err)
+		os.Exit(2)
+	}
+	if o.Terraform, err = tfo.collector(); err != nil {
+		fmt.Fprintln(os.Stderr, "rotation-operator:", err)
+		os.Exit(2)
+	}
 	ctx := ctrl.SetupSignalHandler()
 	if err := run(ctx, mode, o); err != nil {
 		fmt.Fprintln(os.Stderr, "rotation-operator:", err)
@@ -98,4 +123,49 @@ func clusterConfigured() bool {
 	}
 	_, err := os.Stat(clientcmd.RecommendedHomeFile)
 	return err == nil
+}
+
+type registryFlags struct {
+	host, prefix, keyFile string
+	insecure              bool
+}
+
+// config is the lab registry the flags describe, nil when there is none.
+func (f registryFlags) config() (*registry.Config, error) {
+	if f.host == "" {
+		return nil, nil
+	}
+	if f.keyFile == "" {
+		return nil, errors.New("--registry-host needs --registry-key-file: lab credentials are derived from it")
+	}
+	key, err := os.ReadFile(f.keyFile)
+	if err != nil {
+		return nil, err
+	}
+	c := &registry.Config{Host: f.host, Prefix: f.prefix, Insecure: f.insecure, Key: bytes.TrimSpace(key)}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// defaultMirror is where the operator image puts the provider mirror.
+const defaultMirror = "/opt/terraform/mirror"
+
+type terraformFlags struct {
+	mirror, binary, sandbox string
+	concurrency             int
+}
+
+// collector is the Terraform grader the flags describe; nil (and no error)
+// when no mirror is configured or installed.
+func (f terraformFlags) collector() (*tfrunner.Collector, error) {
+	mirror := f.mirror
+	if mirror == "" {
+		if _, err := os.Stat(defaultMirror); err != nil {
+			return nil, nil
+		}
+		mirror = defaultMirror
+	}
+	return embedded.TerraformCollector(mirror, f.binary, tfrunner.SandboxPolicy(f.sandbox), f.concurrency)
 }

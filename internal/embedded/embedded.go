@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -20,9 +22,11 @@ import (
 	"sigs.k8s.io/yaml"
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
+	tf "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/lab"
 	"github.com/handson-dev/rotation-operator/internal/localcluster"
 	"github.com/handson-dev/rotation-operator/internal/operator"
+	"github.com/handson-dev/rotation-operator/internal/registry"
 	"github.com/handson-dev/rotation-operator/internal/toolchain"
 )
 
@@ -51,10 +55,29 @@ func Run(ctx context.Context, o operator.Options, out io.Writer) error {
 	// The embedded apiserver is on loopback; keep the operator's own
 	// endpoints off the usual ports so they do not clash with anything.
 	if o.MetricsAddr == ":8080" {
+		// A free loopback port, chosen here so that it can be printed.
 		o.MetricsAddr = "127.0.0.1:0"
+		if l, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
+			o.MetricsAddr = l.Addr().String()
+			_ = l.Close()
+		}
 	}
 	if o.ProbeAddr == ":8081" {
 		o.ProbeAddr = "127.0.0.1:0"
+	}
+	if o.Registry == nil {
+		reg, err := startRegistry(ctx, out)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = reg.Stop(context.Background()) }()
+		cfg := reg.Config()
+		o.Registry = &cfg
+	}
+	if o.Terraform == nil {
+		if o.Terraform, err = ensureTerraform(ctx, out); err != nil {
+			fmt.Fprintln(out, "Terraform exercises will not be graded:", err)
+		}
 	}
 	mgr, err := operator.New(cluster.Config, o)
 	if err != nil {
@@ -72,6 +95,9 @@ func Run(ctx context.Context, o operator.Options, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.MetricsAddr != "0" && !strings.HasSuffix(o.MetricsAddr, ":0") {
+		fmt.Fprintf(out, "Metrics: curl -s http://%s/metrics | grep ^rotation_operator\n", o.MetricsAddr)
+	}
 	printNextSteps(out, cluster.KubeconfigPath, learnerKubeconfig, lr)
 
 	select {
@@ -86,11 +112,62 @@ func Run(ctx context.Context, o operator.Options, out io.Writer) error {
 	return nil
 }
 
+// startRegistry serves the lab image registry on loopback, storing under
+// the user cache dir so pushed images and lab credentials survive restarts.
+func startRegistry(ctx context.Context, out io.Writer) (*registry.Server, error) {
+	root, err := toolchain.CacheRoot()
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Join(root, "embedded-registry")
+	key, err := registry.LoadOrCreateKey(filepath.Join(dir, "key"))
+	if err != nil {
+		return nil, err
+	}
+	reg, err := registry.New(registry.Options{Dir: filepath.Join(dir, "storage"), Key: key})
+	if err != nil {
+		return nil, err
+	}
+	if err := reg.Start(ctx); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "Lab image registry (OCI distribution, per-lab credentials): http://%s, images in %s\n", reg.Addr(), dir)
+	return reg, nil
+}
+
+// ensureTerraform builds (once, cached) the kubernetes provider mirror and
+// returns a sandboxed Terraform grader using the terraform CLI on PATH.
+func ensureTerraform(ctx context.Context, out io.Writer) (*tf.Collector, error) {
+	paths, err := toolchain.Ensure(ctx, out, toolchain.TerraformProviderKubernetes)
+	if err != nil {
+		return nil, err
+	}
+	return TerraformCollector(paths.TerraformProviderMirror, "", tf.SandboxRequired, 0)
+}
+
+// TerraformCollector is the local-mode Terraform grader: the operator
+// binary's runner subcommand in a sandboxed subprocess.
+func TerraformCollector(mirror, terraform string, sandbox tf.SandboxPolicy, concurrency int) (*tf.Collector, error) {
+	if _, err := os.Stat(mirror); err != nil {
+		return nil, fmt.Errorf("terraform provider mirror: %w", err)
+	}
+	bin, err := tf.FindTerraform(terraform)
+	if err != nil {
+		return nil, err
+	}
+	return tf.NewCollector(tf.Options{
+		Executor:      &tf.LocalExecutor{Terraform: bin, Mirror: mirror, Sandbox: sandbox},
+		MaxConcurrent: concurrency,
+	})
+}
+
 // InstallManifests are what `make install` applies besides the CRDs.
 func InstallManifests(root string) []string {
 	return []string{
 		filepath.Join(root, "config", "rbac", "lab_roles.yaml"),
 		filepath.Join(root, "config", "policy", "lab_guard.yaml"),
+		filepath.Join(root, "config", "policy", "namespace_guard.yaml"),
+		filepath.Join(root, "config", "policy", "mentor_guard.yaml"),
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"github.com/google/cel-go/ext"
 	"k8s.io/apiserver/pkg/cel/library"
 
+	"github.com/handson-dev/rotation-operator/internal/grading/facts/docker"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
@@ -20,6 +21,11 @@ const (
 	VarKube = "kube"
 	// VarHelm holds Helm's release storage: helm.releases['web'].
 	VarHelm = "helm"
+	// VarDocker holds the Docker track's facts: docker.dockerfile (the
+	// submitted Dockerfile and its rule findings), docker.images (the lab's
+	// pushed images), docker.registry and docker.workloads (Deployments
+	// running them). See package facts/docker for their shape.
+	VarDocker = "docker"
 	// VarLab describes the lab: lab.namespace, lab.rotation.
 	VarLab = "lab"
 	// VarSubmission is the exercise's latest submission:
@@ -36,6 +42,7 @@ const (
 var knownFacts = map[string][]string{
 	VarKube:       kube.Resources(),
 	VarHelm:       {helm.FactReleases},
+	VarDocker:     docker.Facts(),
 	VarSubmission: {"files", "digest"},
 	VarTerraform:  terraform.Facts(),
 }
@@ -56,6 +63,7 @@ func newEnv() (*cel.Env, error) {
 	return cel.NewEnv(
 		cel.Variable(VarKube, cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.DynType))),
 		cel.Variable(VarHelm, cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.DynType))),
+		cel.Variable(VarDocker, cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable(VarLab, cel.MapType(cel.StringType, cel.StringType)),
 		cel.Variable(VarSubmission, cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable(VarTerraform, cel.MapType(cel.StringType, cel.DynType)),

@@ -60,7 +60,7 @@ func Advance(prev rotationsv1.ExerciseResult, res Result, factsHash string, hint
 		if prev.State != rotationsv1.ExercisePassed {
 			transition = TransitionPassed
 		}
-	case prev.FirstPassedAt != nil:
+	case prev.FirstPassedAt != nil && !startedOver(prev):
 		// Credit earned stays in BestPoints; the state tells the mentor it broke.
 		next.State = rotationsv1.ExerciseFailed
 		if prev.State == rotationsv1.ExercisePassed {
@@ -78,6 +78,13 @@ func Advance(prev rotationsv1.ExerciseResult, res Result, factsHash string, hint
 	}
 	next.HintsUnlocked, next.Hint = unlockedHints(hints, next, now)
 	return next, transition
+}
+
+// startedOver tells a result that passed once and was then reset (its
+// state set back to NotStarted or InProgress): until it passes again,
+// failing checks are the work ahead, not a regression.
+func startedOver(r rotationsv1.ExerciseResult) bool {
+	return r.State == rotationsv1.ExerciseNotStarted || r.State == rotationsv1.ExerciseInProgress
 }
 
 // unlockedHints counts the hints unlocked so far, in order: a hint unlocks

@@ -412,3 +412,42 @@ func TestHashFactsOddShapes(t *testing.T) {
 		t.Errorf("unencodable facts hashed without an error")
 	}
 }
+
+// After a reset (the controller sets the state back to InProgress and clears
+// the facts baseline), failing checks are work ahead, not a regression;
+// credit and the first pass stay; passing again is a pass, and breaking it
+// after that is a regression again.
+func TestAdvanceAfterReset(t *testing.T) {
+	passed, _ := Advance(rotationsv1.ExerciseResult{FactsHash: "h0"}, graded(10), "h1", nil, t0)
+	if passed.State != rotationsv1.ExercisePassed || passed.BestPoints != 10 {
+		t.Fatalf("setup: %+v", passed)
+	}
+	reset := *passed.DeepCopy()
+	reset.State, reset.FactsHash, reset.Resets = rotationsv1.ExerciseInProgress, "", 1
+	reset.LastResetAt = &metav1.Time{Time: stamp(t0.Add(time.Minute))}
+
+	steps := []struct {
+		name       string
+		hash       string
+		points     int32
+		state      rotationsv1.ExerciseState
+		transition Transition
+		attempts   int32
+	}{
+		{"baseline after the reset is no attempt and no regression", "h-start", 0, rotationsv1.ExerciseInProgress, NoTransition, 1},
+		{"work after the reset", "h2", 5, rotationsv1.ExerciseInProgress, NoTransition, 2},
+		{"passes again", "h3", 10, rotationsv1.ExercisePassed, TransitionPassed, 3},
+		{"breaks it: a regression again", "h4", 5, rotationsv1.ExerciseFailed, TransitionRegressed, 4},
+	}
+	cur := reset
+	for i, st := range steps {
+		next, tr := Advance(cur, graded(st.points), st.hash, nil, t0.Add(time.Duration(2+i)*time.Minute))
+		if next.State != st.state || tr != st.transition || next.Attempts != st.attempts {
+			t.Errorf("%s: state %s transition %q attempts %d, want %s %q %d", st.name, next.State, tr, next.Attempts, st.state, st.transition, st.attempts)
+		}
+		if next.BestPoints != 10 || next.FirstPassedAt == nil || !next.FirstPassedAt.Equal(passed.FirstPassedAt) || next.Resets != 1 {
+			t.Errorf("%s: credit not kept: best %d firstPassedAt %v resets %d", st.name, next.BestPoints, next.FirstPassedAt, next.Resets)
+		}
+		cur = next
+	}
+}

@@ -41,3 +41,26 @@ func Labels(rotation string) map[string]string {
 		rotationsv1.LabelManagedBy: rotationsv1.ManagedByValue,
 	}
 }
+
+// LearnerReadOnlyClusterRole is bound instead of LearnerClusterRole while the
+// rotation is suspended or past its deadline.
+const LearnerReadOnlyClusterRole = "rotation-operator:learner-readonly"
+
+// LearnerRole is the ClusterRole the learner's RoleBinding refers to for an
+// access level: read-only while suspended or expired, read-write otherwise
+// (an empty access, from a rotation the operator has not classified yet,
+// counts as read-write).
+func LearnerRole(access rotationsv1.LearnerAccess) string {
+	if access == rotationsv1.AccessReadOnly {
+		return LearnerReadOnlyClusterRole
+	}
+	return LearnerClusterRole
+}
+
+// MentorRequestsClusterRole lets a rotation's mentors patch it, for the
+// protocol annotations only (help-acknowledged, grade-requested): the
+// admission policy rotation-operator-mentor-guard refuses any other change
+// by someone who may patch the rotation but not update it.
+func MentorRequestsClusterRole(rotation string) string {
+	return "rotation-operator:mentor-requests:" + rotation
+}

@@ -33,7 +33,8 @@ func Objects(lr *rotationsv1.LearningRotation) []client.Object {
 		AutomountServiceAccountToken: ptr.To(false),
 	})
 	objs = append(objs,
-		roleBinding(meta(LearnerBinding, ns), LearnerClusterRole, "ClusterRole", learners),
+		// status.access picks the learner's role: read-only once suspended or expired.
+		roleBinding(meta(LearnerBinding, ns), LearnerRole(lr.Status.Access), "ClusterRole", learners),
 		roleBinding(meta(MentorBinding, ns), MentorClusterRole, "ClusterRole", subjects(lr.Spec.Mentors)),
 		&rbacv1.Role{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "Role"},
@@ -59,6 +60,18 @@ func Objects(lr *rotationsv1.LearningRotation) []client.Object {
 			ObjectMeta: meta(ReaderClusterRole(lr.Name), ""),
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: ReaderClusterRole(lr.Name)},
 			Subjects:   append(learners, subjects(lr.Spec.Mentors)...),
+		},
+		&rbacv1.ClusterRole{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole"},
+			ObjectMeta: meta(MentorRequestsClusterRole(lr.Name), ""),
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{rotationsv1.GroupVersion.Group}, Resources: []string{"learningrotations"},
+				ResourceNames: []string{lr.Name}, Verbs: []string{"patch"}}},
+		},
+		&rbacv1.ClusterRoleBinding{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
+			ObjectMeta: meta(MentorRequestsClusterRole(lr.Name), ""),
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: MentorRequestsClusterRole(lr.Name)},
+			Subjects:   subjects(lr.Spec.Mentors),
 		},
 	)
 

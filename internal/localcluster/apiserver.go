@@ -1,8 +1,12 @@
 package localcluster
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/utils/ptr"
@@ -39,7 +43,15 @@ func newEnvironment(c *Cluster, opts Options, tools *toolchain.Paths) (*envtest.
 	}
 	// Paths set here win over KUBEBUILDER_ASSETS / BinaryAssetsDirectory.
 	env.ControlPlane.Etcd = &envtest.Etcd{Path: tools.Etcd, Out: etcdLog, Err: etcdLog}
-	env.ControlPlane.APIServer = &envtest.APIServer{Path: tools.KubeAPIServer, Out: apiLog, Err: apiLog}
+	// A cert dir of our own, rather than envtest's temporary one that its
+	// Stop deletes: RestartAPIServer then brings the apiserver back with the
+	// same serving certificate, client CA and service-account signing key,
+	// so existing clients and issued tokens keep working.
+	certDir := filepath.Join(c.WorkDir, "kube-apiserver")
+	if err := os.MkdirAll(certDir, 0o700); err != nil {
+		return nil, err
+	}
+	env.ControlPlane.APIServer = &envtest.APIServer{Path: tools.KubeAPIServer, Out: apiLog, Err: apiLog, CertDir: certDir}
 
 	args := env.ControlPlane.APIServer.Configure()
 	// envtest v0.25 already defaults to RBAC; pinned so that permission tests
@@ -51,4 +63,34 @@ func newEnvironment(c *Cluster, opts Options, tools *toolchain.Paths) (*envtest.
 	args.Set("enable-admission-plugins",
 		"NamespaceLifecycle,LimitRanger,PodSecurity,ResourceQuota,ValidatingAdmissionPolicy,ValidatingAdmissionWebhook,MutatingAdmissionWebhook")
 	return env, nil
+}
+
+// findProcess returns the pid of the one process whose command line has
+// arg, from /proc.
+func findProcess(arg string) (int, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	found := 0
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		if slices.Contains(strings.Split(string(b), "\x00"), arg) {
+			if found != 0 {
+				return 0, fmt.Errorf("more than one process has %s", arg)
+			}
+			found = pid
+		}
+	}
+	if found == 0 {
+		return 0, fmt.Errorf("no process has %s", arg)
+	}
+	return found, nil
 }

@@ -27,6 +27,11 @@ type Options struct {
 	// Full also runs kube-controller-manager, kube-scheduler and kwok with one
 	// fake Node (FakeNodeName), so workloads actually run.
 	Full bool
+	// ControllerManager runs kube-controller-manager (garbage collection,
+	// namespace deletion, quota status, Deployments and ReplicaSets) without
+	// the scheduler and kwok: pods stay Pending, which keeps benchmarks from
+	// spending the machine on fake kubelets. Implied by Full.
+	ControllerManager bool
 	// Tools are the binaries to run; nil means toolchain.Ensure (which
 	// builds them on first use).
 	Tools *toolchain.Paths
@@ -125,7 +130,7 @@ func (c *Cluster) start(ctx context.Context, opts Options, tools *toolchain.Path
 		}
 		done("manifests")
 	}
-	if !opts.Full {
+	if !opts.Full && !opts.ControllerManager {
 		return nil
 	}
 
@@ -133,6 +138,9 @@ func (c *Cluster) start(ctx context.Context, opts Options, tools *toolchain.Path
 		return err
 	}
 	done("kube-controller-manager")
+	if !opts.Full {
+		return nil
+	}
 	if err := c.startScheduler(ctx, tools.KubeScheduler); err != nil {
 		return err
 	}
@@ -197,4 +205,36 @@ func (c *Cluster) DumpLogs(w io.Writer, lines int) {
 			fmt.Fprintf(w, "==> %s (%s) <==\n%s\n", name, p, logTail(p, lines))
 		}
 	}
+}
+
+// StopAPIServer kills kube-apiserver (SIGKILL, as in a crash: a graceful
+// stop drains watches for up to a minute), leaving etcd and the other
+// components running, e.g. to test how clients ride out an apiserver outage.
+// Linux only.
+func (c *Cluster) StopAPIServer() error {
+	if c.Env == nil || c.Env.ControlPlane.APIServer == nil {
+		return errors.New("no apiserver running")
+	}
+	api := c.Env.ControlPlane.APIServer
+	pid, err := findProcess("--cert-dir=" + api.CertDir)
+	if err != nil {
+		return fmt.Errorf("finding kube-apiserver: %w", err)
+	}
+	if p, err := os.FindProcess(pid); err != nil {
+		return err
+	} else if err := p.Kill(); err != nil {
+		return fmt.Errorf("killing kube-apiserver (pid %d): %w", pid, err)
+	}
+	// Reaps the process and marks it stopped for StartAPIServer.
+	return api.Stop()
+}
+
+// StartAPIServer starts kube-apiserver again after StopAPIServer, on the
+// same address with the same certificates and service-account keys, and
+// waits until it is healthy. etcd kept the data.
+func (c *Cluster) StartAPIServer() error {
+	if c.Env == nil || c.Env.ControlPlane.APIServer == nil {
+		return errors.New("no apiserver to start")
+	}
+	return c.Env.ControlPlane.APIServer.Start()
 }

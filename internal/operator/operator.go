@@ -10,10 +10,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -27,9 +29,23 @@ import (
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/controllers"
 	"github.com/handson-dev/rotation-operator/internal/grading"
+	"github.com/handson-dev/rotation-operator/internal/grading/facts/docker"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
+	tf "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
+	"github.com/handson-dev/rotation-operator/internal/registry"
 	"github.com/handson-dev/rotation-operator/labs"
+)
+
+// Defaults of the operator's settings, shared by cmd/rotation-operator's
+// flags and the scale benchmark (docs/benchmarks.md has the data behind them).
+const (
+	DefaultMaxConcurrentReconciles = 8
+	// DefaultQPS is the client-side QPS limit; negative means none (the
+	// apiserver's priority and fairness still applies), as controller-runtime's
+	// GetConfig sets it.
+	DefaultQPS   float32 = -1
+	DefaultBurst         = 0
 )
 
 // Options configure the operator.
@@ -39,6 +55,16 @@ type Options struct {
 	LeaderElection          bool
 	LeaderElectionNamespace string
 	MaxConcurrentReconciles int
+	// QPS and Burst limit the operator's API requests on the client side;
+	// 0 keeps the rest.Config's own values, a negative QPS turns the limit
+	// off (the apiserver's priority and fairness still applies).
+	QPS   float32
+	Burst int
+
+	// LeaseDuration, RenewDeadline and RetryPeriod tune leader election;
+	// zero means controller-runtime's defaults (15s, 10s, 2s). Tests of
+	// fail-over shorten them.
+	LeaseDuration, RenewDeadline, RetryPeriod time.Duration
 
 	// LabServer is the apiserver URL written into learner kubeconfigs; empty
 	// means the operator's own. LabCAData likewise defaults to the operator's CA.
@@ -49,6 +75,14 @@ type Options struct {
 	GradingInterval time.Duration
 	// Catalog returns the built-in exercises; nil means the embedded labs/ catalog.
 	Catalog func() ([]rotationsv1.Exercise, error)
+
+	// Registry is the lab image registry (Docker track); nil leaves labs
+	// without one, and Docker exercises fail their registry checks saying so.
+	Registry *registry.Config
+
+	// Terraform grades Terraform submissions; nil means this operator cannot,
+	// and Terraform exercises fail their checks saying so.
+	Terraform *tf.Collector
 
 	// Clock is injected by tests; nil means the real clock.
 	Clock clock.PassiveClock
@@ -78,7 +112,23 @@ func CacheOptions() cache.Options {
 	} {
 		byObject[obj] = cache.ByObject{Label: managed}
 	}
-	return cache.Options{ByObject: byObject}
+	return cache.Options{ByObject: byObject, DefaultTransform: trimForCache}
+}
+
+// trimForCache drops what the operator never reads from its cache: managed
+// fields on every object, and annotations of the learner's objects, which
+// are watched metadata-only just to know that something changed (a
+// kubectl-applied object carries its whole last configuration there).
+// Objects the operator reads with their annotations, its own lab objects,
+// come through typed informers and keep them. Measured in docs/benchmarks.md.
+func trimForCache(obj any) (any, error) {
+	if m, ok := obj.(metav1.Object); ok {
+		m.SetManagedFields(nil)
+		if _, partial := obj.(*metav1.PartialObjectMetadata); partial {
+			m.SetAnnotations(nil)
+		}
+	}
+	return obj, nil
 }
 
 // ClientOptions read ConfigMaps and Secrets around the cache: the operator
@@ -92,7 +142,7 @@ func ClientOptions() client.Options {
 // New builds a manager with the operator's reconcilers registered.
 func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if o.MaxConcurrentReconciles == 0 {
-		o.MaxConcurrentReconciles = 4
+		o.MaxConcurrentReconciles = DefaultMaxConcurrentReconciles
 	}
 	if o.LabServer == "" {
 		o.LabServer = cfg.Host
@@ -103,6 +153,22 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
+	if o.QPS != 0 || o.Burst != 0 {
+		cfg = rest.CopyConfig(cfg)
+		if o.QPS != 0 {
+			cfg.QPS = o.QPS
+		}
+		if o.Burst != 0 {
+			cfg.Burst = o.Burst
+		}
+		if cfg.QPS > 0 {
+			// One limiter for the whole process. Without it every REST client
+			// gets its own: controller-runtime makes one per resource type,
+			// and the event recorder and learner clients theirs, so a QPS of
+			// 20 allowed several hundred requests a second (measured).
+			cfg.RateLimiter = flowcontrol.NewTokenBucketRateLimiter(cfg.QPS, max(cfg.Burst, 1))
+		}
+	}
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                  Scheme(),
 		Cache:                   CacheOptions(),
@@ -112,6 +178,9 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		LeaderElection:          o.LeaderElection,
 		LeaderElectionID:        "rotation-operator.rotations.handson.dev",
 		LeaderElectionNamespace: o.LeaderElectionNamespace,
+		LeaseDuration:           nonZero(o.LeaseDuration),
+		RenewDeadline:           nonZero(o.RenewDeadline),
+		RetryPeriod:             nonZero(o.RetryPeriod),
 		// Tests start several managers in one process; names need not be unique.
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
@@ -122,7 +191,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		o.Catalog = labs.Catalog
 	}
 	opts := controller.Options{MaxConcurrentReconciles: o.MaxConcurrentReconciles}
-	recorder := mgr.GetEventRecorder("rotation-operator")
+	recorder := noteLimit{mgr.GetEventRecorder("rotation-operator")}
 	programs := &grading.Cache{}
 	rotations := &controllers.LearningRotationReconciler{
 		Client:         mgr.GetClient(),
@@ -141,7 +210,11 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		},
 		SubmissionCollectors: map[string]controllers.SubmissionCollector{
 			grading.VarSubmission: controllers.FilesCollector{},
+			grading.VarTerraform:  controllers.TerraformFacts{Collector: o.Terraform, Reader: mgr.GetAPIReader()},
+			grading.VarDocker: controllers.DockerFacts{
+				Collector: &docker.Collector{Registry: registryOrEmpty(o.Registry)}, Reader: mgr.GetAPIReader()},
 		},
+		Registry: o.Registry,
 	}
 	if err := rotations.SetupWithManager(mgr, opts); err != nil {
 		return nil, fmt.Errorf("setting up the LearningRotation controller: %w", err)
@@ -160,4 +233,21 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// registryOrEmpty gives the Docker collector a registry to read; without
+// one its registry facts carry the configuration error.
+func registryOrEmpty(c *registry.Config) registry.Config {
+	if c == nil {
+		return registry.Config{}
+	}
+	return *c
+}
+
+// nonZero is nil for zero, so the manager applies its default.
+func nonZero(d time.Duration) *time.Duration {
+	if d == 0 {
+		return nil
+	}
+	return &d
 }

@@ -3,6 +3,7 @@ package operator_test
 import (
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -35,9 +36,31 @@ func TestOperatorClusterRoleIsNarrow(t *testing.T) {
 			case "escalate", "impersonate", "deletecollection":
 				t.Errorf("verb %q in rule %+v", v, r)
 			case "bind":
-				// Justified: labs bind the two shipped lab ClusterRoles, and only those.
-				if !slices.Equal(r.ResourceNames, []string{"rotation-operator:learner", "rotation-operator:mentor"}) {
+				// Justified: labs bind the shipped lab ClusterRoles, and only those.
+				if !slices.Equal(r.ResourceNames, []string{"rotation-operator:learner", "rotation-operator:learner-readonly", "rotation-operator:mentor"}) {
 					t.Errorf("bind is allowed beyond the lab roles: %+v", r)
+				}
+			case "delete":
+				// Justified: the learner RoleBinding is recreated to swap its roleRef, by name only.
+				if slices.Contains(r.Resources, "rolebindings") && !slices.Equal(r.ResourceNames, []string{"learner"}) {
+					t.Errorf("rolebindings may be deleted beyond the learner binding: %+v", r)
+				}
+				// Justified: lab namespaces after retention; config/policy/namespace_guard.yaml
+				// limits it to managed lab- namespaces, which RBAC cannot express.
+				if slices.Contains(r.Resources, "namespaces") {
+					policies, err := os.ReadFile("../../config/policy/kustomization.yaml")
+					if err != nil || !strings.Contains(string(policies), "namespace_guard.yaml") {
+						t.Errorf("namespaces may be deleted but config/policy does not ship the namespace guard (err=%v)", err)
+					}
+				}
+			case "patch":
+				// Justified: granting mentors patch on their own rotation; the mentor guard
+				// holds them to the protocol annotations.
+				if slices.Contains(r.Resources, "learningrotations") {
+					policies, err := os.ReadFile("../../config/policy/kustomization.yaml")
+					if err != nil || !strings.Contains(string(policies), "mentor_guard.yaml") {
+						t.Errorf("mentors may be granted patch on rotations but config/policy does not ship the mentor guard (err=%v)", err)
+					}
 				}
 			case "create":
 				// Justified: TokenRequest for the learner ServiceAccount, by name only.

@@ -71,6 +71,24 @@ func (b *RotationBuilder) Duration(d time.Duration) *RotationBuilder {
 	return b
 }
 
+// Start sets the schedule's start.
+func (b *RotationBuilder) Start(t time.Time) *RotationBuilder {
+	b.lr.Spec.Schedule.Start = &metav1.Time{Time: t.UTC().Truncate(time.Second)}
+	return b
+}
+
+// Retention sets how long the lab is kept after the deadline.
+func (b *RotationBuilder) Retention(d time.Duration) *RotationBuilder {
+	b.lr.Spec.Schedule.Retention = &metav1.Duration{Duration: d}
+	return b
+}
+
+// Suspend sets spec.suspend.
+func (b *RotationBuilder) Suspend(suspend bool) *RotationBuilder {
+	b.lr.Spec.Suspend = suspend
+	return b
+}
+
 // Size sets the size profile.
 func (b *RotationBuilder) Size(s rotationsv1.SizeProfile) *RotationBuilder {
 	b.lr.Spec.Size = s

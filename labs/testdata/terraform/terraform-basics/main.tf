@@ -44,6 +44,9 @@ resource "kubernetes_deployment_v1" "web" {
           }
           security_context {
             allow_privilege_escalation = false
+            # The provider defaults run_as_non_root to false here, which Pod Security
+            # "restricted" refuses: set it, even though the pod sets it too.
+            run_as_non_root = true
             capabilities {
               drop = ["ALL"]
             }

@@ -1,0 +1,149 @@
+package controllers_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
+	tf "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
+	"github.com/handson-dev/rotation-operator/internal/lab"
+	"github.com/handson-dev/rotation-operator/internal/testutil"
+)
+
+// TestTerraformExerciseThroughTheOperator does the built-in terraform-basics
+// exercise as a learner would: the real terraform CLI with only the lab
+// kubeconfig applies the configuration with state in the lab, the learner
+// hands it in, and the operator's sandboxed grader scores it.
+func TestTerraformExerciseThroughTheOperator(t *testing.T) {
+	ctx := context.Background()
+	createRotation(t, testutil.Rotation("tfe").Exercises("terraform-basics").Obj())
+	waitReady(t, "tfe")
+	ns := "lab-tfe"
+	learner := userClient(t, "tfe@example.com")
+
+	dir := t.TempDir()
+	kubeconfig := &corev1.Secret{}
+	if err := admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: lab.KubeconfigSecret}, kubeconfig); err != nil {
+		t.Fatal(err)
+	}
+	kubeFile := filepath.Join(dir, "lab.kubeconfig")
+	rc := filepath.Join(dir, ".terraformrc")
+	write := func(name, content string) {
+		if err := os.WriteFile(name, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(kubeFile, string(kubeconfig.Data[lab.KubeconfigKey]))
+	write(rc, tf.CLIConfig(terraformMirror))
+	work := filepath.Join(dir, "work")
+	if err := os.Mkdir(work, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	solution := map[string]string{}
+	src := filepath.Join("..", "labs", "testdata", "terraform", "terraform-basics")
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		solution[e.Name()] = strings.ReplaceAll(string(b), "lab-CHANGE-ME", ns)
+		write(filepath.Join(work, e.Name()), solution[e.Name()])
+	}
+	terraform := func(args ...string) {
+		t.Helper()
+		bin, err := tf.FindTerraform("")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(cctx, bin, args...)
+		cmd.Dir = work
+		cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + dir, "TF_CLI_CONFIG_FILE=" + rc,
+			"KUBE_CONFIG_PATH=" + kubeFile, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("learner terraform %s: %v\n%s\nlab: %s", args[0], err, out, describeLab(ctx, ns))
+		}
+	}
+
+	// Handed in before it is applied: graded, and the failures say what to do.
+	submit(t, learner, ns, "terraform-basics", solution)
+	exerciseResult(t, "tfe", "terraform-basics", func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
+		if r.Submission == nil || r.Submission.Digest == "" || r.State == rotationsv1.ExercisePassed {
+			return fmt.Errorf("result = %+v", r)
+		}
+		for _, c := range r.Checks {
+			if c.Name == "configmap-managed" && !c.Passed && strings.Contains(c.Message, "terraform apply") {
+				return nil
+			}
+		}
+		return fmt.Errorf("no useful failure for the unapplied configuration: %+v", r.Checks)
+	})
+
+	// Applied as the learner, with state in the lab: every check passes.
+	terraform("init", "-input=false", "-no-color")
+	terraform("apply", "-auto-approve", "-input=false", "-no-color")
+	lr := &rotationsv1.LearningRotation{}
+	testutil.Eventually(t, 4*time.Minute, func(ctx context.Context) error {
+		if err := admin.Get(ctx, client.ObjectKey{Name: "tfe"}, lr); err != nil {
+			return err
+		}
+		for _, r := range lr.Status.Exercises {
+			if r.Name == "terraform-basics" {
+				if r.State != rotationsv1.ExercisePassed || r.Points != r.MaxPoints {
+					return fmt.Errorf("state %s, %d/%d points, checks %+v", r.State, r.Points, r.MaxPoints, r.Checks)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("no result yet")
+	})
+	state := &corev1.Secret{}
+	if err := admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "tfstate-default-terraform-basics"}, state); err != nil {
+		t.Errorf("the state is not in the lab: %v", err)
+	}
+}
+
+// describeLab summarises a lab's workloads and warnings, for failure messages.
+func describeLab(ctx context.Context, ns string) string {
+	var b strings.Builder
+	deps := &appsv1.DeploymentList{}
+	_ = admin.List(ctx, deps, client.InNamespace(ns))
+	for _, d := range deps.Items {
+		fmt.Fprintf(&b, "deployment %s: replicas %d available %d conditions %+v\n", d.Name, ptrValue(d.Spec.Replicas), d.Status.AvailableReplicas, d.Status.Conditions)
+	}
+	pods := &corev1.PodList{}
+	_ = admin.List(ctx, pods, client.InNamespace(ns))
+	for _, p := range pods.Items {
+		fmt.Fprintf(&b, "pod %s: %s node %q\n", p.Name, p.Status.Phase, p.Spec.NodeName)
+	}
+	events := &corev1.EventList{}
+	_ = admin.List(ctx, events, client.InNamespace(ns))
+	for _, e := range events.Items {
+		if e.Type == corev1.EventTypeWarning {
+			fmt.Fprintf(&b, "event %s %s: %s\n", e.InvolvedObject.Name, e.Reason, e.Message)
+		}
+	}
+	return b.String()
+}
+
+func ptrValue(p *int32) int32 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}

@@ -1,0 +1,142 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"time"
+)
+
+// Targets of issue 9.
+const (
+	targetEfficiency    = 0.8
+	targetAmplification = 1.1
+	targetGradingP99    = 5 * time.Second
+	targetRSS           = 200 << 20
+)
+
+// table collects the results and prints them as one Markdown table.
+type table struct {
+	perLab             int
+	loadStart, loadEnd string
+	started            time.Time
+	final              OperatorConfig
+	ns                 []int
+	sweepN             int
+
+	raw, rawLimited []rawResult
+	sweep           []provResult
+	scale           *provResult
+	idle            idleResult
+	restart         restartResult
+	grading         gradingResult
+	gradingN        int
+	peakRSS         float64
+}
+
+func (t *table) bestRaw(n int) rawResult {
+	var best rawResult
+	for _, r := range t.raw {
+		if r.n == n && (best.n == 0 || r.elapsed < best.elapsed) {
+			best = r
+		}
+	}
+	return best
+}
+
+func met(ok bool) string {
+	if ok {
+		return "**met**"
+	}
+	return "**missed**"
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
+
+func mib(b float64) string { return fmt.Sprintf("%.0f MiB", b/(1<<20)) }
+
+func (t *table) print(w io.Writer) {
+	fmt.Fprintf(w, "\nrotation-operator scale benchmark, %s, %d CPUs, load average %s at start, %s at end, took %s.\n",
+		t.started.UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), t.loadStart, t.loadEnd, time.Since(t.started).Round(time.Second))
+	fmt.Fprintf(w, "A lab needs %d objects (internal/lab objects, kubeconfig Secret, instructions ConfigMaps, starter Deployments).\n", t.perLab)
+	fmt.Fprintf(w, "Operator defaults used for the N=%d runs: %s.\n\n", t.ns[len(t.ns)-1], t.final)
+	fmt.Fprintln(w, "| # | measure | N | setting | result | target | |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|")
+	row := func(num, measure string, n int, setting, result, target, status string) {
+		ns := "-"
+		if n > 0 {
+			ns = fmt.Sprint(n)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", num, measure, ns, setting, result, target, status)
+	}
+	for _, n := range t.ns {
+		best := t.bestRaw(n)
+		for _, r := range t.raw {
+			if r.n != n {
+				continue
+			}
+			mark := ""
+			if r == best {
+				mark = "best"
+			}
+			row("1", "raw ceiling: plain client creates the rendered objects", n, fmt.Sprintf("%d workers, no client QPS limit", r.workers),
+				fmt.Sprintf("%.0f objects/s (%d objects + %d TokenRequests in %s)", r.rate(), r.objects, r.tokens, secs(r.elapsed)), "-", mark)
+		}
+		for _, r := range t.rawLimited {
+			if r.n == n {
+				row("1", "raw ceiling with a client QPS limit (one limiter per client)", n, fmt.Sprintf("%d workers, QPS %g burst %d", r.workers, r.qps, int(r.qps*1.5)),
+					fmt.Sprintf("%.0f objects/s (%s)", r.rate(), secs(r.elapsed)), "-", "")
+			}
+		}
+	}
+	prov := func(r provResult, final bool) {
+		needed := float64(r.n * t.perLab)
+		amp := r.settled.total / needed
+		res := fmt.Sprintf("all Ready in %s; writes %s = **%.2f×** the %.0f objects (object writes alone %.2f×); %.0f reads; %.0f reconciles",
+			secs(r.elapsed), r.settled, amp, needed, (r.settled.objects+r.settled.learner)/needed, r.reads, r.reconciles)
+		target, status := fmt.Sprintf("amplification ≤ %.1f", targetAmplification), met(amp <= targetAmplification)
+		raw, rawWhat := t.bestRaw(r.n), "raw"
+		for _, l := range t.rawLimited {
+			if l.n == r.n && l.qps == r.cfg.QPS {
+				raw, rawWhat = l, fmt.Sprintf("raw at QPS %g", l.qps)
+			}
+		}
+		if raw.n != 0 {
+			eff := raw.elapsed.Seconds() / r.elapsed.Seconds()
+			res = fmt.Sprintf("efficiency **%.2f** (%s %s); ", eff, rawWhat, secs(raw.elapsed)) + res
+			if final {
+				target = fmt.Sprintf("efficiency ≥ %.1f; ", targetEfficiency) + target
+				status = fmt.Sprintf("eff %s, amp %s", met(eff >= targetEfficiency), met(amp <= targetAmplification))
+			}
+		}
+		row("2", "operator provisioning: create N rotations, until all Ready", r.n, r.cfg.String(), res, target, status)
+	}
+	for _, r := range t.sweep {
+		prov(r, false)
+	}
+	if t.scale != nil {
+		prov(*t.scale, true)
+		row("3", "steady state: labs idle", t.scale.n, fmt.Sprintf("%s idle", t.idle.d),
+			fmt.Sprintf("writes %s; %.0f reconciles", t.idle.writes, t.idle.reconciles), "0 writes (token refresh aside)", met(t.idle.writes.total == 0))
+		row("4", "cold restart: new operator process, labs present", t.scale.n, "resync = reconcile_total ≥ N and queue empty",
+			fmt.Sprintf("resync %s after exec; writes %s; %.0f reconciles", secs(t.restart.resync), t.restart.writes, t.restart.reconciles), "0 writes", met(t.restart.writes.total == 0))
+		g := t.grading
+		row("5", "grading: learner scales web, until status shows the check", t.gradingN, fmt.Sprintf("%d changes at %.0f/s over all labs", len(g.samples)+g.lost, g.rate),
+			fmt.Sprintf("p50 %s, p99 %s, max %s (%d lost)", secs(g.pct(0.5)), secs(g.pct(0.99)), secs(g.pct(1)), g.lost), fmt.Sprintf("p99 ≤ %s", targetGradingP99),
+			met(g.lost == 0 && len(g.samples) > 0 && g.pct(0.99) <= targetGradingP99))
+		row("5", "grading CPU per pass (operator CPU time / LearningRotation reconciles)", t.gradingN, "same phase",
+			fmt.Sprintf("%.1f ms per pass (%.0f passes in %s)", float64(g.cpuPerPass.Microseconds())/1000, g.passes, secs(g.wall)), "-", "")
+	}
+	for _, r := range t.sweep {
+		if r.cfg == t.final {
+			row("6", "memory: operator subprocess after provisioning", r.n, r.cfg.String(),
+				fmt.Sprintf("RSS %s (%s with no labs), Go heap in use %s", mib(r.rss), mib(r.baseRSS), mib(r.heap)), "-", "")
+		}
+	}
+	if t.scale != nil {
+		r := t.scale
+		row("6", "memory: operator subprocess after provisioning", r.n, r.cfg.String(),
+			fmt.Sprintf("RSS %s (%s with no labs), Go heap in use %s; peak RSS %s (after grading)", mib(r.rss), mib(r.baseRSS), mib(r.heap), mib(t.peakRSS)),
+			fmt.Sprintf("RSS ≤ %s", mib(targetRSS)), met(r.rss <= targetRSS && t.peakRSS <= targetRSS))
+	}
+}

@@ -1,0 +1,140 @@
+package plugin
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
+)
+
+func newListCommand(o *Options) *cobra.Command {
+	print := genericclioptions.NewPrintFlags("").WithTypeSetter(Scheme)
+	var selector string
+	cmd := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "Every rotation at a glance: learner, phase, progress, score, deadline, open help requests",
+		Long: `List every LearningRotation: learner, phase, a progress bar of the
+exercises passed, score out of the maximum, the deadline with the time left,
+and open help requests (answer them with kubectl rotation ack).
+
+Listing every rotation needs list on learningrotations (a platform admin's
+or mentor lead's right); a mentor of one rotation uses kubectl rotation status.`,
+		Example: `  kubectl rotation list
+  kubectl rotation list -o wide          # + lab, access, Ready and the help message
+  kubectl rotation list -l team=payments
+  kubectl rotation list -o json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := o.Client()
+			if err != nil {
+				return err
+			}
+			list := &rotationsv1.LearningRotationList{}
+			opts := []client.ListOption{}
+			if selector != "" {
+				sel, err := parseSelector(selector)
+				if err != nil {
+					return usageErrorf(err)
+				}
+				opts = append(opts, client.MatchingLabelsSelector{Selector: sel})
+			}
+			if err := c.List(cmd.Context(), list, opts...); err != nil {
+				return forbiddenHint(err, "listing every rotation needs list on learningrotations; for one rotation use kubectl rotation status NAME")
+			}
+			sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
+			switch out := *print.OutputFormat; out {
+			case "", "wide":
+				if len(list.Items) == 0 {
+					fmt.Fprintln(o.Streams.ErrOut, "No rotations found.")
+					return nil
+				}
+				return o.writeList(list.Items, out == "wide")
+			default:
+				p, err := print.ToPrinter()
+				if err != nil {
+					return usageErrorf(err)
+				}
+				if out != "name" {
+					return p.PrintObj(list, o.Streams.Out)
+				}
+				for i := range list.Items {
+					if err := p.PrintObj(&list.Items[i], o.Streams.Out); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+		},
+	}
+	print.AddFlags(cmd)
+	setOutputUsage(cmd, "Output format: wide, json, yaml, name, jsonpath=..., go-template=...")
+	cmd.Flags().StringVarP(&selector, "selector", "l", "", "Label selector to filter rotations, e.g. team=payments")
+	return cmd
+}
+
+func (o *Options) writeList(items []rotationsv1.LearningRotation, wide bool) error {
+	now := o.Now()
+	w := printers.GetNewTabWriter(o.Streams.Out)
+	header := []string{"NAME", "LEARNER", "PHASE", "PROGRESS", "SCORE", "DEADLINE", "HELP"}
+	if wide {
+		header = append(header, "LAB", "ACCESS", "READY", "HELP MESSAGE")
+	}
+	fmt.Fprintln(w, strings.Join(header, "\t"))
+	open := 0
+	for i := range items {
+		lr := &items[i]
+		s := &lr.Status
+		phase := string(s.Phase)
+		if phase == "" {
+			phase = "Pending"
+		}
+		help, msg := "-", ""
+		if h := openHelp(lr); h != nil {
+			open++
+			help = "OPEN " + ago(h.RequestedAt.Time, now)
+			msg = oneLine(h.Message, 60)
+		}
+		deadline := "-"
+		if s.Deadline != nil {
+			deadline = s.Deadline.Local().Format("2006-01-02") + " (" + shortTimeLeft(lr, now) + ")"
+		}
+		row := []string{
+			lr.Name,
+			lr.Spec.Learner.Name,
+			phase,
+			fmt.Sprintf("%s %d/%d", progressBar(s.Completed, s.Total, barWidth), s.Completed, s.Total),
+			fmt.Sprintf("%d/%d", s.Score, s.MaxScore),
+			deadline,
+			help,
+		}
+		if wide {
+			access := string(s.Access)
+			if access == "" {
+				access = "-"
+			}
+			row = append(row, labNamespace(lr), access, conditionText(lr, rotationsv1.ConditionReady), orDash(msg))
+		}
+		fmt.Fprintln(w, strings.Join(row, "\t"))
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if open > 0 {
+		fmt.Fprintf(o.Streams.ErrOut, "%d open help request(s): kubectl rotation status NAME, then kubectl rotation ack NAME\n", open)
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
