@@ -108,7 +108,7 @@ func TestCompileErrors(t *testing.T) {
 		{"unknown fact, index form", "kube['widgets'].size() > 0", []string{"unknown fact kube.widgets"}},
 		{"unknown fact, optional", "kube.?widgets.hasValue()", []string{"unknown fact kube.widgets"}},
 		{"secrets are not a fact", "kube.secrets.size() == 0", []string{"unknown fact kube.secrets"}},
-		{"undeclared variable", "docker.images.size() > 0", []string{`check "bad"`, "undeclared reference", "docker"}},
+		{"undeclared variable", "cooking.recipes.size() > 0", []string{`check "bad"`, "undeclared reference", "cooking"}},
 		{"unknown terraform fact", "terraform.state.size() > 0", []string{"unknown fact terraform.state", "inSync"}},
 		{"not a bool", "1 + 1", []string{`check "bad"`, "must evaluate to a bool", "int"}},
 		{"a string", "lab.namespace", []string{"must evaluate to a bool", "string"}},
