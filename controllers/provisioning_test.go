@@ -70,7 +70,7 @@ func TestProvisioningCreatesExactlyTheLab(t *testing.T) {
 		names []string
 	}{
 		{&corev1.ServiceAccountList{}, []string{"learner"}},
-		{&corev1.SecretList{}, []string{"learner-kubeconfig"}},
+		{&corev1.SecretList{}, []string{"lab-registry", "learner-kubeconfig"}},
 		{&corev1.ResourceQuotaList{}, []string{"lab-quota"}},
 		{&corev1.LimitRangeList{}, []string{"lab-limits"}},
 		{&networkingv1.NetworkPolicyList{}, []string{"deny-cloud-metadata-egress", "deny-ingress-from-other-namespaces"}},

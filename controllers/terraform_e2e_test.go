@@ -98,6 +98,11 @@ func TestTerraformExerciseThroughTheOperator(t *testing.T) {
 	terraform("init", "-input=false", "-no-color")
 	terraform("apply", "-auto-approve", "-input=false", "-no-color")
 	lr := &rotationsv1.LearningRotation{}
+	defer func() {
+		if t.Failed() {
+			t.Logf("lab: %s", describeLab(context.Background(), ns))
+		}
+	}()
 	testutil.Eventually(t, 4*time.Minute, func(ctx context.Context) error {
 		if err := admin.Get(ctx, client.ObjectKey{Name: "tfe"}, lr); err != nil {
 			return err

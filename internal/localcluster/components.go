@@ -59,6 +59,10 @@ func (c *Cluster) startControllerManager(ctx context.Context, binary string) err
 		"--service-account-private-key-file="+filepath.Join(c.Env.ControlPlane.APIServer.CertDir, "sa-signer.key"),
 		// Published as the kube-root-ca.crt ConfigMap in every namespace.
 		"--root-ca-file="+caFile,
+		// kwok renews the fake node's Lease; on a loaded 2-core machine a
+		// renewal can be late, and the default 50s grace would mark the
+		// node NotReady, taint it and make every pod unready mid-test.
+		"--node-monitor-grace-period=10m",
 	)
 }
 

@@ -24,9 +24,11 @@ const (
 // create time, as a kubelet does when registering.
 func createFakeNode(ctx context.Context, c client.Client) error {
 	res := corev1.ResourceList{
-		corev1.ResourceCPU:    resource.MustParse("32"),
-		corev1.ResourceMemory: resource.MustParse("256Gi"),
-		corev1.ResourcePods:   resource.MustParse("110"),
+		// Room for every lab a test suite or benchmark creates: nothing
+		// runs, so capacity only decides what the scheduler admits.
+		corev1.ResourceCPU:    resource.MustParse("1000"),
+		corev1.ResourceMemory: resource.MustParse("4Ti"),
+		corev1.ResourcePods:   resource.MustParse("2000"),
 	}
 	node := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{

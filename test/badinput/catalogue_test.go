@@ -291,7 +291,7 @@ spec: {track: kubernetes, title: t, instructions: i, checks: [{name: c, expressi
 	return []badInput{
 		{"exercise", "cel-syntax-error", exercise("c-syntax", "kube.deployments["), "CheckCompileFailed"},
 		{"exercise", "cel-garbage", exercise("c-garbage", "\x00\x01 ☃ )(*&^%$"), "CheckCompileFailed"},
-		{"exercise", "cel-unknown-variable", exercise("c-var", "docker.image == 'nginx'"), "undeclared reference to 'docker'"},
+		{"exercise", "cel-unknown-variable", exercise("c-var", "vault.secret == 'nginx'"), "undeclared reference to 'vault'"},
 		{"exercise", "cel-unknown-fact", exercise("c-fact", "kube.widgets['w'].spec.size == 1"), "widgets"},
 		{"exercise", "cel-secrets-fact", exercise("c-secret", "kube.secrets['learner-kubeconfig'].data.kubeconfig != ''"), "secrets"},
 		{"exercise", "cel-not-bool", exercise("c-int", "1 + 1"), "CheckCompileFailed"},
