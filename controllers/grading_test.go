@@ -217,7 +217,7 @@ func TestBadExercisesAreReportedAndTheOperatorKeepsRunning(t *testing.T) {
 	cases := []struct{ name, expr, want string }{
 		{"bad-syntax", "kube.deployments['web'].spec.replicas ==", "Syntax error"},
 		{"unknown-fact", "size(kube.widgets) > 0", "unknown fact kube.widgets"},
-		{"unknown-variable", "size(terraform.resources) > 0", "undeclared reference to 'terraform'"},
+		{"unknown-variable", "size(vault.secrets) > 0", "undeclared reference to 'vault'"},
 		{"too-costly", "kube.pods.all(a, kube.pods.all(b, kube.pods.all(c, kube.pods.all(d, a == d))))", "exceeds the limit"},
 	}
 	for _, c := range cases {

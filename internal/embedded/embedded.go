@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/util/wait"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -156,7 +157,7 @@ func TerraformCollector(mirror, terraform string, sandbox tf.SandboxPolicy, conc
 		return nil, err
 	}
 	return tf.NewCollector(tf.Options{
-		Executor:      &tf.LocalExecutor{Terraform: bin, Mirror: mirror, Sandbox: sandbox},
+		Executor:      &tf.LocalExecutor{Terraform: bin, Mirror: mirror, Sandbox: sandbox, Log: ctrl.Log.WithName("terraform")},
 		MaxConcurrent: concurrency,
 	})
 }
