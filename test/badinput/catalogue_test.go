@@ -37,6 +37,7 @@ func TestBadInputCatalogue(t *testing.T) {
 	cases = append(cases, submissionCases()...)
 	cases = append(cases, helmCases()...)
 	cases = append(cases, terraformStateCases()...)
+	cases = append(cases, requestCases()...)
 
 	panics := reconcilePanics(t)
 	start := time.Now()
