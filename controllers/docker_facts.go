@@ -32,12 +32,27 @@ func (d DockerFacts) Collect(ctx context.Context, in SubmissionInput) (map[strin
 			docker.FactRegistry: map[string]any{"error": "this cluster has no lab image registry (start the operator with --registry-host): " + err.Error()},
 		}, files), nil
 	}
-	deployments := &appsv1.DeploymentList{}
-	if err := d.Reader.List(ctx, deployments, client.InNamespace(in.Namespace)); err != nil {
-		return nil, err
+	// The registry and the Deployments are the lab's: read them once per
+	// pass, and give each exercise its own Dockerfile.
+	lab, ok := in.labFacts[labDockerFacts]
+	if !ok {
+		deployments := &appsv1.DeploymentList{}
+		if err := d.Reader.List(ctx, deployments, client.InNamespace(in.Namespace)); err != nil {
+			return nil, err
+		}
+		var err error
+		if lab, err = d.Collector.Collect(ctx, docker.Request{Namespace: in.Namespace, Deployments: deployments.Items}); err != nil {
+			return nil, err
+		}
+		if in.labFacts != nil {
+			in.labFacts[labDockerFacts] = lab
+		}
 	}
-	return d.Collector.Collect(ctx, docker.Request{Namespace: in.Namespace, Files: files, Deployments: deployments.Items})
+	return docker.WithDockerfile(lab, files), nil
 }
+
+// labDockerFacts keys the lab-wide docker facts in a pass's memo.
+const labDockerFacts = "docker"
 
 // NeedsSubmission: only docker.dockerfile comes from the learner's files;
 // images and workloads are graded from the registry and the lab.

@@ -98,6 +98,9 @@ type rotationScope struct {
 	stage stage
 	// gradeRequest is the grade request this pass answers (requests step).
 	gradeRequest string
+	// labFacts holds lab-wide facts a submission collector read once in
+	// this pass (the lab's registry and Deployments) for every exercise.
+	labFacts map[string]map[string]any
 	// resetPending names exercises a reset is still deleting objects of;
 	// they are not graded until it is done.
 	resetPending map[string]bool

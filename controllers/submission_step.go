@@ -51,6 +51,9 @@ type SubmissionInput struct {
 	// Kubeconfig returns a kubeconfig for the lab's learner ServiceAccount
 	// with a short-lived token; learner files run with nothing more.
 	Kubeconfig func(ctx context.Context) ([]byte, error)
+	// labFacts is the pass's memo of lab-wide facts, shared by the
+	// exercises graded in one pass (see DockerFacts).
+	labFacts map[string]map[string]any
 }
 
 // submissionFacts is the outcome of reading and collecting one exercise's submission.
@@ -129,6 +132,10 @@ func (r *LearningRotationReconciler) runCollectors(ctx context.Context, s *rotat
 		Rotation: s.lr.Name, Namespace: lab.Namespace(s.lr.Name), Exercise: sel.ex.Name, Submission: sub,
 		Kubeconfig: func(ctx context.Context) ([]byte, error) { return r.Learners.Kubeconfig(ctx, s.lr.Name) },
 	}
+	if s.labFacts == nil {
+		s.labFacts = map[string]map[string]any{}
+	}
+	in.labFacts = s.labFacts
 	for _, v := range variables {
 		if sub == nil && v == grading.VarSubmission {
 			vars[v] = map[string]any{"files": map[string]any{}, "digest": ""}

@@ -32,7 +32,7 @@ func (t TerraformFacts) Collect(ctx context.Context, in SubmissionInput) (map[st
 	state.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
 	// The kubernetes backend's state Secret, by the track's convention
 	// secret_suffix = <exercise> in the default workspace.
-	err := t.Reader.Get(ctx, client.ObjectKey{Namespace: in.Namespace, Name: "tfstate-default-" + in.Exercise}, state)
+	err := t.Reader.Get(ctx, client.ObjectKey{Namespace: in.Namespace, Name: terraformStateSecret(in.Exercise)}, state)
 	if err != nil && !apierrors.IsNotFound(err) {
 		return nil, err
 	}
