@@ -136,6 +136,10 @@ type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch
+// Terraform submissions are graded by runner Jobs in the lab, as the learner, and read from their pod's log;
+// config/policy/runner_guard.yaml limits the Jobs to runner Jobs, in managed labs, as the learner:
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=create;delete
+// +kubebuilder:rbac:groups="",resources=pods/log,verbs=get
 
 // Reconcile runs one pass: schedule and time box, suspension and the
 // learner's access, lab objects, kubeconfig, exercises, the learner's

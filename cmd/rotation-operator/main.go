@@ -59,6 +59,8 @@ func main() {
 	flag.StringVar(&tfo.binary, "terraform-binary", "", "The terraform CLI (default: terraform on PATH).")
 	flag.StringVar(&tfo.sandbox, "terraform-sandbox", string(tfrunner.SandboxRequired), "Run learners' Terraform in user, mount and PID namespaces: required (refuse to run without them), auto (fall back to a plain subprocess with a warning) or disabled.")
 	flag.IntVar(&tfo.concurrency, "terraform-max-concurrent", tfrunner.DefaultMaxConcurrent, "Terraform runs in flight across all labs.")
+	flag.StringVar(&tfo.executor, "terraform-executor", "auto", "Where learners' Terraform runs: job (a runner Job in the lab, as the learner), local (a sandboxed subprocess of the operator) or auto (job when the operator runs in a pod, else local).")
+	flag.StringVar(&tfo.runnerImage, "terraform-runner-image", "", "Image of runner Jobs; it must hold the operator binary, terraform and the mirror. Empty: this pod's own image, by digest (needs POD_NAME and POD_NAMESPACE).")
 	flag.StringVar(&mode, "embedded", "auto", "Embedded control plane: auto (when no kubeconfig is found), always, or never.")
 	zapOpts := zap.Options{Development: true, Level: zapcore.InfoLevel}
 	zapOpts.BindFlags(flag.CommandLine)
@@ -71,18 +73,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "rotation-operator:", err)
 		os.Exit(2)
 	}
-	if o.Terraform, err = tfo.collector(); err != nil {
-		fmt.Fprintln(os.Stderr, "rotation-operator:", err)
-		os.Exit(2)
-	}
 	ctx := ctrl.SetupSignalHandler()
-	if err := run(ctx, mode, o); err != nil {
+	if err := run(ctx, mode, o, tfo); err != nil {
 		fmt.Fprintln(os.Stderr, "rotation-operator:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, mode string, o operator.Options) error {
+func run(ctx context.Context, mode string, o operator.Options, tfo terraformFlags) error {
 	var cfg *rest.Config
 	switch mode {
 	case "always":
@@ -96,6 +94,10 @@ func run(ctx context.Context, mode string, o operator.Options) error {
 		}
 	default:
 		return fmt.Errorf("--embedded must be auto, always or never, not %q", mode)
+	}
+	var err error
+	if o.Terraform, err = tfo.collector(ctx, cfg); err != nil {
+		return err
 	}
 	if cfg == nil {
 		return embedded.Run(ctx, o, os.Stdout)
@@ -147,25 +149,4 @@ func (f registryFlags) config() (*registry.Config, error) {
 		return nil, err
 	}
 	return c, nil
-}
-
-// defaultMirror is where the operator image puts the provider mirror.
-const defaultMirror = "/opt/terraform/mirror"
-
-type terraformFlags struct {
-	mirror, binary, sandbox string
-	concurrency             int
-}
-
-// collector is the Terraform grader the flags describe; nil (and no error)
-// when no mirror is configured or installed.
-func (f terraformFlags) collector() (*tfrunner.Collector, error) {
-	mirror := f.mirror
-	if mirror == "" {
-		if _, err := os.Stat(defaultMirror); err != nil {
-			return nil, nil
-		}
-		mirror = defaultMirror
-	}
-	return embedded.TerraformCollector(mirror, f.binary, tfrunner.SandboxPolicy(f.sandbox), f.concurrency)
 }

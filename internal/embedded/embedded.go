@@ -168,6 +168,7 @@ func InstallManifests(root string) []string {
 		filepath.Join(root, "config", "rbac", "lab_roles.yaml"),
 		filepath.Join(root, "config", "policy", "lab_guard.yaml"),
 		filepath.Join(root, "config", "policy", "namespace_guard.yaml"),
+		filepath.Join(root, "config", "policy", "runner_guard.yaml"),
 		filepath.Join(root, "config", "policy", "mentor_guard.yaml"),
 	}
 }

@@ -34,7 +34,7 @@ func fuzzFiles(b []byte) map[string]string {
 func FuzzFromConfigMap(f *testing.F) {
 	for _, s := range []struct {
 		exercise, name, submittedAt string
-		data, binary               []byte
+		data, binary                []byte
 	}{
 		{"tf", "submission-tf", "2026-01-02T03:04:05Z", []byte("main.tf\x00resource \"x\" \"y\" {}\x00variables.tf\x00variable \"a\" {}"), nil},
 		{"tf", "submission-tf", "yesterday", []byte("main.tf\x00ok"), []byte("a.bin\x00\x7fELF")},

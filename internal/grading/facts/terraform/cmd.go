@@ -38,6 +38,8 @@ func (s *stringsFlag) Set(v string) error { *s = append(*s, v); return nil }
 //	--submission DIR        the submitted files, flat (required)
 //	--kubeconfig FILE       the lab kubeconfig (required unless --in-cluster)
 //	--in-cluster            write a kubeconfig from the pod's ServiceAccount (Job mode)
+//	--service-account-dir D where --in-cluster finds token and ca.crt (default
+//	                        the standard mount; for runtimes that mount it elsewhere)
 //	--work DIR              scratch dir (default: a new temp dir, removed after)
 //	--mirror DIR            provider filesystem mirror (required)
 //	--terraform FILE        terraform binary (default: $PATH)
@@ -58,6 +60,7 @@ func RunnerMain(args []string, stdout, stderr io.Writer) int {
 		sandbox     bool
 		sandboxed   bool
 		inCluster   bool
+		saDir       string
 		hide        stringsFlag
 	)
 	fs.StringVar(&cfg.Namespace, "namespace", "", "lab namespace")
@@ -65,6 +68,7 @@ func RunnerMain(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&cfg.SubmissionDir, "submission", "", "directory of the submitted files")
 	fs.StringVar(&cfg.Kubeconfig, "kubeconfig", "", "the lab kubeconfig")
 	fs.BoolVar(&inCluster, "in-cluster", false, "build the lab kubeconfig from the pod's ServiceAccount")
+	fs.StringVar(&saDir, "service-account-dir", serviceAccountDir, "where --in-cluster finds the ServiceAccount token and ca.crt")
 	fs.StringVar(&cfg.WorkDir, "work", "", "scratch directory (default: a new temp dir)")
 	fs.StringVar(&cfg.Mirror, "mirror", "", "terraform provider filesystem mirror")
 	fs.StringVar(&cfg.Terraform, "terraform", "", "terraform binary (default: from PATH)")
@@ -106,7 +110,7 @@ func RunnerMain(args []string, stdout, stderr io.Writer) int {
 		cfg.WorkDir = d
 	}
 	if inCluster {
-		p, err := writeInClusterKubeconfig(cfg.WorkDir, cfg.Namespace)
+		p, err := writeInClusterKubeconfig(cfg.WorkDir, cfg.Namespace, saDir)
 		if err != nil {
 			return fail(err)
 		}
@@ -192,7 +196,7 @@ const serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
 // ServiceAccount (the learner's, in a runner Job) into dir: terraform and
 // its kubernetes provider and backend read a kubeconfig file, and the
 // token file is re-read, so a refreshed projected token keeps working.
-func writeInClusterKubeconfig(dir, namespace string) (string, error) {
+func writeInClusterKubeconfig(dir, namespace, saDir string) (string, error) {
 	host, port := os.Getenv("KUBERNETES_SERVICE_HOST"), os.Getenv("KUBERNETES_SERVICE_PORT")
 	if host == "" || port == "" {
 		return "", errors.New("--in-cluster: KUBERNETES_SERVICE_HOST/PORT are not set")
@@ -215,7 +219,7 @@ contexts:
 - name: lab
   context: {cluster: lab, user: learner, namespace: %s}
 current-context: lab
-`, host, port, serviceAccountDir, serviceAccountDir, namespace)
+`, host, port, saDir, saDir, namespace)
 	p := filepath.Join(dir, "kubeconfig")
 	return p, os.WriteFile(p, []byte(kc), 0o600)
 }

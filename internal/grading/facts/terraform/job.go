@@ -47,6 +47,9 @@ type JobOptions struct {
 	// Resources of the runner container (default requests 250m CPU and
 	// 256Mi, limits 1 CPU and 1Gi: terraform plus one provider).
 	Resources *corev1.ResourceRequirements
+	// PodAnnotations are added to the runner pod, e.g. to keep a service
+	// mesh from injecting a sidecar (the Job would never complete).
+	PodAnnotations map[string]string
 	// Digest, when set, names the Job (Digest of the Request) so a
 	// submission is graded by one Job at a time.
 	Digest string
@@ -138,7 +141,7 @@ func JobFor(o JobOptions) (*batchv1.Job, error) {
 			ActiveDeadlineSeconds:   ptr.To(int64(o.Deadline.Seconds())),
 			TTLSecondsAfterFinished: ptr.To(int32(o.TTLAfterFinished.Seconds())),
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: o.PodAnnotations},
 				Spec: corev1.PodSpec{
 					RestartPolicy:      corev1.RestartPolicyNever,
 					ServiceAccountName: o.ServiceAccount,
