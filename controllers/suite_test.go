@@ -13,6 +13,7 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -102,11 +103,40 @@ func run(m *testing.M) int {
 		return 1
 	}
 	terraformMirror = paths.TerraformProviderMirror
-	terraformGrader, err := embedded.TerraformCollector(terraformMirror, "", tf.SandboxRequired, 2)
+	// Terraform grading: local mode (the sandboxed subprocess) for most
+	// labs, cluster mode (runner Jobs) for labs named lab-tfjob*, whose
+	// pods the test's pod runtime executes (kwok runs no containers).
+	terraformBin, err := tf.FindTerraform("")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	runnerCfg := rest.CopyConfig(cluster.Config)
+	runnerCfg.Impersonate = rest.ImpersonationConfig{UserName: operatorUser}
+	jobExecutor, err := runnerJobExecutor(runnerCfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	terraformGrader, err := tf.NewCollector(tf.Options{MaxConcurrent: 2, Executor: routingExecutor{
+		local: &tf.LocalExecutor{Terraform: terraformBin, Mirror: terraformMirror, Sandbox: tf.SandboxRequired, Log: ctrl.Log.WithName("terraform")},
+		job:   jobExecutor,
+	}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	adminClientset, err := kubernetes.NewForConfig(cluster.Config)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	stopPods, err := cluster.RunPods(ctx, runRunnerPod(adminClientset, cluster.Config, terraformBin, terraformMirror))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "pod runtime:", err)
+		return 1
+	}
+	defer func() { _ = stopPods() }()
 	// The lab image registry, as the embedded mode runs it.
 	regKey, err := registry.NewKey()
 	if err == nil {

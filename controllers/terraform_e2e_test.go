@@ -23,13 +23,19 @@ import (
 // TestTerraformExerciseThroughTheOperator does the built-in terraform-basics
 // exercise as a learner would: the real terraform CLI with only the lab
 // kubeconfig applies the configuration with state in the lab, the learner
-// hands it in, and the operator's sandboxed grader scores it.
+// hands it in, and the operator's sandboxed grader (local mode) scores it.
 func TestTerraformExerciseThroughTheOperator(t *testing.T) {
+	doTerraformBasics(t, "tfe")
+}
+
+// doTerraformBasics does the terraform-basics exercise in a new rotation
+// named name, as its learner, and waits for full marks.
+func doTerraformBasics(t *testing.T, name string) {
 	ctx := context.Background()
-	createRotation(t, testutil.Rotation("tfe").Exercises("terraform-basics").Obj())
-	waitReady(t, "tfe")
-	ns := "lab-tfe"
-	learner := userClient(t, "tfe@example.com")
+	createRotation(t, testutil.Rotation(name).Exercises("terraform-basics").Obj())
+	waitReady(t, name)
+	ns := "lab-" + name
+	learner := userClient(t, name+"@example.com")
 
 	dir := t.TempDir()
 	kubeconfig := &corev1.Secret{}
@@ -82,7 +88,7 @@ func TestTerraformExerciseThroughTheOperator(t *testing.T) {
 
 	// Handed in before it is applied: graded, and the failures say what to do.
 	submit(t, learner, ns, "terraform-basics", solution)
-	exerciseResult(t, "tfe", "terraform-basics", func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
+	exerciseResult(t, name, "terraform-basics", func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
 		if r.Submission == nil || r.Submission.Digest == "" || r.State == rotationsv1.ExercisePassed {
 			return fmt.Errorf("result = %+v", r)
 		}
@@ -104,7 +110,7 @@ func TestTerraformExerciseThroughTheOperator(t *testing.T) {
 		}
 	}()
 	testutil.Eventually(t, 4*time.Minute, func(ctx context.Context) error {
-		if err := admin.Get(ctx, client.ObjectKey{Name: "tfe"}, lr); err != nil {
+		if err := admin.Get(ctx, client.ObjectKey{Name: name}, lr); err != nil {
 			return err
 		}
 		for _, r := range lr.Status.Exercises {
