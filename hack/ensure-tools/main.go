@@ -33,6 +33,7 @@ func main() {
 		{"etcd", p.Etcd},
 		{"kwok", p.Kwok},
 		{"kwok-stages", strings.Join(p.KwokStages, " ")},
+		{"kwok-crds", strings.Join(p.KwokCRDs, " ")},
 		{"helm", p.Helm},
 		{"terraform-provider-mirror", p.TerraformProviderMirror},
 	} {

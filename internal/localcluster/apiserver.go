@@ -32,8 +32,16 @@ func newEnvironment(c *Cluster, opts Options, tools *toolchain.Paths) (*envtest.
 	c.logs["kube-apiserver"] = apiLog.Name()
 	c.logs["etcd"] = etcdLog.Name()
 
+	crds := opts.CRDDirectoryPaths
+	if opts.Full {
+		// kwok's Logs CRD must be established before kwok starts watching it.
+		if len(tools.KwokCRDs) == 0 {
+			return nil, fmt.Errorf("toolchain paths lack kwok's CRDs (KwokCRDs)")
+		}
+		crds = append(slices.Clip(crds), tools.KwokCRDs...)
+	}
 	env := &envtest.Environment{
-		CRDDirectoryPaths:     opts.CRDDirectoryPaths,
+		CRDDirectoryPaths:     crds,
 		ErrorIfCRDPathMissing: true,
 		// Never pick up a developer's USE_EXISTING_CLUSTER=true.
 		UseExistingCluster: ptr.To(false),

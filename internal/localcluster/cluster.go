@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -58,7 +59,12 @@ type Cluster struct {
 	// Env.AddUser to get clients for non-admin users.
 	Env *envtest.Environment
 
-	procs []*process // components started by us, in start order
+	procs    []*process // components started by us, in start order
+	kwokAddr string     // host:port of kwok's server (the node's kubelet API)
+	// runtimeActive is set while a RunPods is running (one at a time).
+	runtimeMu     sync.Mutex
+	runtimeActive bool
+
 	files []*os.File // envtest's log files, closed on Stop
 	logs  map[string]string
 	keep  bool

@@ -72,7 +72,16 @@ func (c *Cluster) startScheduler(ctx context.Context, binary string) error {
 
 // kwok makes Nodes annotated kwok.x-k8s.io/node=fake behave like kubelets:
 // they turn Ready, keep their lease, and pods bound to them go Running/Ready
-// and are finalized on deletion.
+// and are finalized on deletion. Job pods are completed by kwok's
+// pod-complete stage, except those the harness runs (see RunPods).
+//
+// kwok's server is also the node's kubelet API: --node-port publishes its
+// port as the node's kubeletEndpoint, so kube-apiserver proxies pods/log
+// (and exec, port-forward) to it; it serves TLS with a self-signed test
+// cert and plain HTTP on the same port, and the apiserver, having no
+// --kubelet-certificate-authority, does not verify the cert. Logs objects
+// (the CRD is installed with the apiserver) name the file a pod's log is
+// read from.
 func (c *Cluster) startKwok(ctx context.Context, binary string, stages []string) error {
 	dir, err := componentDir(c.WorkDir, "kwok")
 	if err != nil {
@@ -80,6 +89,10 @@ func (c *Cluster) startKwok(ctx context.Context, binary string, stages []string)
 	}
 	kubeconfig := filepath.Join(dir, "kubeconfig")
 	if err := adminKubeconfig(c.Env, "kwok", kubeconfig); err != nil {
+		return err
+	}
+	stages, err = withHarnessPodComplete(stages, dir)
+	if err != nil {
 		return err
 	}
 	port, err := freePort()
@@ -93,6 +106,10 @@ func (c *Cluster) startKwok(ctx context.Context, binary string, stages []string)
 		// Without a server address kwok serves nothing, so no /healthz.
 		"--server-address=127.0.0.1:" + itoa(port),
 		"--node-ip=127.0.0.1",
+		// The node's kubelet port, for kube-apiserver's pods/log proxying.
+		"--node-port=" + itoa(port),
+		// Watch Logs objects: RunPods creates one per pod it runs.
+		"--enable-crds=" + kwokLogsKind,
 		// The default 10.0.0.0/24 overlaps envtest's service range and holds
 		// only 254 pod IPs.
 		"--cidr=10.244.0.0/16",
@@ -103,7 +120,8 @@ func (c *Cluster) startKwok(ctx context.Context, binary string, stages []string)
 	// kwok also loads ~/.kwok/kwok.yaml when it exists; a private HOME keeps a
 	// developer's kwokctl setup out of our cluster.
 	env := append(os.Environ(), "HOME="+dir)
-	return c.run(ctx, "kwok", binary, args, env, fmt.Sprintf("http://127.0.0.1:%d/healthz", port))
+	c.kwokAddr = "127.0.0.1:" + itoa(port)
+	return c.run(ctx, "kwok", binary, args, env, fmt.Sprintf("http://%s/healthz", c.kwokAddr))
 }
 
 // run starts a component, registers it for Stop, and waits until healthy.

@@ -8,6 +8,13 @@
 // Node, so ordinary workloads get scheduled and become Ready without a
 // container runtime.
 //
+// kwok runs no containers: Job pods simply "succeed". Where a test needs a
+// pod to really do something, with output and an exit code, the test itself
+// is the container runtime: Cluster.RunPods calls Go code for pods annotated
+// RuntimeAnnotation=RuntimeHarness, writes their output as container logs
+// and completes them. Their logs are still read the real way, through
+// kube-apiserver's pods/log, which proxies to kwok as the node's kubelet.
+//
 // Binaries come from internal/toolchain; every process logs to a file in the
 // cluster's work dir (see Cluster.LogFiles).
 package localcluster

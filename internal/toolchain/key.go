@@ -89,8 +89,9 @@ func toolDir(cacheRoot, wrapperDir string, t tool) (dir, version string, err err
 	}
 	version = requiredVersion(files["go.mod"], t.versionModule)
 	// The go build arguments are part of the key too, so changing how a tool
-	// is built (packages, ldflags) also makes a fresh dir.
-	files["\x00build-args"] = []byte(strings.Join(buildArgs(t, version, "OUT"), "\x00"))
+	// is built (packages, ldflags) or which files postBuild copies also
+	// makes a fresh dir.
+	files["\x00build-args"] = []byte(strings.Join(append(buildArgs(t, version, "OUT"), t.copied...), "\x00"))
 	return filepath.Join(cacheRoot, "tools", dirName(t.name, version, cacheKey(files))), version, nil
 }
 

@@ -130,6 +130,26 @@ func TestEnsureUsesCache(t *testing.T) {
 	}
 }
 
+// Files postBuild copies are part of the key: a cache dir built before a
+// file was added to the copy list (kwok's Logs CRD) is not reused.
+func TestCopiedFilesInKey(t *testing.T) {
+	repo := fakeRepo(t, "module x\n\nrequire sigs.k8s.io/kwok v0.8.0\n")
+	wrapper := filepath.Join(repo, "hack", "tools", "etcd")
+	kwok := tools[Kwok]
+	if len(kwok.copied) == 0 {
+		t.Fatal("kwok copies no files")
+	}
+	dir, _, err := toolDir(t.TempDir(), wrapper, kwok)
+	must(t, err)
+	fewer := kwok
+	fewer.copied = kwok.copied[:len(kwok.copied)-1]
+	dir2, _, err := toolDir(t.TempDir(), wrapper, fewer)
+	must(t, err)
+	if filepath.Base(dir) == filepath.Base(dir2) {
+		t.Errorf("dropping %s from the copy list kept the dir %s", kwok.copied[len(kwok.copied)-1], filepath.Base(dir))
+	}
+}
+
 func TestEnsureUnknownTool(t *testing.T) {
 	t.Setenv("ROTATION_REPO_ROOT", fakeRepo(t, "module x\n"))
 	t.Setenv("ROTATION_CACHE_DIR", t.TempDir())

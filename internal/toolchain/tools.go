@@ -21,6 +21,10 @@ type Paths struct {
 	// KwokStages are kwok Stage configs (node and pod lifecycles); pass each
 	// to kwok with --config.
 	KwokStages []string
+	// KwokCRDs are CustomResourceDefinitions of kwok's own API that kwok
+	// watches when started with --enable-crds (today only Logs, which maps a
+	// pod's containers to log files kwok's kubelet API serves).
+	KwokCRDs []string
 	// Helm is the helm CLI (Helm v4). Only built when asked for by name: it
 	// is not in AllTools, so Ensure with no names (make tools, the local
 	// cluster) does not pay for it.
@@ -68,6 +72,10 @@ type tool struct {
 	coldEstimate string
 	// postBuild adds non-binary files to the (temporary) tool dir.
 	postBuild func(ctx context.Context, wrapperDir, outDir string) error
+	// copied names what postBuild copies (module-relative sources). It is
+	// part of the cache key, so copying more or other files makes a fresh
+	// dir instead of reusing one that lacks them.
+	copied []string
 	// fill copies this tool's paths in dir into p.
 	fill func(p *Paths, dir string) error
 }
@@ -110,18 +118,16 @@ var tools = map[string]tool{
 		packages:      []string{"sigs.k8s.io/kwok/cmd/kwok"},
 		binaries:      []string{"kwok"},
 		coldEstimate:  "~3 min cold",
-		postBuild:     copyKwokStages,
+		postBuild:     copyKwokFiles,
+		copied:        append(append([]string(nil), kwokStageSources...), kwokCRDSources...),
 		fill: func(p *Paths, dir string) error {
 			p.Kwok = filepath.Join(dir, "kwok")
-			stages, err := filepath.Glob(filepath.Join(dir, kwokStagesDir, "*.yaml"))
-			if err != nil {
+			var err error
+			if p.KwokStages, err = yamlFiles(filepath.Join(dir, kwokStagesDir)); err != nil {
 				return err
 			}
-			if len(stages) == 0 {
-				return fmt.Errorf("no kwok stages in %s", filepath.Join(dir, kwokStagesDir))
-			}
-			p.KwokStages = stages
-			return nil
+			p.KwokCRDs, err = yamlFiles(filepath.Join(dir, kwokCRDsDir))
+			return err
 		},
 	},
 	Helm: {
@@ -161,7 +167,22 @@ func helmVersionLDFlags(version string) string {
 	return "-X " + pkg + ".version=" + version + " -X " + pkg + ".gitTreeState=clean"
 }
 
-const kwokStagesDir = "stages"
+const (
+	kwokStagesDir = "stages"
+	kwokCRDsDir   = "crds"
+)
+
+// yamlFiles lists the *.yaml files in dir, failing when there are none.
+func yamlFiles(dir string) ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no YAML files in %s", dir)
+	}
+	return files, nil
+}
 
 // kubeVersionLDFlags stamps the version Kubernetes' release tooling would:
 // without it the apiserver reports v0.0.0-master+$Format:%H$ to discovery
@@ -188,10 +209,16 @@ var kwokStageSources = []string{
 	"kustomize/stage/pod/fast",
 }
 
-// copyKwokStages copies the Stage YAMLs out of the module cache: kwok ships
-// them only as source, and the module cache may be cleaned independently of
-// our tool cache.
-func copyKwokStages(ctx context.Context, wrapperDir, outDir string) error {
+// kwokCRDSources are CRD files (inside the kwok module) of kwok's own API
+// that the local cluster installs: Logs, so harness-run pods can have logs.
+var kwokCRDSources = []string{
+	"kustomize/crd/bases/kwok.x-k8s.io_logs.yaml",
+}
+
+// copyKwokFiles copies the Stage YAMLs and CRDs out of the module cache:
+// kwok ships them only as source, and the module cache may be cleaned
+// independently of our tool cache.
+func copyKwokFiles(ctx context.Context, wrapperDir, outDir string) error {
 	cmd := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "sigs.k8s.io/kwok")
 	cmd.Dir = wrapperDir
 	cmd.Env = goEnv()
@@ -201,10 +228,7 @@ func copyKwokStages(ctx context.Context, wrapperDir, outDir string) error {
 	}
 	modDir := strings.TrimSpace(string(out))
 
-	dst := filepath.Join(outDir, kwokStagesDir)
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		return err
-	}
+	var stages []string
 	for _, src := range kwokStageSources {
 		files, err := filepath.Glob(filepath.Join(modDir, src, "*.yaml"))
 		if err != nil {
@@ -212,16 +236,33 @@ func copyKwokStages(ctx context.Context, wrapperDir, outDir string) error {
 		}
 		sort.Strings(files)
 		for _, f := range files {
-			if filepath.Base(f) == "kustomization.yaml" {
-				continue
+			if filepath.Base(f) != "kustomization.yaml" {
+				stages = append(stages, f)
 			}
-			data, err := os.ReadFile(f)
-			if err != nil {
-				return err
-			}
-			if err := os.WriteFile(filepath.Join(dst, filepath.Base(f)), data, 0o644); err != nil {
-				return err
-			}
+		}
+	}
+	if err := copyFiles(stages, filepath.Join(outDir, kwokStagesDir)); err != nil {
+		return err
+	}
+	crds := make([]string, len(kwokCRDSources))
+	for i, src := range kwokCRDSources {
+		crds[i] = filepath.Join(modDir, src)
+	}
+	return copyFiles(crds, filepath.Join(outDir, kwokCRDsDir))
+}
+
+// copyFiles copies files into dir under their base names.
+func copyFiles(files []string, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644); err != nil {
+			return err
 		}
 	}
 	return nil
