@@ -31,7 +31,7 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 	hasher := grading.NewFactHasher(vars)
 	results := make([]rotationsv1.ExerciseResult, 0, len(s.exercises))
 	var requeue time.Time
-	var failed []string
+	var failed, pending []string
 	for _, sel := range s.exercises {
 		prev := *s.result(sel.ex.Name)
 		if s.resetPending[sel.ex.Name] || startersMissing(sel, prev) {
@@ -44,7 +44,11 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 		}
 		var next rotationsv1.ExerciseResult
 		if fileVars := r.fileVariables(sel); len(fileVars) > 0 {
-			if next, err = r.gradeSubmission(ctx, s, sel, prev, fileVars, vars, now); err != nil {
+			next, err = r.gradeSubmission(ctx, s, sel, prev, fileVars, vars, now)
+			switch {
+			case errors.Is(err, ErrGradingPending):
+				pending = append(pending, sel.ex.Name)
+			case err != nil:
 				failed = append(failed, err.Error())
 			}
 		} else {
@@ -63,8 +67,11 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 		r.setCondition(s, rotationsv1.ConditionGraded, metav1.ConditionFalse, rotationsv1.ReasonGradingFailed, msg)
 		return ctrl.Result{}, errors.New(msg)
 	}
-	r.setCondition(s, rotationsv1.ConditionGraded, metav1.ConditionTrue, rotationsv1.ReasonGraded,
-		fmt.Sprintf("%d exercises graded", len(results)))
+	msg := fmt.Sprintf("%d exercises graded", len(results))
+	if len(pending) > 0 {
+		msg = fmt.Sprintf("%d exercises graded; grading %s in progress", len(results)-len(pending), strings.Join(pending, ", "))
+	}
+	r.setCondition(s, rotationsv1.ConditionGraded, metav1.ConditionTrue, rotationsv1.ReasonGraded, msg)
 	// The mentor's annotation or the learner's grade request (requests step).
 	if v := s.gradeRequest; v != "" {
 		lr.Status.GradeRequest = v
@@ -73,6 +80,9 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 	res := ctrl.Result{RequeueAfter: r.ResyncInterval}
 	if !requeue.IsZero() {
 		res = lowestRequeue(res, ctrl.Result{RequeueAfter: max(requeue.Sub(now), time.Second)})
+	}
+	if len(pending) > 0 {
+		res = lowestRequeue(res, ctrl.Result{RequeueAfter: pendingPoll})
 	}
 	if s.starterErr != nil {
 		return res, s.starterErr

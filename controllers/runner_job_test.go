@@ -283,3 +283,35 @@ func TestRunnerGuard(t *testing.T) {
 		t.Errorf("a runner Job in a lab, as the learner: %v", err)
 	}
 }
+
+// TestRunnerJobFailureIsReported: a runner that cannot start fails its Job,
+// and the executor's error carries the Job's reason and the pod's log,
+// read through the apiserver; the Job is cleaned up all the same.
+func TestRunnerJobFailureIsReported(t *testing.T) {
+	createRotation(t, testutil.Rotation("tfjob-fail").Obj())
+	waitReady(t, "tfjob-fail")
+	cfg := rest.CopyConfig(cluster.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: operatorUser}
+	ex, err := runnerJobExecutor(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex.Job.Command = "/no/such/runner"
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err = ex.Execute(ctx, tf.Request{Namespace: "lab-tfjob-fail", Exercise: "terraform-basics", Files: map[string]string{"main.tf": "# nothing\n"}})
+	if err == nil || !strings.Contains(err.Error(), "failed (") || !strings.Contains(err.Error(), "/no/such/runner") {
+		t.Fatalf("error %v: want the Job's failure and the pod's log", err)
+	}
+	t.Logf("reported: %v", err)
+	testutil.Eventually(t, time.Minute, func(ctx context.Context) error {
+		jobs := &batchv1.JobList{}
+		if err := admin.List(ctx, jobs, client.InNamespace("lab-tfjob-fail")); err != nil {
+			return err
+		}
+		if len(jobs.Items) > 0 {
+			return fmt.Errorf("%d runner Jobs left", len(jobs.Items))
+		}
+		return nil
+	})
+}

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -26,6 +27,15 @@ import (
 type SubmissionCollector interface {
 	Collect(ctx context.Context, in SubmissionInput) (map[string]any, error)
 }
+
+// ErrGradingPending, from a SubmissionCollector, means the facts are being
+// collected in the background (a terraform run, a runner Job): the exercise
+// keeps its last result and the rotation is looked at again shortly,
+// without holding a reconcile worker for the whole run.
+var ErrGradingPending = errors.New("grading in progress")
+
+// pendingPoll is how soon a rotation with grading in progress is looked at again.
+const pendingPoll = 2 * time.Second
 
 // submissionOptional is implemented by collectors that need a submission
 // only for some of their facts; without it every fact needs one.
@@ -142,6 +152,9 @@ func (r *LearningRotationReconciler) runCollectors(ctx context.Context, s *rotat
 			continue
 		}
 		facts, err := r.SubmissionCollectors[v].Collect(ctx, in)
+		if errors.Is(err, ErrGradingPending) {
+			return submissionFacts{}, fmt.Errorf("exercise %s: %w", sel.ex.Name, err)
+		}
 		if err != nil {
 			return submissionFacts{}, fmt.Errorf("collecting %s facts of exercise %s: %w", v, sel.ex.Name, err)
 		}

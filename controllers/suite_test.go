@@ -118,7 +118,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	terraformGrader, err := tf.NewCollector(tf.Options{MaxConcurrent: 2, Executor: routingExecutor{
+	terraformGrader, err := tf.NewCollector(tf.Options{MaxConcurrent: 2, MaxWait: tf.DefaultMaxWait, Executor: routingExecutor{
 		local: &tf.LocalExecutor{Terraform: terraformBin, Mirror: terraformMirror, Sandbox: tf.SandboxRequired, Log: ctrl.Log.WithName("terraform")},
 		job:   jobExecutor,
 	}})

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -36,8 +37,12 @@ func (t TerraformFacts) Collect(ctx context.Context, in SubmissionInput) (map[st
 	if err != nil && !apierrors.IsNotFound(err) {
 		return nil, err
 	}
-	return t.Collector.Collect(ctx, tf.Request{
+	facts, err := t.Collector.Collect(ctx, tf.Request{
 		Namespace: in.Namespace, Exercise: in.Exercise, Files: in.Submission.Files,
 		KubeconfigFunc: in.Kubeconfig, StateVersion: state.ResourceVersion,
 	})
+	if errors.Is(err, tf.ErrPending) {
+		return nil, ErrGradingPending
+	}
+	return facts, err
 }

@@ -73,6 +73,7 @@ func (f terraformFlags) collector(ctx context.Context, cfg *rest.Config) (*tfrun
 		return tfrunner.NewCollector(tfrunner.Options{
 			Executor:      &tfrunner.JobExecutor{Client: cs, Job: job, Log: ctrl.Log.WithName("terraform")},
 			MaxConcurrent: f.concurrency,
+			MaxWait:       tfrunner.DefaultMaxWait,
 		})
 	default:
 		return nil, fmt.Errorf("--terraform-executor must be auto, local or job, not %q", f.executor)

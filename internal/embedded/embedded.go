@@ -159,6 +159,7 @@ func TerraformCollector(mirror, terraform string, sandbox tf.SandboxPolicy, conc
 	return tf.NewCollector(tf.Options{
 		Executor:      &tf.LocalExecutor{Terraform: bin, Mirror: mirror, Sandbox: sandbox, Log: ctrl.Log.WithName("terraform")},
 		MaxConcurrent: concurrency,
+		MaxWait:       tf.DefaultMaxWait,
 	})
 }
 

@@ -29,6 +29,9 @@ func createFakeNode(ctx context.Context, c client.Client) error {
 		corev1.ResourceCPU:    resource.MustParse("1000"),
 		corev1.ResourceMemory: resource.MustParse("4Ti"),
 		corev1.ResourcePods:   resource.MustParse("2000"),
+		// Pods that request scratch space (emptyDir, logs) fit, as on a
+		// real node.
+		corev1.ResourceEphemeralStorage: resource.MustParse("10Ti"),
 	}
 	node := &corev1.Node{
 		ObjectMeta: metav1.ObjectMeta{

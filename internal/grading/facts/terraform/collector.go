@@ -52,9 +52,22 @@ type Options struct {
 	CacheTTL time.Duration
 	// CacheSize bounds cached results (default 256, least recently used go).
 	CacheSize int
+	// MaxWait, if positive, is how long Collect waits for a run it does not
+	// have cached before returning ErrPending; the run goes on, and a later
+	// Collect gets its facts (or, once, its error). Zero waits for the run.
+	// Operators set it so that a reconcile worker is not held for a whole
+	// terraform run (or a runner Job's scheduling).
+	MaxWait time.Duration
 	// Clock is for tests (default the real clock).
 	Clock clock.PassiveClock
 }
+
+// ErrPending is returned by Collect when the run is still going after
+// Options.MaxWait: ask again shortly.
+var ErrPending = errors.New("terraform: grading in progress")
+
+// DefaultMaxWait is the MaxWait the operator uses.
+const DefaultMaxWait = 2 * time.Second
 
 // Defaults of Options.
 const (
@@ -76,6 +89,9 @@ type Collector struct {
 	mu    sync.Mutex
 	cache map[string]*list.Element
 	lru   *list.List // of *cached, most recent first
+	// failed holds the error of a run nobody was waiting for, until the
+	// next Collect of its key reports it (and the one after runs again).
+	failed map[string]error
 }
 
 type cached struct {
@@ -105,7 +121,7 @@ func NewCollector(o Options) (*Collector, error) {
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
 	}
-	return &Collector{o: o, slots: make(chan struct{}, o.MaxConcurrent), cache: map[string]*list.Element{}, lru: list.New()}, nil
+	return &Collector{o: o, slots: make(chan struct{}, o.MaxConcurrent), cache: map[string]*list.Element{}, lru: list.New(), failed: map[string]error{}}, nil
 }
 
 // Collect returns the terraform facts of req (see the package doc). Errors
@@ -117,6 +133,14 @@ func (c *Collector) Collect(ctx context.Context, req Request) (map[string]any, e
 	if f, ok := c.lookup(key); ok {
 		return f, nil
 	}
+	c.mu.Lock()
+	err, failed := c.failed[key]
+	delete(c.failed, key)
+	c.mu.Unlock()
+	if failed {
+		return nil, err
+	}
+	waiting := true
 	ch := c.group.DoChan(key, func() (any, error) {
 		if f, ok := c.lookup(key); ok {
 			return f, nil
@@ -131,15 +155,35 @@ func (c *Collector) Collect(ctx context.Context, req Request) (map[string]any, e
 		defer func() { <-c.slots }()
 		facts, err := c.o.Executor.Execute(ctx, req)
 		if err != nil {
+			c.mu.Lock()
+			if !waiting {
+				c.failed[key] = err
+			}
+			c.mu.Unlock()
 			return nil, err
 		}
 		c.store(key, req.Namespace, facts)
 		return facts, nil
 	})
+	var timeout <-chan time.Time
+	if c.o.MaxWait > 0 {
+		t := time.NewTimer(c.o.MaxWait)
+		defer t.Stop()
+		timeout = t.C
+	}
+	leave := func() {
+		c.mu.Lock()
+		waiting = false
+		c.mu.Unlock()
+	}
 	select {
 	case <-ctx.Done():
 		// The run goes on for whoever else waits, and fills the cache.
+		leave()
 		return nil, fmt.Errorf("terraform: %w", ctx.Err())
+	case <-timeout:
+		leave()
+		return nil, ErrPending
 	case res := <-ch:
 		if res.Err != nil {
 			return nil, res.Err

@@ -149,3 +149,46 @@ func TestDigest(t *testing.T) {
 		t.Error("digest depends on map order, exercise or kubeconfig")
 	}
 }
+
+// TestCollectorMaxWait: a run longer than MaxWait answers ErrPending and
+// goes on; the next Collect gets its facts without a second run. A failed
+// run nobody waited for is reported once, then run again.
+func TestCollectorMaxWait(t *testing.T) {
+	ex := &countingExecutor{delay: 300 * time.Millisecond}
+	c, err := NewCollector(Options{Executor: ex, MaxWait: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	req := Request{Namespace: "lab-a", Exercise: "e", Files: map[string]string{"main.tf": "a"}, Kubeconfig: []byte("k")}
+	if _, err := c.Collect(ctx, req); !errors.Is(err, ErrPending) {
+		t.Fatalf("first Collect: %v, want ErrPending", err)
+	}
+	if _, err := c.Collect(ctx, req); !errors.Is(err, ErrPending) {
+		t.Fatalf("Collect while running: %v, want ErrPending", err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	f, err := c.Collect(ctx, req)
+	if err != nil || f[FactValid] != true {
+		t.Fatalf("after the run: %v %v", f, err)
+	}
+	if n := ex.calls.Load(); n != 1 {
+		t.Errorf("%d runs, want 1", n)
+	}
+
+	ex.err = errors.New("runner crashed")
+	req.Files = map[string]string{"main.tf": "b"}
+	if _, err := c.Collect(ctx, req); !errors.Is(err, ErrPending) {
+		t.Fatalf("failing run: %v, want ErrPending first", err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	if _, err := c.Collect(ctx, req); err == nil || err.Error() != "runner crashed" {
+		t.Fatalf("after the failed run: %v, want its error", err)
+	}
+	if _, err := c.Collect(ctx, req); !errors.Is(err, ErrPending) {
+		t.Fatalf("after the error was reported: %v, want a new run (ErrPending)", err)
+	}
+	if n := ex.calls.Load(); n != 3 {
+		t.Errorf("%d runs, want 3", n)
+	}
+}
