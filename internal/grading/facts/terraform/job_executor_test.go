@@ -42,21 +42,27 @@ func TestGenuineRunnerPod(t *testing.T) {
 		t.Fatalf("the Job's own pod refused: %v", err)
 	}
 	for name, tamper := range map[string]func(p *corev1.Pod){
-		"no controller":         func(p *corev1.Pod) { p.OwnerReferences = nil },
-		"another Job":           func(p *corev1.Pod) { p.OwnerReferences[0].UID = "other" },
-		"other image":           func(p *corev1.Pod) { p.Spec.Containers[0].Image = "evil/printer" },
-		"other command":         func(p *corev1.Pod) { p.Spec.Containers[0].Command = []string{"/bin/echo"} },
-		"other args":            func(p *corev1.Pod) { p.Spec.Containers[0].Args = append(p.Spec.Containers[0].Args, "--skip-precheck") },
-		"extra env":             func(p *corev1.Pod) { p.Spec.Containers[0].Env = append(p.Spec.Containers[0].Env, corev1.EnvVar{Name: "TF_CLI_CONFIG_FILE", Value: "/x"}) },
-		"envFrom":               func(p *corev1.Pod) { p.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{Prefix: "X"}} },
-		"other ServiceAccount":  func(p *corev1.Pod) { p.Spec.ServiceAccountName = "default" },
-		"init container":        func(p *corev1.Pod) { p.Spec.InitContainers = []corev1.Container{{Name: "i", Image: "busybox"}} },
-		"second container":      func(p *corev1.Pod) { p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "side"}) },
-		"other submission":      func(p *corev1.Pod) { p.Spec.Volumes[0].ConfigMap.Name = "submission-forged" },
-		"writable submission":   func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].ReadOnly = false },
-		"missing mount":         func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts = p.Spec.Containers[0].VolumeMounts[1:] },
-		"fake token from a CM":  func(p *corev1.Pod) { p.Spec.Volumes[len(p.Spec.Volumes)-1].VolumeSource = corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{}} },
-		"extra mount elsewhere": func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[len(p.Spec.Containers[0].VolumeMounts)-1].MountPath = "/opt/terraform/mirror" },
+		"no controller": func(p *corev1.Pod) { p.OwnerReferences = nil },
+		"another Job":   func(p *corev1.Pod) { p.OwnerReferences[0].UID = "other" },
+		"other image":   func(p *corev1.Pod) { p.Spec.Containers[0].Image = "evil/printer" },
+		"other command": func(p *corev1.Pod) { p.Spec.Containers[0].Command = []string{"/bin/echo"} },
+		"other args":    func(p *corev1.Pod) { p.Spec.Containers[0].Args = append(p.Spec.Containers[0].Args, "--skip-precheck") },
+		"extra env": func(p *corev1.Pod) {
+			p.Spec.Containers[0].Env = append(p.Spec.Containers[0].Env, corev1.EnvVar{Name: "TF_CLI_CONFIG_FILE", Value: "/x"})
+		},
+		"envFrom":              func(p *corev1.Pod) { p.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{Prefix: "X"}} },
+		"other ServiceAccount": func(p *corev1.Pod) { p.Spec.ServiceAccountName = "default" },
+		"init container":       func(p *corev1.Pod) { p.Spec.InitContainers = []corev1.Container{{Name: "i", Image: "busybox"}} },
+		"second container":     func(p *corev1.Pod) { p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "side"}) },
+		"other submission":     func(p *corev1.Pod) { p.Spec.Volumes[0].ConfigMap.Name = "submission-forged" },
+		"writable submission":  func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].ReadOnly = false },
+		"missing mount":        func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts = p.Spec.Containers[0].VolumeMounts[1:] },
+		"fake token from a CM": func(p *corev1.Pod) {
+			p.Spec.Volumes[len(p.Spec.Volumes)-1].VolumeSource = corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{}}
+		},
+		"extra mount elsewhere": func(p *corev1.Pod) {
+			p.Spec.Containers[0].VolumeMounts[len(p.Spec.Containers[0].VolumeMounts)-1].MountPath = "/opt/terraform/mirror"
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			job, pod := runnerJobAndPod(t)
