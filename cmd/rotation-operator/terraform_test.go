@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -19,6 +20,16 @@ func TestPinned(t *testing.T) {
 	} {
 		if got := pinned(c.image, c.imageID); got != c.want {
 			t.Errorf("pinned(%q, %q) = %q, want %q", c.image, c.imageID, got, c.want)
+		}
+	}
+}
+
+// TestTerraformExecutorFlag: a wrong --terraform-executor, or job mode
+// without a cluster, is a clear error at start-up.
+func TestTerraformExecutorFlag(t *testing.T) {
+	for _, f := range []terraformFlags{{executor: "kubernetes"}, {executor: ""}, {executor: "job"}} {
+		if _, err := f.collector(context.Background(), nil); err == nil || !strings.Contains(err.Error(), "--terraform-executor") {
+			t.Errorf("--terraform-executor=%q: %v, want an error naming the flag", f.executor, err)
 		}
 	}
 }

@@ -134,7 +134,10 @@ func (e *JobExecutor) createJob(ctx context.Context, job *batchv1.Job) (*batchv1
 		return nil, fmt.Errorf("terraform runner Job %s/%s is still being deleted; grading again shortly", old.Namespace, old.Name)
 	case old.Annotations[AnnotationDigest] != job.Annotations[AnnotationDigest] ||
 		old.Labels[LabelComponent] != ComponentRunner ||
-		!equality.Semantic.DeepEqual(old.Spec.Template.Spec.Containers, job.Spec.Template.Spec.Containers):
+		// The lab guard keeps learners from setting this label.
+		old.Labels["app.kubernetes.io/managed-by"] != "rotation-operator" ||
+		!equality.Semantic.DeepEqual(old.Spec.Template.Spec.Containers, job.Spec.Template.Spec.Containers) ||
+		!equality.Semantic.DeepEqual(old.Spec.Template.Spec.Volumes, job.Spec.Template.Spec.Volumes):
 		// Not ours (the learner may create Jobs in the lab): remove it so
 		// the next pass can create the real one.
 		_ = jobs.Delete(ctx, old.Name, metav1.DeleteOptions{PropagationPolicy: ptr.To(metav1.DeletePropagationBackground)})
