@@ -71,10 +71,11 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 10s), e.g. make fuzz FUZZTI
 	done
 
 .PHONY: bench
-bench: ## Run the benchmarks: grading cost, Helm fact collection, Terraform grading latency and throughput, change-to-status latency, and the scale benchmark (bench-scale).
+bench: ## Run the benchmarks: grading cost, Helm fact collection, Terraform grading latency and throughput (local subprocess vs runner Job), change-to-status latency, and the scale benchmark (bench-scale).
 	go test $$(go list ./internal/grading/... | grep -v /facts/terraform) -run '^$$' -bench . -benchmem -count 3
 	go test ./internal/grading/facts/terraform/ -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m
 	go test ./controllers/ -run '^$$' -bench 'ChangeToStatus|HelmUpgrade' -benchtime 1x -count 3
+	go test ./controllers/ -run '^$$' -bench TerraformExecutors -benchtime 10x -count 1
 	$(MAKE) bench-scale
 
 # Flags of cmd/rotation-bench, e.g. BENCH_SCALE_ARGS="-n 10,20 -sweep-n 10 -idle 10s" for a quick run.
