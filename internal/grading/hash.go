@@ -11,7 +11,9 @@ import (
 // HashFacts identifies what the learner wrote in the facts an exercise
 // reads: objects without their status and without *.kubernetes.io
 // annotations, which controllers change on their own (a Deployment's ready
-// replicas or revision must not count as a learner attempt).
+// replicas or revision must not count as a learner attempt), and without
+// the objects a controller owns (a Deployment's ReplicaSets, their pods and
+// the node the scheduler binds them to): the learner acts on the owner.
 //
 // Each scope entry is a fact ("kube.deployments") or one object of it
 // ("kube.deployments/api"), as in Program.Scope.
@@ -85,6 +87,9 @@ func withoutStatus(v any) any {
 			out[name] = obj
 			continue
 		}
+		if controlled(m) {
+			continue
+		}
 		trimmed := make(map[string]any, len(m))
 		for k, e := range m {
 			switch k {
@@ -98,6 +103,19 @@ func withoutStatus(v any) any {
 		out[name] = trimmed
 	}
 	return out
+}
+
+// controlled tells whether obj has a controller (an ownerReference with
+// controller: true), i.e. is made and changed by another object's controller.
+func controlled(obj map[string]any) bool {
+	meta, _ := obj["metadata"].(map[string]any)
+	refs, _ := meta["ownerReferences"].([]any)
+	for _, r := range refs {
+		if ref, ok := r.(map[string]any); ok && ref["controller"] == true {
+			return true
+		}
+	}
+	return false
 }
 
 func withoutSystemAnnotations(v any) any {

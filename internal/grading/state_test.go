@@ -397,6 +397,40 @@ func TestHashFactsIgnoresStatus(t *testing.T) {
 	}
 }
 
+// TestHashFactsIgnoresControlledObjects: pods and ReplicaSets that
+// controllers create, bind and scale for a Deployment are not the learner's
+// attempts; a bare pod the learner made is.
+func TestHashFactsIgnoresControlledObjects(t *testing.T) {
+	pods := func(extra map[string]any) map[string]any {
+		p := map[string]any{"bare": map[string]any{"metadata": map[string]any{"name": "bare"}, "spec": map[string]any{"image": "nginx:1"}}}
+		for k, v := range extra {
+			p[k] = v
+		}
+		return map[string]any{VarKube: map[string]any{"pods": p}}
+	}
+	owned := func(node string) map[string]any {
+		return map[string]any{
+			"metadata": map[string]any{"name": "web-abc", "ownerReferences": []any{map[string]any{"kind": "ReplicaSet", "name": "web-1", "controller": true}}},
+			"spec":     map[string]any{"nodeName": node},
+		}
+	}
+	base := mustHash(t, pods(nil), "kube.pods")
+	if mustHash(t, pods(map[string]any{"web-abc": owned("")}), "kube.pods") != base ||
+		mustHash(t, pods(map[string]any{"web-abc": owned("node-1")}), "kube.pods") != base {
+		t.Error("a ReplicaSet's pod appearing or being bound changed the hash")
+	}
+	notController := owned("")
+	notController["metadata"].(map[string]any)["ownerReferences"].([]any)[0].(map[string]any)["controller"] = false
+	if mustHash(t, pods(map[string]any{"web-abc": notController}), "kube.pods") == base {
+		t.Error("an object with an owner but no controller was left out")
+	}
+	changed := pods(nil)
+	changed[VarKube].(map[string]any)["pods"].(map[string]any)["bare"].(map[string]any)["spec"] = map[string]any{"image": "nginx:2"}
+	if mustHash(t, changed, "kube.pods") == base {
+		t.Error("the learner's own pod changed and the hash did not")
+	}
+}
+
 func TestHashFactsOddShapes(t *testing.T) {
 	for name, vars := range map[string]map[string]any{
 		"nil":           nil,
