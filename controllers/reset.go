@@ -20,6 +20,7 @@ import (
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/grading"
+	tf "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/lab"
 )
 
@@ -101,7 +102,7 @@ func (r *LearningRotationReconciler) serveReset(ctx context.Context, s *rotation
 	if err != nil {
 		return ctrl.Result{}, fmt.Errorf("getting learner credentials to reset %s: %w", req.exercise, err)
 	}
-	targets, releases, err := r.resetTargets(ctx, ns, sel)
+	targets, releases, err := r.resetTargets(ctx, learner, ns, sel)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -177,8 +178,12 @@ func (r *LearningRotationReconciler) serveReset(ctx context.Context, s *rotation
 }
 
 // resetTargets lists the objects a reset deletes first, and the Helm
-// releases whose storage goes after them.
-func (r *LearningRotationReconciler) resetTargets(ctx context.Context, ns string, sel *selectedExercise) ([]*unstructured.Unstructured, []string, error) {
+// releases whose storage goes after them. The objects are the starter's,
+// those of the Helm releases the exercise grades, and those its Terraform
+// state manages (read as the learner), with the state itself: after a
+// reset, the learner's next apply starts from nothing instead of failing
+// on objects that already exist.
+func (r *LearningRotationReconciler) resetTargets(ctx context.Context, learner client.Client, ns string, sel *selectedExercise) ([]*unstructured.Unstructured, []string, error) {
 	var out []*unstructured.Unstructured
 	seen := map[string]bool{}
 	add := func(u *unstructured.Unstructured) {
@@ -216,6 +221,34 @@ func (r *LearningRotationReconciler) resetTargets(ctx context.Context, ns string
 		}
 	}
 
+	stateSecret := &corev1.Secret{}
+	err := learner.Get(ctx, client.ObjectKey{Namespace: ns, Name: terraformStateSecret(sel.ex.Name)}, stateSecret)
+	switch {
+	case err == nil:
+		// A state the learner broke by hand manages nothing we can name;
+		// the state itself still goes.
+		objs, _ := tf.StateObjects(stateSecret.Data["tfstate"])
+		for _, o := range objs {
+			if o.Namespace != "" && o.Namespace != ns {
+				continue
+			}
+			u := &unstructured.Unstructured{}
+			u.SetGroupVersionKind(o.GroupVersionKind)
+			err := learner.Get(ctx, client.ObjectKey{Namespace: ns, Name: o.Name}, u)
+			switch {
+			case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+				continue
+			case err != nil:
+				return nil, nil, err
+			case u.GetLabels()[rotationsv1.LabelManagedBy] == rotationsv1.ManagedByValue:
+				// Lab plumbing the learner imported: not theirs to reset.
+				continue
+			}
+			add(u)
+		}
+	case !apierrors.IsNotFound(err):
+		return nil, nil, err
+	}
 	state := &unstructured.Unstructured{}
 	state.SetGroupVersionKind(schema.GroupVersionKind{Version: "v1", Kind: "Secret"})
 	state.SetName(terraformStateSecret(sel.ex.Name))

@@ -12,6 +12,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
@@ -25,12 +27,49 @@ import (
 // kubeconfig applies the configuration with state in the lab, the learner
 // hands it in, and the operator's sandboxed grader (local mode) scores it.
 func TestTerraformExerciseThroughTheOperator(t *testing.T) {
-	doTerraformBasics(t, "tfe")
+	ctx := context.Background()
+	const ns, exercise = "lab-tfe", "terraform-basics"
+	terraform := doTerraformBasics(t, "tfe")
+
+	// A reset deletes what the state manages, and the state: the learner's
+	// next apply starts from nothing rather than failing on objects that
+	// already exist.
+	state := &corev1.Secret{}
+	if err := admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "tfstate-default-" + exercise}, state); err != nil {
+		t.Fatal(err)
+	}
+	managed, err := tf.StateObjects(state.Data["tfstate"])
+	if err != nil || len(managed) == 0 {
+		t.Fatalf("objects in the state: %v %v", managed, err)
+	}
+	if err := learnerSA(t, "tfe").Create(ctx, requestConfigMap(ns, rotationsv1.RequestResetPrefix+exercise, rotationsv1.RequestReset, map[string]string{
+		rotationsv1.RequestKeyExercise: exercise, rotationsv1.RequestKeyRequestedAt: time.Now().UTC().Format(time.RFC3339),
+	})); err != nil {
+		t.Fatal(err)
+	}
+	exerciseResult(t, "tfe", exercise, func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
+		if r.Resets != 1 {
+			return fmt.Errorf("not reset yet: %+v", r)
+		}
+		return nil
+	})
+	testutil.Eventually(t, time.Minute, func(ctx context.Context) error {
+		for _, o := range append(managed, tf.StateObject{GroupVersionKind: corev1.SchemeGroupVersion.WithKind("Secret"), Namespace: ns, Name: state.Name}) {
+			u := &unstructured.Unstructured{}
+			u.SetGroupVersionKind(o.GroupVersionKind)
+			if err := admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: o.Name}, u); !apierrors.IsNotFound(err) {
+				return fmt.Errorf("%s %s after the reset: %v", o.Kind, o.Name, err)
+			}
+		}
+		return nil
+	})
+	terraform("apply", "-auto-approve", "-input=false", "-no-color")
 }
 
 // doTerraformBasics does the terraform-basics exercise in a new rotation
-// named name, as its learner, and waits for full marks.
-func doTerraformBasics(t *testing.T, name string) {
+// named name, as its learner, and waits for full marks. It returns the
+// learner's terraform, run in the configuration's directory.
+func doTerraformBasics(t *testing.T, name string) (terraform func(args ...string)) {
 	ctx := context.Background()
 	createRotation(t, testutil.Rotation(name).Exercises("terraform-basics").Obj())
 	waitReady(t, name)
@@ -69,7 +108,7 @@ func doTerraformBasics(t *testing.T, name string) {
 		solution[e.Name()] = strings.ReplaceAll(string(b), "lab-CHANGE-ME", ns)
 		write(filepath.Join(work, e.Name()), solution[e.Name()])
 	}
-	terraform := func(args ...string) {
+	terraform = func(args ...string) {
 		t.Helper()
 		bin, err := tf.FindTerraform("")
 		if err != nil {
@@ -127,6 +166,7 @@ func doTerraformBasics(t *testing.T, name string) {
 	if err := admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "tfstate-default-terraform-basics"}, state); err != nil {
 		t.Errorf("the state is not in the lab: %v", err)
 	}
+	return terraform
 }
 
 // describeLab summarises a lab's workloads and warnings, for failure messages.

@@ -125,6 +125,23 @@ func TestCatalogExercises(t *testing.T) {
 			if !r.Passed {
 				t.Fatalf("the solution does not pass: failing %v\n%s", failingMessages(r), dump(facts))
 			}
+			// The state the apply wrote names the objects a reset deletes:
+			// each exists, in the lab.
+			state := &corev1.Secret{}
+			if err := admin.Get(context.Background(), client.ObjectKey{Namespace: l.namespace, Name: "tfstate-default-" + ex.Name}, state); err != nil {
+				t.Fatalf("state Secret: %v", err)
+			}
+			objs, err := tf.StateObjects(state.Data["tfstate"])
+			if err != nil || len(objs) == 0 {
+				t.Fatalf("objects in the state: %v %v", objs, err)
+			}
+			for _, o := range objs {
+				u := &unstructured.Unstructured{}
+				u.SetGroupVersionKind(o.GroupVersionKind)
+				if err := admin.Get(context.Background(), client.ObjectKey{Namespace: o.Namespace, Name: o.Name}, u); err != nil || o.Namespace != l.namespace {
+					t.Errorf("state object %+v: %v", o, err)
+				}
+			}
 			if *updateLabs {
 				recordFacts(t, l, ex.Name, facts)
 			}
