@@ -37,6 +37,10 @@ const (
 	DefaultMaxBodyBytes = 1 << 30
 	// DefaultMaxCatalog bounds the repositories a lab's catalog lists.
 	DefaultMaxCatalog = 1000
+	// DefaultMaxLabBytes bounds the storage of one lab: 2 GiB, room for a
+	// dozen images of a small service, so that one lab cannot fill the
+	// registry's disk for every other.
+	DefaultMaxLabBytes = 2 << 30
 )
 
 // realm is the Basic auth realm clients are challenged with.
@@ -57,6 +61,9 @@ type Options struct {
 	MaxBodyBytes int64
 	// MaxCatalog bounds the repositories of a lab's catalog; DefaultMaxCatalog if zero.
 	MaxCatalog int
+	// MaxLabBytes bounds a lab's storage (see labUsage); DefaultMaxLabBytes
+	// if zero, no bound if negative.
+	MaxLabBytes int64
 	// Log receives refused requests (V(1)) and server errors.
 	Log logr.Logger
 	// DistributionLogs keeps distribution's own logs (logrus's standard
@@ -78,7 +85,9 @@ type Options struct {
 //     anything else is 403 DENIED;
 //   - a cross-repository blob mount from outside the lab is turned into a
 //     plain upload (the client then pushes the blob itself);
-//   - /v2/_catalog lists only the lab's own repositories.
+//   - /v2/_catalog lists only the lab's own repositories;
+//   - a lab's blob uploads stop at MaxLabBytes of storage (403 DENIED
+//     saying how much it uses).
 //
 // It holds no per-lab state: the credentials are derived from the key.
 type Server struct {
@@ -109,6 +118,9 @@ func New(opts Options) (s *Server, err error) {
 	}
 	if opts.MaxCatalog <= 0 {
 		opts.MaxCatalog = DefaultMaxCatalog
+	}
+	if opts.MaxLabBytes == 0 {
+		opts.MaxLabBytes = DefaultMaxLabBytes
 	}
 	if opts.Prefix != "" {
 		if err := (Config{Host: "x", Prefix: opts.Prefix}).Validate(); err != nil {
@@ -277,10 +289,92 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("the request body is %d bytes, over the registry's limit of %d bytes", r.ContentLength, s.opts.MaxBodyBytes))
 		return
 	}
+	limit := s.opts.MaxBodyBytes
+	if s.opts.MaxLabBytes > 0 && isBlobWrite(match.Route.GetName(), r.Method) {
+		used, err := s.labUsage(lab)
+		if err != nil {
+			s.opts.Log.Error(err, "registry storage usage", "lab", user)
+			writeError(w, http.StatusInternalServerError, "UNKNOWN", "measuring the lab's storage failed")
+			return
+		}
+		left := s.opts.MaxLabBytes - used
+		if left <= 0 || r.ContentLength > left {
+			s.opts.Log.V(1).Info("registry request refused: lab storage full", "user", user, "used", used, "limit", s.opts.MaxLabBytes)
+			writeError(w, http.StatusForbidden, "DENIED", fmt.Sprintf(
+				"lab %s uses %d of its %d bytes of registry storage: delete images and layers it no longer needs (crane delete, or DELETE /v2/<name>/blobs/<digest>), or ask your mentor",
+				user, used, s.opts.MaxLabBytes))
+			return
+		}
+		// A chunk of unannounced length stops where the quota does.
+		limit = min(limit, left)
+	}
 	if r.Body != nil {
-		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 	}
 	s.app.ServeHTTP(w, r)
+}
+
+// isBlobWrite tells the requests that add blob data: starting an upload
+// (which may carry the whole blob), and sending or finishing one.
+func isBlobWrite(route, method string) bool {
+	switch route {
+	case v2.RouteNameBlobUpload:
+		return method == http.MethodPost
+	case v2.RouteNameBlobUploadChunk:
+		return method == http.MethodPatch || method == http.MethodPut
+	}
+	return false
+}
+
+// labUsage is the storage a lab holds: the distinct blobs linked into its
+// repositories (layers and configs, counted once however many of its
+// repositories share them) and its uploads in progress. Blobs other labs
+// also link are counted for each: every lab pays for what it references.
+// It walks the lab's part of distribution's layout,
+// <root>/docker/registry/v2/repositories/<lab>/.../{_layers,_uploads}.
+func (s *Server) labUsage(lab string) (int64, error) {
+	v2dir := filepath.Join(s.opts.Dir, "docker", "registry", "v2")
+	root := filepath.Join(v2dir, "repositories", filepath.FromSlash(lab))
+	blobs := map[string]bool{}
+	var total int64
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if d.IsDir() || d.Name() != "link" && d.Name() != "data" {
+			return nil
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil {
+			return err
+		}
+		parts := strings.Split(filepath.ToSlash(rel), "/")
+		n := len(parts)
+		switch {
+		case d.Name() == "data" && n >= 3 && parts[n-3] == "_uploads":
+			if fi, err := d.Info(); err == nil {
+				total += fi.Size()
+			}
+		case d.Name() == "link" && n >= 4 && parts[n-4] == "_layers" && parts[n-3] == "sha256":
+			hex := parts[n-2]
+			if blobs[hex] || len(hex) < 2 {
+				return nil
+			}
+			blobs[hex] = true
+			fi, err := os.Stat(filepath.Join(v2dir, "blobs", "sha256", hex[:2], hex, "data"))
+			if err == nil {
+				total += fi.Size()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("measuring %s: %w", lab, err)
+	}
+	return total, nil
 }
 
 func (s *Server) labPrefix(namespace string) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -396,5 +397,64 @@ func TestLoadOrCreateKey(t *testing.T) {
 	_ = os.WriteFile(p, []byte("short"), 0o600)
 	if _, err := LoadOrCreateKey(p); err == nil {
 		t.Error("accepted a short key")
+	}
+}
+
+// TestLabStorageQuota: a lab's uploads stop at its quota with a message
+// saying so; other labs are unaffected, and deleting what it pushed makes
+// room again.
+func TestLabStorageQuota(t *testing.T) {
+	key, _ := NewKey()
+	s, err := New(Options{Dir: t.TempDir(), Key: key, MaxLabBytes: 100 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop(context.Background())
+	cfg := s.Config()
+	push := func(ns, image string) (v1.Image, error) {
+		img, err := random.Image(40<<10, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img, remote.Write(ref(t, cfg.Repository(ns, image)+":v1"), img, labAuth(s, ns), noRetry)
+	}
+	var pushed []v1.Image
+	for i := range 2 {
+		img, err := push("lab-a", fmt.Sprintf("app%d", i))
+		if err != nil {
+			t.Fatalf("push %d under the quota: %v", i, err)
+		}
+		pushed = append(pushed, img)
+	}
+	used, err := s.labUsage(cfg.LabPrefix("lab-a"))
+	if err != nil || used < 80<<10 || used > 100<<10 {
+		t.Fatalf("usage after two 40 KiB layers: %d %v", used, err)
+	}
+	_, err = push("lab-a", "app2")
+	if statusOf(err) != http.StatusForbidden || !strings.Contains(err.Error(), "of registry storage") {
+		t.Fatalf("third push over the quota: %v, want 403 naming the storage used", err)
+	}
+	if _, err := push("lab-b", "app0"); err != nil {
+		t.Errorf("another lab's push: %v", err)
+	}
+	// Deleting a layer the lab no longer needs makes room.
+	layers, _ := pushed[0].Layers()
+	digest, _ := layers[0].Digest()
+	user, pass := cfg.LabCredentials("lab-a")
+	req, _ := http.NewRequest(http.MethodDelete, "http://"+s.Addr()+"/v2/"+cfg.Repository("lab-a", "app0")[len(cfg.Host)+1:]+"/blobs/"+digest.String(), nil)
+	req.SetBasicAuth(user, pass)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("deleting a layer: status %d", resp.StatusCode)
+	}
+	if _, err := push("lab-a", "app2"); err != nil {
+		t.Errorf("push after making room: %v", err)
 	}
 }
