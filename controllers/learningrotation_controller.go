@@ -269,6 +269,9 @@ func (r *LearningRotationReconciler) summarize(s *rotationScope, err error) {
 func (r *LearningRotationReconciler) setCondition(s *rotationScope, t string, status metav1.ConditionStatus, reason, msg string) {
 	meta.SetStatusCondition(&s.lr.Status.Conditions, metav1.Condition{
 		Type: t, Status: status, Reason: reason, Message: msg, ObservedGeneration: s.lr.Generation,
+		// The operator's clock, as for every other time it records
+		// (suspensions are measured from this one).
+		LastTransitionTime: metav1.NewTime(r.Clock.Now()),
 	})
 }
 

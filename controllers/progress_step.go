@@ -46,9 +46,10 @@ func (r *LearningRotationReconciler) reconcileProgress(_ context.Context, s *rot
 // trackTunnel sets minutesToPass and overranAt; it returns when the
 // exercise will overrun, if it has not yet and may.
 func (r *LearningRotationReconciler) trackTunnel(s *rotationScope, res *rotationsv1.ExerciseResult, now time.Time) time.Time {
+	paused := time.Duration(res.PausedSeconds) * time.Second
 	if res.FirstPassedAt != nil {
 		if res.MinutesToPass == 0 && res.StartedAt != nil {
-			res.MinutesToPass = minutesBetween(res.StartedAt.Time, res.FirstPassedAt.Time)
+			res.MinutesToPass = minutesBetween(res.StartedAt.Add(paused), res.FirstPassedAt.Time)
 		}
 		return time.Time{}
 	}
@@ -56,7 +57,7 @@ func (r *LearningRotationReconciler) trackTunnel(s *rotationScope, res *rotation
 		return time.Time{}
 	}
 	limit := time.Duration(overrunFactor*res.EstimatedMinutes) * time.Minute
-	due := res.StartedAt.Add(limit)
+	due := res.StartedAt.Add(paused + limit)
 	if now.Before(due) {
 		return due
 	}
@@ -64,7 +65,7 @@ func (r *LearningRotationReconciler) trackTunnel(s *rotationScope, res *rotation
 	res.OverranAt = &at
 	s.events.add(corev1.EventTypeWarning, "ExerciseOverrun", "TrackProgress",
 		fmt.Sprintf("exercise %s has taken %d minutes without passing, over %d× its estimate of %d minutes: the learner may be stuck (%d failed attempts, %d/%d points)",
-			res.Name, minutesBetween(res.StartedAt.Time, now), overrunFactor, res.EstimatedMinutes, res.FailedAttempts, res.Points, res.MaxPoints))
+			res.Name, minutesBetween(res.StartedAt.Add(paused), now), overrunFactor, res.EstimatedMinutes, res.FailedAttempts, res.Points, res.MaxPoints))
 	return time.Time{}
 }
 

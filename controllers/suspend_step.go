@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -138,9 +139,28 @@ func (r *LearningRotationReconciler) reconcileResume(ctx context.Context, s *rot
 	if len(restored) > 0 {
 		msg += "; replicas restored: " + strings.Join(restored, ", ")
 	}
+	if cond.Status == metav1.ConditionTrue {
+		// Written with the condition's flip, so counted once.
+		pauseExercisesInProgress(s.lr, r.Clock.Now().Sub(cond.LastTransitionTime.Time))
+	}
 	notSuspended(msg)
 	s.events.add(corev1.EventTypeNormal, "Resumed", "Resume", msg)
 	return ctrl.Result{}, nil
+}
+
+// pauseExercisesInProgress adds a suspension of d to the paused time of
+// every exercise started and not yet passed: the clock the estimate is
+// measured against stops while the rotation is suspended.
+func pauseExercisesInProgress(lr *rotationsv1.LearningRotation, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	for i := range lr.Status.Exercises {
+		e := &lr.Status.Exercises[i]
+		if e.StartedAt != nil && e.FirstPassedAt == nil {
+			e.PausedSeconds += int64(d.Round(time.Second) / time.Second)
+		}
+	}
 }
 
 // listWorkloads reads the lab's Deployments and StatefulSets around the

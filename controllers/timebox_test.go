@@ -400,3 +400,69 @@ func TestOperatorDeletesOnlyItsLabNamespaces(t *testing.T) {
 		}
 	}
 }
+
+// TestSuspendedTimeIsNotTheLearners: time the rotation spends suspended
+// counts neither against the estimate (no overrun on resume) nor in the
+// minutes the learner took to pass.
+func TestSuspendedTimeIsNotTheLearners(t *testing.T) {
+	ctx := context.Background()
+	const rotation, exercise, ns = "tb-paused", "tb-paused-scale", "lab-tb-paused"
+	ex := scaleExercise(exercise)
+	ex.Spec.EstimatedMinutes = 5
+	createExercise(t, ex)
+	createRotation(t, testutil.Rotation(rotation).Exercises(exercise).Obj())
+	waitReady(t, rotation)
+	learner := learnerSA(t, rotation)
+	exerciseResult(t, rotation, exercise, func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
+		if r.FactsHash == "" {
+			return fmt.Errorf("not graded yet: %+v", r)
+		}
+		return nil
+	})
+	scale(t, learner, ns, 2) // a wrong first attempt starts the clock
+	exerciseResult(t, rotation, exercise, func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
+		if r.StartedAt == nil {
+			return fmt.Errorf("not started: %+v", r)
+		}
+		return nil
+	})
+	setSuspend(t, rotation, true)
+	rotationWhere(t, rotation, func(lr *rotationsv1.LearningRotation) error {
+		return condition(lr, rotationsv1.ConditionSuspended, metav1.ConditionTrue, rotationsv1.ReasonSuspendedBySpec)
+	})
+	advance(t, 30*time.Minute, rotation)
+	setSuspend(t, rotation, false)
+	exerciseResult(t, rotation, exercise, func(lr *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
+		if err := condition(lr, rotationsv1.ConditionSuspended, metav1.ConditionFalse, rotationsv1.ReasonNotSuspended); err != nil {
+			return err
+		}
+		if r.PausedSeconds < 30*60 || r.PausedSeconds > 32*60 {
+			return fmt.Errorf("pausedSeconds %d after a 30-minute suspension", r.PausedSeconds)
+		}
+		return nil
+	})
+	time.Sleep(time.Second)
+	if err := findEvent(ctx, rotation, corev1.EventTypeWarning, "ExerciseOverrun"); err == nil {
+		t.Error("an overrun reported for time spent suspended")
+	}
+	testutil.Eventually(t, 20*time.Second, func(ctx context.Context) error {
+		d := &appsv1.Deployment{}
+		if err := admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "web"}, d); err != nil {
+			return err
+		}
+		if *d.Spec.Replicas != 2 {
+			return fmt.Errorf("web at %d replicas, want the 2 restored", *d.Spec.Replicas)
+		}
+		return canWrite(ctx, learner, ns)
+	})
+	scale(t, learner, ns, 3)
+	if err := learner.Create(ctx, webService(ns)); err != nil {
+		t.Fatal(err)
+	}
+	exerciseResult(t, rotation, exercise, func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
+		if r.State != rotationsv1.ExercisePassed || r.MinutesToPass > 2 || r.OverranAt != nil {
+			return fmt.Errorf("state %s minutesToPass %d overranAt %v, want Passed within 2 minutes, no overrun", r.State, r.MinutesToPass, r.OverranAt)
+		}
+		return nil
+	})
+}

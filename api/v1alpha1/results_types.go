@@ -78,10 +78,18 @@ type ExerciseResult struct {
 	// mentor can compare it with the time spent.
 	// +optional
 	EstimatedMinutes int32 `json:"estimatedMinutes,omitempty"`
-	// MinutesToPass is the time from StartedAt to FirstPassedAt. An exercise
-	// taking far longer than EstimatedMinutes is worth a mentor's look.
+	// MinutesToPass is the time from StartedAt to FirstPassedAt, less
+	// PausedSeconds. An exercise taking far longer than EstimatedMinutes is
+	// worth a mentor's look.
 	// +optional
 	MinutesToPass int32 `json:"minutesToPass,omitempty"`
+	// PausedSeconds is how long the rotation was suspended while this
+	// exercise was in progress (started, not yet passed): that time is not
+	// the learner's, so it counts neither in MinutesToPass nor against
+	// the estimate.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	PausedSeconds int64 `json:"pausedSeconds,omitempty"`
 	// OverranAt is when the exercise ran past twice its EstimatedMinutes
 	// without passing (the tunnel effect); a Warning event ExerciseOverrun
 	// marks it once.
