@@ -157,6 +157,9 @@ func (c *Collector) Collect(ctx context.Context, req Request) (map[string]any, e
 		if err != nil {
 			c.mu.Lock()
 			if !waiting {
+				if len(c.failed) >= c.o.CacheSize {
+					clear(c.failed) // labs gone since: their errors are nobody's
+				}
 				c.failed[key] = err
 			}
 			c.mu.Unlock()
