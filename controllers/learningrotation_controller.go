@@ -24,7 +24,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/apply"
@@ -64,6 +66,10 @@ type LearningRotationReconciler struct {
 	// provide ("terraform", "docker"). Exercises reading a variable with no
 	// collector here fail their checks with an evaluation error.
 	SubmissionCollectors map[string]SubmissionCollector
+	// GradingDone, if set, carries rotations whose background grading (a
+	// collector's ErrGradingPending) has finished, so they are graded again
+	// at once rather than at the next poll.
+	GradingDone <-chan event.GenericEvent
 	// Registry is the lab image registry; when set, every lab gets the
 	// Secret lab-registry with its credentials.
 	Registry *registry.Config
@@ -356,6 +362,9 @@ func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 		obj := &metav1.PartialObjectMetadata{}
 		obj.SetGroupVersionKind(gvk)
 		b = b.WatchesMetadata(obj, handler.EnqueueRequestsFromMapFunc(rotationOfLab))
+	}
+	if r.GradingDone != nil {
+		b = b.WatchesRawSource(source.Channel(r.GradingDone, &handler.EnqueueRequestForObject{}))
 	}
 	return b.WithOptions(opts).Named("learningrotation").Complete(r)
 }

@@ -34,8 +34,9 @@ type SubmissionCollector interface {
 // without holding a reconcile worker for the whole run.
 var ErrGradingPending = errors.New("grading in progress")
 
-// pendingPoll is how soon a rotation with grading in progress is looked at again.
-const pendingPoll = 2 * time.Second
+// pendingPoll is how soon a rotation with grading in progress is looked at
+// again at the latest: GradingDone usually brings it back sooner.
+const pendingPoll = 10 * time.Second
 
 // submissionOptional is implemented by collectors that need a submission
 // only for some of their facts; without it every fact needs one.

@@ -5,6 +5,7 @@ package operator
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -23,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -33,6 +35,7 @@ import (
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
 	tf "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
+	"github.com/handson-dev/rotation-operator/internal/lab"
 	"github.com/handson-dev/rotation-operator/internal/registry"
 	"github.com/handson-dev/rotation-operator/labs"
 )
@@ -216,6 +219,9 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		},
 		Registry: o.Registry,
 	}
+	if o.Terraform != nil {
+		rotations.GradingDone = gradingDone(o.Terraform)
+	}
 	if err := rotations.SetupWithManager(mgr, opts); err != nil {
 		return nil, fmt.Errorf("setting up the LearningRotation controller: %w", err)
 	}
@@ -250,4 +256,22 @@ func nonZero(d time.Duration) *time.Duration {
 		return nil
 	}
 	return &d
+}
+
+// gradingDone turns the Terraform collector's finished runs into events for
+// the lab's rotation. A full channel drops the event: the rotation's
+// pending poll still comes.
+func gradingDone(c *tf.Collector) <-chan event.GenericEvent {
+	ch := make(chan event.GenericEvent, 256)
+	c.Notify(func(namespace string) {
+		name, ok := strings.CutPrefix(namespace, lab.NamespacePrefix)
+		if !ok {
+			return
+		}
+		select {
+		case ch <- event.GenericEvent{Object: &rotationsv1.LearningRotation{ObjectMeta: metav1.ObjectMeta{Name: name}}}:
+		default:
+		}
+	})
+	return ch
 }

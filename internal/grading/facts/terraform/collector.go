@@ -92,6 +92,27 @@ type Collector struct {
 	// failed holds the error of a run nobody was waiting for, until the
 	// next Collect of its key reports it (and the one after runs again).
 	failed map[string]error
+	// done, if set, is told the namespace of every finished run.
+	done func(namespace string)
+}
+
+// Notify makes fn hear of every run that finishes (with facts or an
+// error), by lab namespace: a caller that got ErrPending can look again at
+// once instead of polling. fn must not block.
+func (c *Collector) Notify(fn func(namespace string)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.done = fn
+}
+
+// finished tells the Notify function that a run of namespace ended.
+func (c *Collector) finished(namespace string) {
+	c.mu.Lock()
+	fn := c.done
+	c.mu.Unlock()
+	if fn != nil {
+		fn(namespace)
+	}
 }
 
 type cached struct {
@@ -154,6 +175,8 @@ func (c *Collector) Collect(ctx context.Context, req Request) (map[string]any, e
 		}
 		defer func() { <-c.slots }()
 		facts, err := c.o.Executor.Execute(ctx, req)
+		// Deferred: after the result is stored (or the error kept).
+		defer c.finished(req.Namespace)
 		if err != nil {
 			c.mu.Lock()
 			if !waiting {

@@ -159,6 +159,8 @@ func TestCollectorMaxWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	notified := make(chan string, 10)
+	c.Notify(func(ns string) { notified <- ns })
 	ctx := context.Background()
 	req := Request{Namespace: "lab-a", Exercise: "e", Files: map[string]string{"main.tf": "a"}, Kubeconfig: []byte("k")}
 	if _, err := c.Collect(ctx, req); !errors.Is(err, ErrPending) {
@@ -167,8 +169,15 @@ func TestCollectorMaxWait(t *testing.T) {
 	if _, err := c.Collect(ctx, req); !errors.Is(err, ErrPending) {
 		t.Fatalf("Collect while running: %v, want ErrPending", err)
 	}
-	time.Sleep(400 * time.Millisecond)
-	f, err := c.Collect(ctx, req)
+	select {
+	case ns := <-notified:
+		if ns != "lab-a" {
+			t.Errorf("notified of %q, want lab-a", ns)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no notification that the run finished")
+	}
+	f, err := c.Collect(ctx, req) // at once: the facts are in
 	if err != nil || f[FactValid] != true {
 		t.Fatalf("after the run: %v %v", f, err)
 	}
