@@ -545,8 +545,37 @@ func TestList(t *testing.T) {
 	if r.stdout != "" || !strings.Contains(r.stderr, "No rotations found") {
 		t.Errorf("empty list: stdout %q stderr %q", r.stdout, r.stderr)
 	}
-	// A mentor of one rotation may not list them all: a clear error, exit 1.
-	kubectlRotation(t, mentorKubeconfig(t), "list").expect(t, 1).stderrHas(t, "forbidden", "kubectl rotation status NAME")
+	// A mentor has no list right: they see exactly the rotations they
+	// mentor (read by name), and nobody else's.
+	ctx := context.Background()
+	const otherMentor = "erin@example.com"
+	other := &rotationsv1.LearningRotation{
+		ObjectMeta: metav1.ObjectMeta{Name: "list-other-mentor"},
+		Spec: rotationsv1.LearningRotationSpec{
+			Learner: rotationsv1.Learner{Subject: rotationsv1.Subject{Kind: rotationsv1.UserKind, Name: learnerOf("list-other-mentor")}},
+			Mentors: []rotationsv1.Subject{{Kind: rotationsv1.UserKind, Name: otherMentor}},
+		},
+	}
+	if err := admin.Create(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	for _, obj := range lab.Objects(other) {
+		if err := admin.Create(ctx, obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := kubectlRotation(t, kc, "list", "-l", goldenLabel+"=golden", "-o", "name").expect(t, 0).stdout
+	if got := kubectlRotation(t, mentorKubeconfig(t), "list", "-l", goldenLabel+"=golden", "-o", "name").expect(t, 0).stdout; got != want {
+		t.Errorf("mentor's list:\n%s\nwant the rotations they mentor:\n%s", got, want)
+	}
+	if got := kubectlRotation(t, mentorKubeconfig(t), "list", "-o", "name").expect(t, 0).stdout; strings.Contains(got, other.Name) {
+		t.Errorf("a mentor's list shows another mentor's rotation:\n%s", got)
+	}
+	if got := kubectlRotation(t, kubeconfig(t, otherMentor, ""), "list", "-o", "name").expect(t, 0).stdout; got != "learningrotation.rotations.handson.dev/"+other.Name+"\n" {
+		t.Errorf("the other mentor's list: %q, want only their rotation", got)
+	}
+	// Someone who may read no rotation: a clear error, exit 1.
+	kubectlRotation(t, kubeconfig(t, "nobody@example.com", ""), "list").expect(t, 1).stderrHas(t, "forbidden", "kubectl rotation status NAME")
 	kubectlRotation(t, kc, "list", "-o", "markdown").expect(t, 2)
 	kubectlRotation(t, kc, "list", "-l", "a b c").expect(t, 2)
 }

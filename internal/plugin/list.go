@@ -1,11 +1,16 @@
 package plugin
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
+	authorizationv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -24,8 +29,10 @@ func newListCommand(o *Options) *cobra.Command {
 exercises passed, score out of the maximum, the deadline with the time left,
 and open help requests (answer them with kubectl rotation ack).
 
-Listing every rotation needs list on learningrotations (a platform admin's
-or mentor lead's right); a mentor of one rotation uses kubectl rotation status.`,
+With list on learningrotations (a platform admin's or mentor lead's right)
+it lists every rotation. Without it, it lists the rotations you may read by
+name, as the mentor of each: the operator grants mentors their own rotations
+and no others, so a mentor sees exactly theirs.`,
 		Example: `  kubectl rotation list
   kubectl rotation list -o wide          # + lab, access, Ready and the help message
   kubectl rotation list -l team=payments
@@ -37,16 +44,21 @@ or mentor lead's right); a mentor of one rotation uses kubectl rotation status.`
 				return err
 			}
 			list := &rotationsv1.LearningRotationList{}
-			opts := []client.ListOption{}
+			sel := labels.Everything()
 			if selector != "" {
-				sel, err := parseSelector(selector)
-				if err != nil {
+				if sel, err = parseSelector(selector); err != nil {
 					return usageErrorf(err)
 				}
-				opts = append(opts, client.MatchingLabelsSelector{Selector: sel})
 			}
-			if err := c.List(cmd.Context(), list, opts...); err != nil {
-				return forbiddenHint(err, "listing every rotation needs list on learningrotations; for one rotation use kubectl rotation status NAME")
+			if err := c.List(cmd.Context(), list, client.MatchingLabelsSelector{Selector: sel}); err != nil {
+				if !apierrors.IsForbidden(err) {
+					return err
+				}
+				mine, ferr := readableRotations(cmd.Context(), c, sel)
+				if ferr != nil || mine == nil {
+					return forbiddenHint(err, "listing every rotation needs list on learningrotations, and you may read no rotation by name; for one rotation use kubectl rotation status NAME")
+				}
+				list.Items = mine
 			}
 			sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
 			switch out := *print.OutputFormat; out {
@@ -77,6 +89,53 @@ or mentor lead's right); a mentor of one rotation uses kubectl rotation status.`
 	setOutputUsage(cmd, "Output format: wide, json, yaml, name, jsonpath=..., go-template=...")
 	cmd.Flags().StringVarP(&selector, "selector", "l", "", "Label selector to filter rotations, e.g. team=payments")
 	return cmd
+}
+
+// readableRotations are the rotations the caller may get by name, matching
+// sel: what a mentor has (a ClusterRole naming their rotations). RBAC gives
+// no list for that, so the names come from a SelfSubjectRulesReview, whose
+// rules include the cluster-wide ones. Nil when the rules name none.
+func readableRotations(ctx context.Context, c client.Client, sel labels.Selector) ([]rotationsv1.LearningRotation, error) {
+	review := &authorizationv1.SelfSubjectRulesReview{Spec: authorizationv1.SelfSubjectRulesReviewSpec{Namespace: metav1.NamespaceDefault}}
+	if err := c.Create(ctx, review); err != nil {
+		return nil, err
+	}
+	names := map[string]bool{}
+	for _, r := range review.Status.ResourceRules {
+		if anyOf(r.APIGroups, rotationsv1.GroupVersion.Group) && anyOf(r.Resources, "learningrotations") && anyOf(r.Verbs, "get") {
+			for _, n := range r.ResourceNames {
+				names[n] = true
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	out := []rotationsv1.LearningRotation{}
+	for name := range names {
+		lr := &rotationsv1.LearningRotation{}
+		err := c.Get(ctx, client.ObjectKey{Name: name}, lr)
+		switch {
+		case apierrors.IsNotFound(err) || apierrors.IsForbidden(err):
+			continue
+		case err != nil:
+			return nil, err
+		}
+		if sel.Matches(labels.Set(lr.Labels)) {
+			out = append(out, *lr)
+		}
+	}
+	return out, nil
+}
+
+// anyOf tells whether values (of an RBAC rule) hold want or the wildcard.
+func anyOf(values []string, want string) bool {
+	for _, v := range values {
+		if v == want || v == "*" {
+			return true
+		}
+	}
+	return false
 }
 
 func (o *Options) writeList(items []rotationsv1.LearningRotation, wide bool) error {
