@@ -282,6 +282,22 @@ func TestRunnerGuard(t *testing.T) {
 	if _, err := cs.BatchV1().Jobs("lab-guard").Create(ctx, job("lab-guard", "learner"), metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err != nil {
 		t.Errorf("a runner Job in a lab, as the learner: %v", err)
 	}
+	// Nor may it delete a Job outside the labs.
+	system := &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Name: "guard-system-job", Namespace: "default"},
+		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Containers:    []corev1.Container{{Name: "c", Image: "busybox"}},
+		}}},
+	}
+	if err := admin.Create(ctx, system); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = admin.Delete(ctx, system, client.PropagationPolicy(metav1.DeletePropagationBackground)) }()
+	err = cs.BatchV1().Jobs("default").Delete(ctx, system.Name, metav1.DeleteOptions{DryRun: []string{metav1.DryRunAll}})
+	if !apierrors.IsForbidden(err) && !apierrors.IsInvalid(err) {
+		t.Errorf("deleting a Job outside the labs: %v, want the runner guard to refuse", err)
+	}
 }
 
 // TestRunnerJobFailureIsReported: a runner that cannot start fails its Job,
