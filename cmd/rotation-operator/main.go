@@ -58,7 +58,7 @@ func main() {
 	flag.StringVar(&tfo.mirror, "terraform-mirror", "", "Terraform provider filesystem_mirror directory; the only providers learners' configurations may use. Empty: "+defaultMirror+" if present (the image ships it); the embedded mode builds one.")
 	flag.StringVar(&tfo.binary, "terraform-binary", "", "The terraform CLI (default: terraform on PATH).")
 	flag.StringVar(&tfo.sandbox, "terraform-sandbox", string(tfrunner.SandboxRequired), "Run learners' Terraform in user, mount and PID namespaces: required (refuse to run without them), auto (fall back to a plain subprocess with a warning) or disabled.")
-	flag.IntVar(&tfo.concurrency, "terraform-max-concurrent", tfrunner.DefaultMaxConcurrent, "Terraform runs in flight across all labs.")
+	flag.IntVar(&tfo.concurrency, "terraform-max-concurrent", 0, fmt.Sprintf("Terraform runs in flight across all labs. 0: %d in local mode (each run takes the operator's CPU), %d with runner Jobs (each runs on a node, on its lab's quota).", tfrunner.DefaultMaxConcurrent, defaultJobConcurrency))
 	flag.StringVar(&tfo.executor, "terraform-executor", "auto", "Where learners' Terraform runs: job (a runner Job in the lab, as the learner), local (a sandboxed subprocess of the operator) or auto (job when the operator runs in a pod, else local).")
 	flag.StringVar(&tfo.runnerImage, "terraform-runner-image", "", "Image of runner Jobs; it must hold the operator binary, terraform and the mirror. Empty: this pod's own image, by digest (needs POD_NAME and POD_NAMESPACE).")
 	flag.StringVar(&mode, "embedded", "auto", "Embedded control plane: auto (when no kubeconfig is found), always, or never.")

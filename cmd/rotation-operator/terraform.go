@@ -20,6 +20,11 @@ import (
 // defaultMirror is where the operator image puts the provider mirror.
 const defaultMirror = "/opt/terraform/mirror"
 
+// defaultJobConcurrency bounds runner Jobs in flight: they run on the
+// cluster's nodes, on each lab's own quota, so the bound protects the
+// apiserver and the scheduler rather than the operator's CPU.
+const defaultJobConcurrency = 16
+
 type terraformFlags struct {
 	mirror, binary, sandbox string
 	concurrency             int
@@ -61,6 +66,9 @@ func (f terraformFlags) collector(ctx context.Context, cfg *rest.Config) (*tfrun
 			if image, err = ownImage(ctx, cs); err != nil {
 				return nil, fmt.Errorf("--terraform-runner-image is empty and this pod's image is unknown: %w", err)
 			}
+		}
+		if f.concurrency <= 0 {
+			f.concurrency = defaultJobConcurrency
 		}
 		job := tfrunner.JobOptions{Image: image}
 		if f.mirror != "" {
