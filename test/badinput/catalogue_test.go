@@ -10,12 +10,14 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
+	tf "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/submission"
 	"github.com/handson-dev/rotation-operator/internal/testutil"
 )
@@ -479,10 +481,11 @@ func helmCases() []badInput {
 
 // --- Terraform state Secrets the learner's backend writes ---
 
-// No terraform collector reads tfstate-default-<exercise> yet: these cases
-// assert that bad state there cannot disturb the operator (the rotation
-// stays Ready and grading goes on). When the collector lands, turn each
-// into a failed check with the decoder's message, like the helm cases.
+// The operator decodes tfstate-default-<exercise> when the learner resets
+// the exercise, to delete the objects the state manages
+// (terraform.StateObjects). A state it cannot decode manages nothing it can
+// name: the reset is still served (the state itself is deleted), the
+// rotation stays Ready, and the decoder's error is bounded and clear.
 func terraformStateCases() []badInput {
 	state := func(payload []byte) func(t *testing.T) string {
 		return func(t *testing.T) string {
@@ -497,18 +500,31 @@ func terraformStateCases() []badInput {
 				t.Fatalf("the learner could not write the state: %v", err)
 			}
 			t.Cleanup(func() { _ = learner.Delete(context.Background(), s) })
-			lr := grade(t)
-			stillReady(t, lr)
-			r := result(t, lr, terraformEx)
-			if len(r.Checks) == 0 || !r.Checks[0].Passed {
-				t.Fatalf("grading disturbed by the state Secret: %+v", r.Checks)
+			_, decodeErr := tf.StateObjects(payload)
+			req := &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{Name: rotationsv1.RequestResetPrefix + terraformEx, Namespace: labNamespace,
+					Labels: map[string]string{rotationsv1.LabelRequest: rotationsv1.RequestReset}},
+				Data: map[string]string{rotationsv1.RequestKeyExercise: terraformEx,
+					rotationsv1.RequestKeyRequestedAt: time.Now().UTC().Format(time.RFC3339)},
 			}
-			return "NoTerraformCollectorYet: state ignored, rotation Ready, grading unaffected"
+			if err := learner.Create(ctx, req); err != nil {
+				t.Fatalf("the learner could not request a reset: %v", err)
+			}
+			testutil.Eventually(t, time.Minute, func(ctx context.Context) error {
+				for _, obj := range []client.Object{req, s} {
+					if err := admin.Get(ctx, client.ObjectKeyFromObject(obj), obj.DeepCopyObject().(client.Object)); !apierrors.IsNotFound(err) {
+						return fmt.Errorf("reset not served: %s %s still there (%v)", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
+					}
+				}
+				return nil
+			})
+			stillReady(t, grade(t))
+			return fmt.Sprintf("reset served, state deleted; its objects unreadable: %v", decodeErr)
 		}
 	}
 	return []badInput{
-		{"terraform-state", "garbage-no-collector-yet", state([]byte("\x00garbage☃")), "NoTerraformCollectorYet"},
-		{"terraform-state", "gzip-bomb-no-collector-yet", state(gzZeros(256 << 20)), "NoTerraformCollectorYet"},
-		{"terraform-state", "deep-json-no-collector-yet", state(gz([]byte(strings.Repeat("[", 50000) + strings.Repeat("]", 50000)))), "NoTerraformCollectorYet"},
+		{"terraform-state", "garbage", state([]byte("\x00garbage☃")), "invalid character"},
+		{"terraform-state", "gzip-bomb-256MiB", state(gzZeros(256 << 20)), "over 16777216 bytes"},
+		{"terraform-state", "deep-json-nesting", state(gz([]byte(strings.Repeat("[", 50000) + strings.Repeat("]", 50000)))), "exceeded max depth"},
 	}
 }

@@ -143,7 +143,7 @@ const terraformExerciseYAML = `
 metadata: {name: bad-tf}
 spec:
   track: terraform
-  title: Terraform state (no collector yet)
+  title: Terraform state
   instructions: Apply a configuration with the kubernetes backend.
   checks:
   - name: lab-exists
