@@ -3,9 +3,6 @@ package controllers_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -34,19 +31,7 @@ func BenchmarkTerraformExecutors(b *testing.B) {
 	waitReady(b, name)
 	ctx := context.Background()
 
-	files := map[string]string{}
-	src := filepath.Join("..", "labs", "testdata", "terraform", "terraform-basics")
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, e := range entries {
-		data, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			b.Fatal(err)
-		}
-		files[e.Name()] = strings.ReplaceAll(string(data), "lab-CHANGE-ME", ns)
-	}
+	files := terraformSolution(b, "terraform-basics", ns)
 	secret := &corev1.Secret{}
 	if err := admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: lab.KubeconfigSecret}, secret); err != nil {
 		b.Fatal(err)
