@@ -121,7 +121,12 @@ func (r *LearningRotationReconciler) reconcileInstructions(ctx context.Context, 
 	}
 	live := make(map[string]*corev1.ConfigMap, len(list.Items))
 	for i := range list.Items {
-		live[list.Items[i].Name] = &list.Items[i]
+		// Only the rotation's own instructions: other operator ConfigMaps
+		// in the lab may carry the exercise label too (a runner Job's
+		// submission copy, owned by its Job).
+		if metav1.IsControlledBy(&list.Items[i], s.lr) {
+			live[list.Items[i].Name] = &list.Items[i]
+		}
 	}
 	for _, sel := range s.exercises {
 		desired := instructionsConfigMap(s.lr, sel.ex)

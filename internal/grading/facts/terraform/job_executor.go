@@ -154,10 +154,8 @@ func (e *JobExecutor) createSubmissionCopy(ctx context.Context, job *batchv1.Job
 	cm := &corev1.ConfigMap{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: job.Name, Namespace: job.Namespace,
-			// Not labelled with the exercise: the operator prunes its own
-			// ConfigMaps that carry that label and are not instructions.
-			Labels:      map[string]string{LabelComponent: ComponentRunner, "app.kubernetes.io/managed-by": "rotation-operator"},
-			Annotations: map[string]string{AnnotationDigest: job.Annotations[AnnotationDigest], LabelExercise: req.Exercise},
+			Labels:      map[string]string{LabelComponent: ComponentRunner, LabelExercise: req.Exercise, "app.kubernetes.io/managed-by": "rotation-operator"},
+			Annotations: map[string]string{AnnotationDigest: job.Annotations[AnnotationDigest]},
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID,
 			}},
