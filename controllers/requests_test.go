@@ -320,9 +320,11 @@ func TestResetUninstallsTheHelmRelease(t *testing.T) {
 	})
 }
 
-func TestTunnelEffectFields(t *testing.T) {
-	ctx := context.Background()
-	const rotation, exercise, ns = "tb-tunnel", "tb-tunnel-scale", "lab-tb-tunnel"
+// startFiveMinuteExercise creates a rotation with one scale exercise
+// estimated at 5 minutes, makes the learner's first (wrong) attempt, which
+// starts the exercise's clock, and returns the learner's client.
+func startFiveMinuteExercise(t *testing.T, rotation, exercise string) client.Client {
+	t.Helper()
 	ex := scaleExercise(exercise)
 	ex.Spec.EstimatedMinutes = 5
 	createExercise(t, ex)
@@ -335,13 +337,20 @@ func TestTunnelEffectFields(t *testing.T) {
 		}
 		return nil
 	})
-	scale(t, learner, ns, 2) // a wrong first attempt starts the clock
+	scale(t, learner, "lab-"+rotation, 2) // a wrong first attempt starts the clock
 	exerciseResult(t, rotation, exercise, func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
 		if r.StartedAt == nil {
 			return fmt.Errorf("not started: %+v", r)
 		}
 		return nil
 	})
+	return learner
+}
+
+func TestTunnelEffectFields(t *testing.T) {
+	ctx := context.Background()
+	const rotation, exercise, ns = "tb-tunnel", "tb-tunnel-scale", "lab-tb-tunnel"
+	learner := startFiveMinuteExercise(t, rotation, exercise)
 	advance(t, 9*time.Minute, rotation)
 	time.Sleep(time.Second)
 	if err := findEvent(ctx, rotation, corev1.EventTypeWarning, "ExerciseOverrun"); err == nil {

@@ -407,25 +407,7 @@ func TestOperatorDeletesOnlyItsLabNamespaces(t *testing.T) {
 func TestSuspendedTimeIsNotTheLearners(t *testing.T) {
 	ctx := context.Background()
 	const rotation, exercise, ns = "tb-paused", "tb-paused-scale", "lab-tb-paused"
-	ex := scaleExercise(exercise)
-	ex.Spec.EstimatedMinutes = 5
-	createExercise(t, ex)
-	createRotation(t, testutil.Rotation(rotation).Exercises(exercise).Obj())
-	waitReady(t, rotation)
-	learner := learnerSA(t, rotation)
-	exerciseResult(t, rotation, exercise, func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
-		if r.FactsHash == "" {
-			return fmt.Errorf("not graded yet: %+v", r)
-		}
-		return nil
-	})
-	scale(t, learner, ns, 2) // a wrong first attempt starts the clock
-	exerciseResult(t, rotation, exercise, func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
-		if r.StartedAt == nil {
-			return fmt.Errorf("not started: %+v", r)
-		}
-		return nil
-	})
+	learner := startFiveMinuteExercise(t, rotation, exercise)
 	setSuspend(t, rotation, true)
 	rotationWhere(t, rotation, func(lr *rotationsv1.LearningRotation) error {
 		return condition(lr, rotationsv1.ConditionSuspended, metav1.ConditionTrue, rotationsv1.ReasonSuspendedBySpec)
