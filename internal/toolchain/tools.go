@@ -16,8 +16,11 @@ type Paths struct {
 	KubeAPIServer         string
 	KubeControllerManager string
 	KubeScheduler         string
-	Etcd                  string
-	Kwok                  string
+	// Kubelet and KubeProxy run the real node (localcluster.NodeReal).
+	Kubelet   string
+	KubeProxy string
+	Etcd      string
+	Kwok      string
 	// KwokStages are kwok Stage configs (node and pod lifecycles); pass each
 	// to kwok with --config.
 	KwokStages []string
@@ -88,14 +91,20 @@ var tools = map[string]tool{
 			"k8s.io/kubernetes/cmd/kube-apiserver",
 			"k8s.io/kubernetes/cmd/kube-controller-manager",
 			"k8s.io/kubernetes/cmd/kube-scheduler",
+			// The node components build from the same module and share
+			// most of its packages, so they add ~90 s to a cold build.
+			"k8s.io/kubernetes/cmd/kubelet",
+			"k8s.io/kubernetes/cmd/kube-proxy",
 		},
-		binaries:     []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"},
+		binaries:     []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet", "kube-proxy"},
 		ldflags:      kubeVersionLDFlags,
 		coldEstimate: "~10 min cold",
 		fill: func(p *Paths, dir string) error {
 			p.KubeAPIServer = filepath.Join(dir, "kube-apiserver")
 			p.KubeControllerManager = filepath.Join(dir, "kube-controller-manager")
 			p.KubeScheduler = filepath.Join(dir, "kube-scheduler")
+			p.Kubelet = filepath.Join(dir, "kubelet")
+			p.KubeProxy = filepath.Join(dir, "kube-proxy")
 			return nil
 		},
 	},
