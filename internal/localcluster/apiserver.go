@@ -33,7 +33,7 @@ func newEnvironment(c *Cluster, opts Options, tools *toolchain.Paths) (*envtest.
 	c.logs["etcd"] = etcdLog.Name()
 
 	crds := opts.CRDDirectoryPaths
-	if opts.Full {
+	if opts.Full && c.node == nil {
 		// kwok's Logs CRD must be established before kwok starts watching it.
 		if len(tools.KwokCRDs) == 0 {
 			return nil, fmt.Errorf("toolchain paths lack kwok's CRDs (KwokCRDs)")
@@ -70,6 +70,9 @@ func newEnvironment(c *Cluster, opts Options, tools *toolchain.Paths) (*envtest.
 	// token volumes), which we keep: nothing here mounts tokens.
 	args.Set("enable-admission-plugins",
 		"NamespaceLifecycle,LimitRanger,PodSecurity,ResourceQuota,ValidatingAdmissionPolicy,ValidatingAdmissionWebhook,MutatingAdmissionWebhook")
+	if c.node != nil {
+		c.node.configureAPIServer(env.ControlPlane.APIServer)
+	}
 	return env, nil
 }
 

@@ -25,9 +25,17 @@ type Options struct {
 	// Manifests are YAML files (multi-document allowed) server-side-applied
 	// after start, in order: e.g. ClusterRoles, ValidatingAdmissionPolicies.
 	Manifests []string
-	// Full also runs kube-controller-manager, kube-scheduler and kwok with one
-	// fake Node (FakeNodeName), so workloads actually run.
+	// Full also runs kube-controller-manager, kube-scheduler and one Node
+	// (Node says which kind), so workloads are scheduled and run.
 	Full bool
+	// Node picks the node of a Full cluster: NodeFake (kwok, the default),
+	// NodeReal (kubelet + containerd: containers really run) or NodeAuto.
+	Node NodeMode
+	// NodeImages are image archives (docker or OCI tarballs) imported into
+	// the real node's containerd at start; PauseImage, the pod sandbox
+	// image, must be one of them. Ignored with the fake node.
+	NodeImages []string
+	PauseImage string
 	// ControllerManager runs kube-controller-manager (garbage collection,
 	// namespace deletion, quota status, Deployments and ReplicaSets) without
 	// the scheduler and kwok: pods stay Pending, which keeps benchmarks from
@@ -59,7 +67,13 @@ type Cluster struct {
 	// Env.AddUser to get clients for non-admin users.
 	Env *envtest.Environment
 
+	// NodeName is the node pods run on: FakeNodeName or RealNodeName.
+	NodeName string
+	// Node is the kind of node the cluster has (empty when not Full).
+	Node NodeMode
+
 	procs    []*process // components started by us, in start order
+	node     *realNode  // the real node, if any
 	kwokAddr string     // host:port of kwok's server (the node's kubelet API)
 	// runtimeActive is set while a RunPods is running (one at a time).
 	runtimeMu     sync.Mutex
@@ -79,14 +93,22 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if progress == nil {
 		progress = io.Discard
 	}
+	node, lock := NodeMode(""), (*nodeLock)(nil)
+	if opts.Full {
+		var err error
+		if node, lock, err = resolveNode(opts.Node, progress); err != nil {
+			return nil, fmt.Errorf("real node: %w", err)
+		}
+	}
 	tools := opts.Tools
 	if tools == nil {
 		names := []string{toolchain.Kubernetes, toolchain.Etcd}
-		if opts.Full {
+		if node == NodeFake {
 			names = append(names, toolchain.Kwok)
 		}
 		p, err := toolchain.Ensure(ctx, progress, names...)
 		if err != nil {
+			lock.unlock()
 			return nil, err
 		}
 		tools = &p
@@ -94,16 +116,29 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 
 	workDir, err := os.MkdirTemp(opts.WorkDir, "localcluster-")
 	if err != nil {
+		lock.unlock()
 		return nil, err
 	}
-	c := &Cluster{WorkDir: workDir, logs: map[string]string{}, keep: opts.KeepWorkDir}
+	c := &Cluster{WorkDir: workDir, logs: map[string]string{}, keep: opts.KeepWorkDir, Node: node}
+	if node == NodeReal {
+		certDir := filepath.Join(workDir, "kube-apiserver")
+		if err := os.MkdirAll(certDir, 0o700); err != nil {
+			lock.unlock()
+			return nil, err
+		}
+		if c.node, err = prepareRealNode(ctx, workDir, certDir, lock, opts.NodeImages, opts.PauseImage, progress); err != nil {
+			lock.unlock()
+			c.keep = true
+			return nil, errors.Join(fmt.Errorf("preparing the real node (logs in %s): %w", workDir, err), c.Stop())
+		}
+	}
 	start := time.Now()
 	if err := c.start(ctx, opts, tools, progress); err != nil {
 		c.keep = true
 		stopErr := c.Stop()
 		return nil, errors.Join(fmt.Errorf("starting local cluster (logs in %s): %w", workDir, err), stopErr)
 	}
-	fmt.Fprintf(progress, "local cluster (full=%t) up in %s, kubeconfig %s\n", opts.Full, time.Since(start).Round(10*time.Millisecond), c.KubeconfigPath)
+	fmt.Fprintf(progress, "local cluster (full=%t, node=%s) up in %s, kubeconfig %s\n", opts.Full, c.Node, time.Since(start).Round(10*time.Millisecond), c.KubeconfigPath)
 	return c, nil
 }
 
@@ -151,6 +186,11 @@ func (c *Cluster) start(ctx context.Context, opts Options, tools *toolchain.Path
 		return err
 	}
 	done("kube-scheduler")
+	if c.node != nil {
+		c.NodeName = RealNodeName
+		return c.node.start(ctx, c, tools.Kubelet, tools.KubeProxy, progress)
+	}
+	c.NodeName = FakeNodeName
 	if err := c.startKwok(ctx, tools.Kwok, tools.KwokStages); err != nil {
 		return err
 	}
@@ -162,7 +202,7 @@ func (c *Cluster) start(ctx context.Context, opts Options, tools *toolchain.Path
 	if err := createFakeNode(ctx, cl); err != nil {
 		return err
 	}
-	if err := waitNodeSchedulable(ctx, cl, componentStartTimeout); err != nil {
+	if err := waitNodeSchedulable(ctx, cl, FakeNodeName, componentStartTimeout); err != nil {
 		return err
 	}
 	done("node " + FakeNodeName + " schedulable")
@@ -174,6 +214,10 @@ func (c *Cluster) start(ctx context.Context, opts Options, tools *toolchain.Path
 // after a partial start and when called twice.
 func (c *Cluster) Stop() error {
 	var errs []error
+	// The node first: it needs containerd to tear its pods down, and its
+	// mounts must be gone before the work dir is removed.
+	errs = append(errs, c.node.stop())
+	c.node = nil
 	for i := len(c.procs) - 1; i >= 0; i-- {
 		errs = append(errs, c.procs[i].stop(15*time.Second))
 	}
@@ -206,7 +250,7 @@ func (c *Cluster) LogFiles() map[string]string {
 // DumpLogs writes the last lines of every component log to w, e.g. from a
 // failing test before Stop removes them.
 func (c *Cluster) DumpLogs(w io.Writer, lines int) {
-	for _, name := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"} {
+	for _, name := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "containerd", "kubelet", "kube-proxy"} {
 		if p, ok := c.logs[name]; ok {
 			fmt.Fprintf(w, "==> %s (%s) <==\n%s\n", name, p, logTail(p, lines))
 		}

@@ -27,9 +27,15 @@ func writeKubeconfig(path string, cfg *rest.Config, user string) error {
 // adminKubeconfig provisions a system:masters user named after a component
 // (so audit and logs tell them apart) and writes its kubeconfig to path.
 func adminKubeconfig(env *envtest.Environment, user, path string) error {
-	u, err := env.AddUser(envtest.User{Name: user, Groups: []string{"system:masters"}}, nil)
+	return userKubeconfig(env, envtest.User{Name: user, Groups: []string{"system:masters"}}, path)
+}
+
+// userKubeconfig provisions a client-certificate user and writes its
+// kubeconfig to path.
+func userKubeconfig(env *envtest.Environment, user envtest.User, path string) error {
+	u, err := env.AddUser(user, nil)
 	if err != nil {
 		return err
 	}
-	return writeKubeconfig(path, u.Config(), user)
+	return writeKubeconfig(path, u.Config(), user.Name)
 }

@@ -60,11 +60,11 @@ func createFakeNode(ctx context.Context, c client.Client) error {
 // waitNodeSchedulable waits for the node to be Ready and free of the
 // not-ready taints the apiserver and node-lifecycle controller put on new
 // nodes, i.e. until pods can land on it.
-func waitNodeSchedulable(ctx context.Context, c client.Client, timeout time.Duration) error {
+func waitNodeSchedulable(ctx context.Context, c client.Client, name string, timeout time.Duration) error {
 	var last string
 	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, timeout, true, func(ctx context.Context) (bool, error) {
 		var n corev1.Node
-		if err := c.Get(ctx, client.ObjectKey{Name: FakeNodeName}, &n); err != nil {
+		if err := c.Get(ctx, client.ObjectKey{Name: name}, &n); err != nil {
 			last = err.Error()
 			return false, nil
 		}
@@ -87,7 +87,7 @@ func waitNodeSchedulable(ctx context.Context, c client.Client, timeout time.Dura
 		return true, nil
 	})
 	if err != nil {
-		return fmt.Errorf("node %s not schedulable after %s (%s): %w", FakeNodeName, timeout, last, err)
+		return fmt.Errorf("node %s not schedulable after %s (%s): %w", name, timeout, last, err)
 	}
 	return nil
 }
