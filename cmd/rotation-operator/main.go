@@ -27,6 +27,7 @@ import (
 	"github.com/handson-dev/rotation-operator/internal/embedded"
 	tfrunner "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/operator"
+	"github.com/handson-dev/rotation-operator/internal/localcluster"
 	"github.com/handson-dev/rotation-operator/internal/registry"
 )
 
@@ -62,6 +63,8 @@ func main() {
 	flag.StringVar(&tfo.executor, "terraform-executor", "auto", "Where learners' Terraform runs: job (a runner Job in the lab, as the learner), local (a sandboxed subprocess of the operator) or auto (job when the operator runs in a pod, else local).")
 	flag.StringVar(&tfo.runnerImage, "terraform-runner-image", "", "Image of runner Jobs; it must hold the operator binary, terraform and the mirror. Empty: this pod's own image, by digest (needs POD_NAME and POD_NAMESPACE).")
 	flag.StringVar(&mode, "embedded", "auto", "Embedded control plane: auto (when no kubeconfig is found), always, or never.")
+	var node string
+	flag.StringVar(&node, "node", string(localcluster.NodeAuto), "Node of the embedded control plane: real (kubelet + containerd: lab containers run; Linux and root), fake (kwok: pods are scheduled, nothing runs) or auto (real where the host can).")
 	zapOpts := zap.Options{Development: true, Level: zapcore.InfoLevel}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse() // also parses controller-runtime's --kubeconfig flag
@@ -73,14 +76,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "rotation-operator:", err)
 		os.Exit(2)
 	}
+	nodeMode, err := localcluster.ParseNodeMode(node)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rotation-operator: --node:", err)
+		os.Exit(2)
+	}
 	ctx := ctrl.SetupSignalHandler()
-	if err := run(ctx, mode, o, tfo); err != nil {
+	if err := run(ctx, mode, nodeMode, o, tfo); err != nil {
 		fmt.Fprintln(os.Stderr, "rotation-operator:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, mode string, o operator.Options, tfo terraformFlags) error {
+func run(ctx context.Context, mode string, node localcluster.NodeMode, o operator.Options, tfo terraformFlags) error {
 	var cfg *rest.Config
 	switch mode {
 	case "always":
@@ -100,7 +108,7 @@ func run(ctx context.Context, mode string, o operator.Options, tfo terraformFlag
 		return err
 	}
 	if cfg == nil {
-		return embedded.Run(ctx, o, os.Stdout)
+		return embedded.Run(ctx, o, node, os.Stdout)
 	}
 
 	mgr, err := operator.New(cfg, o)

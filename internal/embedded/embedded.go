@@ -32,16 +32,17 @@ import (
 )
 
 // Run blocks until ctx ends, then stops the operator and the control plane.
-func Run(ctx context.Context, o operator.Options, out io.Writer) error {
+func Run(ctx context.Context, o operator.Options, node localcluster.NodeMode, out io.Writer) error {
 	root, err := toolchain.RepoRoot()
 	if err != nil {
 		return fmt.Errorf("the embedded control plane needs the repository's files: %w", err)
 	}
-	fmt.Fprintln(out, "No cluster configured: starting an embedded control plane (kube-apiserver, etcd, kube-controller-manager, kube-scheduler, kwok).")
+	fmt.Fprintln(out, "No cluster configured: starting an embedded control plane (kube-apiserver, etcd, kube-controller-manager, kube-scheduler) and one node.")
 	cluster, err := localcluster.Start(ctx, localcluster.Options{
 		CRDDirectoryPaths: []string{filepath.Join(root, "config", "crd", "bases")},
 		Manifests:         InstallManifests(root),
 		Full:              true,
+		Node:              node,
 		Progress:          out,
 	})
 	if err != nil {
