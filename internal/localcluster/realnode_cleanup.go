@@ -330,7 +330,9 @@ func (s HostSnapshot) Diff(after HostSnapshot) []string {
 }
 
 // removeKubeChains deletes the KUBE-* and CNI-* chains (kubelet, kube-proxy
-// and the CNI plugins make them) and the rules that jump to them.
+// and the CNI plugins make them) and the rules that jump to them from the
+// built-in chains. Rules are deleted by number: their comments hold quotes
+// that iptables-save output does not round-trip through an argument list.
 func removeKubeChains() error {
 	var errs []error
 	for _, ipt := range []string{"iptables", "ip6tables"} {
@@ -338,25 +340,29 @@ func removeKubeChains() error {
 			continue
 		}
 		for _, table := range []string{"filter", "nat", "mangle"} {
-			out, err := exec.Command(ipt+"-save", "-t", table).Output()
-			if err != nil {
-				continue
-			}
 			var ours []string
-			for _, line := range strings.Split(string(out), "\n") {
-				if strings.HasPrefix(line, ":") {
-					if ch := strings.Fields(line[1:])[0]; ownChain(ch) {
-						ours = append(ours, ch)
+			for _, ch := range chains(ipt, table) {
+				if ownChain(ch) {
+					ours = append(ours, ch)
+					continue
+				}
+				out, err := exec.Command(ipt, "-t", table, "-L", ch, "-n", "--line-numbers").Output()
+				if err != nil {
+					continue
+				}
+				var nums []int
+				for _, line := range strings.Split(string(out), "\n") {
+					f := strings.Fields(line)
+					if len(f) > 1 && ownChain(f[1]) {
+						if n, err := strconv.Atoi(f[0]); err == nil {
+							nums = append(nums, n)
+						}
 					}
 				}
-				// Rules in built-in chains that jump into ours.
-				if rule, ok := strings.CutPrefix(line, "-A "); ok {
-					f := strings.Fields(rule)
-					if len(f) > 0 && !ownChain(f[0]) && (strings.Contains(rule, "KUBE-") || strings.Contains(rule, "CNI-")) {
-						args := append([]string{"-t", table, "-D"}, splitRule(rule)...)
-						if err := hostCmd(ipt, args...); err != nil {
-							errs = append(errs, err)
-						}
+				sort.Sort(sort.Reverse(sort.IntSlice(nums)))
+				for _, n := range nums {
+					if err := hostCmd(ipt, "-t", table, "-D", ch, strconv.Itoa(n)); err != nil {
+						errs = append(errs, err)
 					}
 				}
 			}
@@ -374,31 +380,6 @@ func removeKubeChains() error {
 }
 
 func ownChain(ch string) bool { return strings.HasPrefix(ch, "KUBE-") || strings.HasPrefix(ch, "CNI-") }
-
-// splitRule splits an iptables-save rule into arguments, keeping quoted
-// strings (comments) whole.
-func splitRule(rule string) []string {
-	var args []string
-	var cur strings.Builder
-	inQuote := false
-	for _, r := range rule {
-		switch {
-		case r == '"':
-			inQuote = !inQuote
-		case r == ' ' && !inQuote:
-			if cur.Len() > 0 {
-				args = append(args, cur.String())
-				cur.Reset()
-			}
-		default:
-			cur.WriteRune(r)
-		}
-	}
-	if cur.Len() > 0 {
-		args = append(args, cur.String())
-	}
-	return args
-}
 
 func chains(ipt, table string) []string {
 	out, err := exec.Command(ipt+"-save", "-t", table).Output()

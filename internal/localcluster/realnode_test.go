@@ -63,6 +63,15 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// webCommand runs the web image's binary with args (its subcommands), or
+// the image's own entrypoint when there are none.
+func webCommand(args []string) []string {
+	if len(args) == 0 {
+		return nil
+	}
+	return []string{"/web"}
+}
+
 // restrictedPod is a pod spec that Pod Security "restricted" admits.
 func restrictedPod(image string, args ...string) corev1.PodSpec {
 	return corev1.PodSpec{
@@ -71,6 +80,7 @@ func restrictedPod(image string, args ...string) corev1.PodSpec {
 		TerminationGracePeriodSeconds: ptr.To[int64](2),
 		Containers: []corev1.Container{{
 			Name: "main", Image: image, Args: args, ImagePullPolicy: corev1.PullIfNotPresent,
+			Command: webCommand(args),
 			SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false),
 				Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}},
 		}},
@@ -115,6 +125,12 @@ func TestRealNodeRunsPodsAndLeavesTheHostClean(t *testing.T) {
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}}, Spec: spec},
 		},
 	}
+	defer func() {
+		if t.Failed() {
+			out, _ := kubectl("get", "pods,jobs,events", "-o", "wide")
+			t.Log(out)
+		}
+	}()
 	created := time.Now()
 	if err := cl.Create(ctx, dep); err != nil {
 		t.Fatal(err)
