@@ -26,8 +26,8 @@ import (
 
 	"github.com/handson-dev/rotation-operator/internal/embedded"
 	tfrunner "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
-	"github.com/handson-dev/rotation-operator/internal/operator"
 	"github.com/handson-dev/rotation-operator/internal/localcluster"
+	"github.com/handson-dev/rotation-operator/internal/operator"
 	"github.com/handson-dev/rotation-operator/internal/registry"
 )
 

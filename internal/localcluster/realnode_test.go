@@ -182,7 +182,7 @@ func TestRealNodeRunsPodsAndLeavesTheHostClean(t *testing.T) {
 	// A Job runs to completion; the Job controller sees it succeed.
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: "job", Namespace: "probe"},
-		Spec: batchv1.JobSpec{BackoffLimit: ptr.To[int32](0), Template: corev1.PodTemplateSpec{Spec: restrictedPod(testWebImage, "job", "done")}},
+		Spec:       batchv1.JobSpec{BackoffLimit: ptr.To[int32](0), Template: corev1.PodTemplateSpec{Spec: restrictedPod(testWebImage, "job", "done")}},
 	}
 	job.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyNever
 	if err := cl.Create(ctx, job); err != nil {
