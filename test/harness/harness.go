@@ -51,7 +51,14 @@ func RepoRoot() string {
 // StartCluster starts a full local control plane with the CRDs, the lab
 // roles and admission policy, the operator's ClusterRole bound to
 // OperatorUser, and the operator namespace with the leader election Role.
+// Its node is kwok's: pods are scheduled, no container runs.
 func StartCluster(ctx context.Context, progress io.Writer) (*localcluster.Cluster, client.Client, error) {
+	return StartClusterOn(ctx, progress, localcluster.NodeFake)
+}
+
+// StartClusterOn is StartCluster with the node of choice: NodeReal runs
+// lab containers for real (and waits for the host's one real node).
+func StartClusterOn(ctx context.Context, progress io.Writer, node localcluster.NodeMode) (*localcluster.Cluster, client.Client, error) {
 	root := RepoRoot()
 	nsFile, err := os.CreateTemp("", "operator-namespace-*.yaml")
 	if err != nil {
@@ -71,6 +78,7 @@ func StartCluster(ctx context.Context, progress io.Writer) (*localcluster.Cluste
 		CRDDirectoryPaths: []string{filepath.Join(root, "config", "crd", "bases")},
 		Manifests:         manifests,
 		Full:              true,
+		Node:              node,
 		Progress:          progress,
 	})
 	if err != nil {

@@ -1,0 +1,93 @@
+// Package realnode_test walks the learner's journey on the real node
+// (kubelet + containerd + runc + CNI + kube-proxy): lab containers run,
+// and the learner uses kubectl with only the lab kubeconfig.
+//
+// The suite holds the host's one real node for its whole run; other
+// packages that ask for it (internal/localcluster's real-node tests) wait
+// for the machine-wide lock and take their turn.
+package realnode_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"os"
+	"testing"
+
+	"go.uber.org/zap/zapcore"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	"github.com/handson-dev/rotation-operator/internal/localcluster"
+	"github.com/handson-dev/rotation-operator/internal/operator"
+	"github.com/handson-dev/rotation-operator/internal/registry"
+	"github.com/handson-dev/rotation-operator/test/harness"
+)
+
+var (
+	cluster *localcluster.Cluster
+	admin   client.Client
+	reg     *registry.Server
+	regCfg  registry.Config
+	op      *harness.Operator
+)
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	if ok, why := localcluster.RealNodeSupport(); !ok {
+		// A machine that cannot run a node (not Linux, not root) has no
+		// real containers to test; CI machines can.
+		fmt.Println("real-node e2e not run:", why)
+		return 0
+	}
+	level := int(zapcore.ErrorLevel)
+	if os.Getenv("TEST_VERBOSE_OPERATOR") != "" {
+		level = -1
+	}
+	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.Level(level))))
+	ctx := context.Background()
+	var err error
+	cluster, admin, err = harness.StartClusterOn(ctx, os.Stderr, localcluster.NodeReal)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() {
+		if err := cluster.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping the cluster:", err)
+		}
+	}()
+	dir, err := os.MkdirTemp("", "realnode-registry-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	key := make([]byte, registry.KeySize)
+	_, _ = rand.Read(key)
+	if reg, err = registry.New(registry.Options{Dir: dir, Key: key}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := reg.Start(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() { _ = reg.Stop(context.Background()) }()
+	regCfg = reg.Config()
+	if op, err = harness.StartOperator(cluster, "operator", operator.Options{Registry: &regCfg}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	code := m.Run()
+	if err := op.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		code = 1
+	}
+	if code != 0 {
+		cluster.DumpLogs(os.Stderr, 40)
+	}
+	return code
+}
