@@ -17,17 +17,20 @@ import (
 
 // cacheDir is this test binary's own image cache: the first build in it is
 // a real one (go build and assembly), never the developer's cached images.
+// It is also where Build's default Options look ($ROTATION_CACHE_DIR), so
+// Publish, which builds with them, finds the images the tests built.
 var cacheDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "labimages-test-")
+	root, err := os.MkdirTemp("", "labimages-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	cacheDir = dir
+	os.Setenv("ROTATION_CACHE_DIR", root)
+	cacheDir = filepath.Join(root, "labimages")
 	code := m.Run()
-	os.RemoveAll(dir)
+	os.RemoveAll(root)
 	os.Exit(code)
 }
 
