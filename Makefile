@@ -135,6 +135,19 @@ plugin-dist: ## Release archives of the plugin for every platform and a krew man
 docker-build: ## Build the operator image (needs a Docker engine).
 	docker build -t $(IMG) .
 
+# The images lab pods run, built from labs/images without Docker (internal/labimages).
+LAB_IMAGES_ARCHIVE ?= bin/lab-images.tar
+LAB_IMAGES_ARCH ?= $(shell go env GOARCH)
+
+.PHONY: lab-images
+lab-images: ## Build the lab images (rotation.local/web:1.0, web:1.1, pause:3.10) into $(LAB_IMAGES_ARCHIVE), for ctr -n k8s.io images import.
+	go run ./cmd/lab-images archive $(LAB_IMAGES_ARCHIVE) --arch $(LAB_IMAGES_ARCH)
+
+.PHONY: lab-images-publish
+lab-images-publish: ## Push the lab images to $(REGISTRY)/<name>:<tag>, e.g. REGISTRY=registry.example.com/rotation (INSECURE=1: plain HTTP).
+	@test -n "$(REGISTRY)" || { echo "usage: make lab-images-publish REGISTRY=registry.example.com/rotation [INSECURE=1]"; exit 2; }
+	go run ./cmd/lab-images publish $(REGISTRY) --arch $(LAB_IMAGES_ARCH) $(if $(INSECURE),--insecure)
+
 ##@ Deployment
 
 .PHONY: install

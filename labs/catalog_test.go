@@ -18,6 +18,7 @@ import (
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/grading"
+	"github.com/handson-dev/rotation-operator/internal/labimages"
 )
 
 func mustCatalog(t *testing.T) []rotationsv1.Exercise {
@@ -349,7 +350,7 @@ func restrictedViolations(spec *corev1.PodSpec) []string {
 }
 
 func TestRestrictedViolationsCatchesAnUnhardenedPod(t *testing.T) {
-	spec := &corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "nginx"}}}
+	spec := &corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: labimages.Web10}}}
 	if got := restrictedViolations(spec); len(got) < 4 {
 		t.Errorf("violations of a bare pod: %v", got)
 	}

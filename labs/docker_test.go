@@ -25,6 +25,7 @@ import (
 	"github.com/handson-dev/rotation-operator/internal/grading"
 	dockerfacts "github.com/handson-dev/rotation-operator/internal/grading/facts/docker"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
+	"github.com/handson-dev/rotation-operator/internal/labimages"
 	"github.com/handson-dev/rotation-operator/internal/registry"
 )
 
@@ -111,7 +112,7 @@ type pushOp struct {
 // deploy is a Deployment of the lab. Its image is "hello:v1" (in the lab
 // registry), "hello@hello:1.0.0" (by the digest first pushed as
 // hello:1.0.0) or
-// "=nginx:1.27" (as written).
+// "=rotation.local/web:1.0" (as written).
 type deploy struct {
 	name, image           string
 	available, pullSecret bool
@@ -229,7 +230,7 @@ func dockerTables(t *testing.T, starter map[string]map[string]string) map[string
 				}, []string{"digest-is-a-release"}},
 				{"no pull secret", func(l *dockerLab) { l.deploy[0].pullSecret = false }, []string{"pull-secret"}},
 				{"not available", func(l *dockerLab) { l.deploy[0].available = false }, []string{"available"}},
-				{"an image from elsewhere", func(l *dockerLab) { l.deploy[0].image = "=nginx:1.27" }, []string{"deployed-by-digest", "digest-is-a-release"}},
+				{"an image from elsewhere", func(l *dockerLab) { l.deploy[0].image = "=" + labimages.Web10 }, []string{"deployed-by-digest", "digest-is-a-release"}},
 			},
 		},
 	}

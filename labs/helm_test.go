@@ -144,7 +144,7 @@ var helmInstall = gradingTable{
 
 var (
 	shopInstall = helmRevision{}
-	shopUpgrade = helmRevision{values: `{image: {tag: "1.27.1"}}`}
+	shopUpgrade = helmRevision{values: `{image: {tag: "1.1"}}`}
 	shopLive    = map[string]string{"Deployment/shop": deploymentStatus("1")}
 )
 
@@ -157,52 +157,52 @@ var helmUpgradeRollback = gradingTable{
 	cases: []gradingCase{{
 		name:     "nothing installed",
 		releases: []helmRelease{},
-		failing:  []string{"release-deployed", "three-revisions", "upgraded-to-1-27-1", "rolled-back-to-1", "config-tag-1-27", "running-1-27"},
+		failing:  []string{"release-deployed", "three-revisions", "upgraded-to-1-1", "rolled-back-to-1", "config-tag-1-0", "running-1-0"},
 	}, {
 		name:     "installed only",
 		releases: []helmRelease{shopRelease(shopInstall)},
-		failing:  []string{"three-revisions", "upgraded-to-1-27-1", "rolled-back-to-1"},
+		failing:  []string{"three-revisions", "upgraded-to-1-1", "rolled-back-to-1"},
 	}, {
 		name:     "upgraded, not rolled back",
 		releases: []helmRelease{shopRelease(shopInstall, shopUpgrade)},
-		failing:  []string{"three-revisions", "rolled-back-to-1", "config-tag-1-27", "running-1-27"},
+		failing:  []string{"three-revisions", "rolled-back-to-1", "config-tag-1-0", "running-1-0"},
 	}, {
 		name:     "upgraded again after the rollback",
 		releases: []helmRelease{shopRelease(shopInstall, shopUpgrade, helmRevision{rollbackTo: 1}, shopUpgrade)},
-		failing:  []string{"rolled-back-to-1", "config-tag-1-27", "running-1-27"},
+		failing:  []string{"rolled-back-to-1", "config-tag-1-0", "running-1-0"},
 	}, {
-		name:     "upgraded back to 1.27 instead of rolling back",
-		releases: []helmRelease{shopRelease(shopInstall, shopUpgrade, helmRevision{values: `{image: {tag: "1.27"}}`})},
+		name:     "upgraded back to 1.0 instead of rolling back",
+		releases: []helmRelease{shopRelease(shopInstall, shopUpgrade, helmRevision{values: `{image: {tag: "1.0"}}`})},
 		failing:  []string{"rolled-back-to-1"},
 	}, {
 		name:     "rolled back to revision 2",
 		releases: []helmRelease{shopRelease(shopInstall, shopUpgrade, helmRevision{values: `{replicaCount: 1}`}, helmRevision{rollbackTo: 2})},
-		failing:  []string{"rolled-back-to-1", "config-tag-1-27", "running-1-27"},
+		failing:  []string{"rolled-back-to-1", "config-tag-1-0", "running-1-0"},
 	}, {
 		name: "the rollback failed",
 		releases: []helmRelease{shopRelease(shopInstall, shopUpgrade, helmRevision{rollbackTo: 1, status: rcommon.StatusFailed,
 			description: `Release "shop" failed: context deadline exceeded`})},
 		mutate: func(t *testing.T, l labObjects) {
-			set(t, container(t, l.get(t, "Deployment/shop"), 0), "nginxinc/nginx-unprivileged:1.27.1", "image")
+			set(t, container(t, l.get(t, "Deployment/shop"), 0), "rotation.local/web:1.1", "image")
 		},
-		failing: []string{"release-deployed", "running-1-27"},
+		failing: []string{"release-deployed", "running-1-0"},
 	}, {
 		name: "rollout not finished",
 		mutate: func(t *testing.T, l labObjects) {
 			set(t, l.get(t, "Deployment/shop"), "2", "status", "replicas")
 		},
-		failing: []string{"running-1-27"},
+		failing: []string{"running-1-0"},
 	}, {
 		name: "an undecodable release record",
 		releases: []helmRelease{{name: "shop", chart: apiChart, revisions: []helmRevision{shopInstall, shopUpgrade, {rollbackTo: 1}},
 			live: shopLive, undecodable: true}},
-		failing: []string{"release-deployed", "three-revisions", "upgraded-to-1-27-1", "rolled-back-to-1", "config-tag-1-27"},
+		failing: []string{"release-deployed", "three-revisions", "upgraded-to-1-1", "rolled-back-to-1", "config-tag-1-0"},
 	}, {
 		name: "image changed with kubectl",
 		mutate: func(t *testing.T, l labObjects) {
-			set(t, container(t, l.get(t, "Deployment/shop"), 0), "nginxinc/nginx-unprivileged:1.27.1", "image")
+			set(t, container(t, l.get(t, "Deployment/shop"), 0), "rotation.local/web:1.1", "image")
 		},
-		failing: []string{"running-1-27"},
+		failing: []string{"running-1-0"},
 	}},
 }
 

@@ -53,7 +53,7 @@ const serverMetadata = `
 const restrictedPod = `
       securityContext:
         runAsNonRoot: true
-        runAsUser: 101
+        runAsUser: 65532
         seccompProfile:
           type: RuntimeDefault`
 
@@ -100,7 +100,7 @@ spec:
     spec:` + restrictedPod + podDefaults + `
       containers:
       - name: web
-        image: nginxinc/nginx-unprivileged:1.27
+        image: rotation.local/web:1.0
         imagePullPolicy: IfNotPresent
         ports:
         - name: http
@@ -256,7 +256,7 @@ spec:
     spec:` + restrictedPod + podDefaults + `
       containers:
       - name: api
-        image: nginxinc/nginx-unprivileged:1.27
+        image: rotation.local/web:1.0
         imagePullPolicy: IfNotPresent
         ports:
         - name: http
@@ -264,7 +264,7 @@ spec:
           protocol: TCP
         readinessProbe:
           httpGet:
-            path: /
+            path: /readyz
             port: 8080
             scheme: HTTP
           periodSeconds: 10
@@ -282,22 +282,29 @@ spec:
         terminationMessagePolicy: File` + restrictedContainer + deploymentStatus("1"),
 	},
 	cases: []gradingCase{{
-		name: "patch release tag",
+		name: "image pinned by digest too",
 		mutate: func(t *testing.T, l labObjects) {
-			container(t, l.get(t, "Deployment/api"), 0)["image"] = "nginxinc/nginx-unprivileged:1.27.4"
+			container(t, l.get(t, "Deployment/api"), 0)["image"] = "rotation.local/web:1.0@sha256:" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 		},
 	}, {
-		name: "image by registry and digest",
+		name: "a digest that is not one",
 		mutate: func(t *testing.T, l labObjects) {
-			container(t, l.get(t, "Deployment/api"), 0)["image"] = "docker.io/nginxinc/nginx-unprivileged:1.27@sha256:" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+			container(t, l.get(t, "Deployment/api"), 0)["image"] = "rotation.local/web:1.0@sha256:0123"
 		},
+		failing: []string{"image-pinned"},
+	}, {
+		name: "another version",
+		mutate: func(t *testing.T, l labObjects) {
+			container(t, l.get(t, "Deployment/api"), 0)["image"] = "rotation.local/web:1.1"
+		},
+		failing: []string{"image-pinned"},
 	}, {
 		name: "probe on the named port, with a sidecar",
 		mutate: func(t *testing.T, l labObjects) {
 			d := l.get(t, "Deployment/api")
-			set(t, container(t, d, 0), "{httpGet: {path: /, port: http, scheme: HTTP}}", "readinessProbe")
+			set(t, container(t, d, 0), "{httpGet: {path: /readyz, port: http, scheme: HTTP}}", "readinessProbe")
 			containers := d["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
-			containers["containers"] = append([]any{fromYAML(t, "{name: log, image: busybox:1.36}")}, containers["containers"].([]any)...)
+			containers["containers"] = append([]any{fromYAML(t, "{name: log, image: rotation.local/web:1.0, args: [sleep, infinity]}")}, containers["containers"].([]any)...)
 		},
 	}, {
 		name:    "starter as created",
@@ -322,7 +329,7 @@ spec:
     spec:
       containers:
       - name: api
-        image: nginxinc/nginx-unprivileged:1.27-doesnotexist
+        image: rotation.local/web:1.0-doesnotexist
 status:
   observedGeneration: 1
   replicas: 1
@@ -344,24 +351,26 @@ status:
 	}, {
 		name: "latest tag",
 		mutate: func(t *testing.T, l labObjects) {
-			container(t, l.get(t, "Deployment/api"), 0)["image"] = "nginxinc/nginx-unprivileged:latest"
+			container(t, l.get(t, "Deployment/api"), 0)["image"] = "rotation.local/web:latest"
 		},
 		failing: []string{"image-pinned"},
 	}, {
 		name: "no tag",
 		mutate: func(t *testing.T, l labObjects) {
-			container(t, l.get(t, "Deployment/api"), 0)["image"] = "nginxinc/nginx-unprivileged"
+			container(t, l.get(t, "Deployment/api"), 0)["image"] = "rotation.local/web"
 		},
 		failing: []string{"image-pinned"},
 	}, {
 		name: "the broken tag",
 		mutate: func(t *testing.T, l labObjects) {
-			container(t, l.get(t, "Deployment/api"), 0)["image"] = "nginxinc/nginx-unprivileged:1.27-doesnotexist"
+			container(t, l.get(t, "Deployment/api"), 0)["image"] = "rotation.local/web:1.0-doesnotexist"
 		},
 		failing: []string{"image-pinned"},
 	}, {
-		name:    "another image",
-		mutate:  func(t *testing.T, l labObjects) { container(t, l.get(t, "Deployment/api"), 0)["image"] = "nginx:1.27" },
+		name: "the same name in another registry",
+		mutate: func(t *testing.T, l labObjects) {
+			container(t, l.get(t, "Deployment/api"), 0)["image"] = "registry.example.com/web:1.0"
+		},
 		failing: []string{"image-pinned"},
 	}, {
 		name:    "container renamed",
@@ -487,7 +496,7 @@ spec:
     spec:` + restrictedPod + podDefaults + `
       containers:
       - name: greeter
-        image: nginxinc/nginx-unprivileged:1.27
+        image: rotation.local/web:1.0
         envFrom:
         - configMapRef:
             name: greeter-config
@@ -505,7 +514,7 @@ spec:
 		name: "envFrom in the second container, with a prefix",
 		mutate: func(t *testing.T, l labObjects) {
 			spec := l.get(t, "Deployment/greeter")["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)
-			spec["containers"] = append([]any{fromYAML(t, "{name: sidecar, image: busybox:1.36, envFrom: [{secretRef: {name: s}}]}")}, spec["containers"].([]any)...)
+			spec["containers"] = append([]any{fromYAML(t, "{name: sidecar, image: rotation.local/web:1.0, args: [sleep, infinity], envFrom: [{secretRef: {name: s}}]}")}, spec["containers"].([]any)...)
 			set(t, container(t, l.get(t, "Deployment/greeter"), 1), "[{prefix: APP_, configMapRef: {name: greeter-config}}]", "envFrom")
 		},
 	}, {

@@ -124,7 +124,7 @@ spec:
     spec:
       containers:
       - name: ` + name + `
-        image: nginxinc/nginx-unprivileged:1.27
+        image: rotation.local/web:1.0
 status:
   observedGeneration: 1
   replicas: ` + replicas + `

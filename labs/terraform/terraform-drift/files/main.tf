@@ -37,7 +37,7 @@ resource "kubernetes_deployment_v1" "shop" {
         }
         container {
           name  = "shop"
-          image = "nginxinc/nginx-unprivileged:1.27"
+          image = "rotation.local/web:1.0"
           env_from {
             config_map_ref {
               name = kubernetes_config_map_v1.settings.metadata[0].name

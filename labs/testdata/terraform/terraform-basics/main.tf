@@ -36,7 +36,7 @@ resource "kubernetes_deployment_v1" "web" {
         }
         container {
           name  = "web"
-          image = "nginxinc/nginx-unprivileged:1.27"
+          image = "rotation.local/web:1.0"
           env_from {
             config_map_ref {
               name = kubernetes_config_map_v1.app.metadata[0].name

@@ -24,7 +24,7 @@ resource "kubernetes_deployment_v1" "api" {
         }
         container {
           name  = "api"
-          image = "nginxinc/nginx-unprivileged:1.27"
+          image = "rotation.local/web:1.0"
           security_context {
             allow_privilege_escalation = false
             # The provider defaults run_as_non_root to false here, which Pod Security
