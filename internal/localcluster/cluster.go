@@ -33,7 +33,8 @@ type Options struct {
 	Node NodeMode
 	// NodeImages are image archives (docker or OCI tarballs) imported into
 	// the real node's containerd at start; PauseImage, the pod sandbox
-	// image, must be one of them. Ignored with the fake node.
+	// image, must be one of them. Empty: the project's lab images
+	// (internal/labimages), pause included. Ignored with the fake node.
 	NodeImages []string
 	PauseImage string
 	// ControllerManager runs kube-controller-manager (garbage collection,

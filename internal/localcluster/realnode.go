@@ -14,6 +14,8 @@ import (
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
+	"github.com/handson-dev/rotation-operator/internal/labimages"
 )
 
 // NodeMode picks the node a Full cluster runs pods on.
@@ -112,6 +114,20 @@ func prepareRealNode(ctx context.Context, workDir, certDir string, lock *nodeLoc
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return nil, err
 		}
+	}
+	if len(images) == 0 {
+		// The project's own images: the pod sandbox and the lab images
+		// the catalog runs, built from labs/images (cached) and imported,
+		// so no pod ever pulls from the internet.
+		built, err := labimages.Build(ctx, labimages.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("building the lab images: %w", err)
+		}
+		archive := filepath.Join(dir, "lab-images.tar")
+		if err := labimages.WriteArchive(archive, built...); err != nil {
+			return nil, err
+		}
+		images, pause = []string{archive}, labimages.Pause
 	}
 	n := &realNode{lock: lock, images: images}
 	n.cfg = nodeConfig{

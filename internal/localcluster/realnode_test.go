@@ -116,7 +116,7 @@ func TestRealNodeRunsPodsAndLeavesTheHostClean(t *testing.T) {
 	// its readiness probe.
 	spec := restrictedPod(testWebImage)
 	spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 8080}}
-	spec.Containers[0].ReadinessProbe = &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(8080)}}}
+	spec.Containers[0].ReadinessProbe = &corev1.Probe{PeriodSeconds: 1, ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/readyz", Port: intstr.FromInt32(8080)}}}
 	dep := &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "probe"},
 		Spec: appsv1.DeploymentSpec{
@@ -155,7 +155,7 @@ func TestRealNodeRunsPodsAndLeavesTheHostClean(t *testing.T) {
 	// Service's ClusterIP routes through kube-proxy's rules.
 	waitUntil(t, 30*time.Second, "Service answers from a pod", func() (bool, string) {
 		out, err := kubectl("exec", "deploy/web", "--", "/web", "get", "http://"+svc.Spec.ClusterIP+"/")
-		return err == nil && strings.Contains(out, "hello"), out
+		return err == nil && strings.Contains(out, "Hello from web 1.0"), out
 	})
 	// logs through the apiserver: the requests above were logged.
 	out, err := kubectl("logs", "deploy/web", "--tail=50")
@@ -182,7 +182,7 @@ func TestRealNodeRunsPodsAndLeavesTheHostClean(t *testing.T) {
 	// A Job runs to completion; the Job controller sees it succeed.
 	job := &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: "job", Namespace: "probe"},
-		Spec:       batchv1.JobSpec{BackoffLimit: ptr.To[int32](0), Template: corev1.PodTemplateSpec{Spec: restrictedPod(testWebImage, "job", "done")}},
+		Spec:       batchv1.JobSpec{BackoffLimit: ptr.To[int32](0), Template: corev1.PodTemplateSpec{Spec: restrictedPod(testWebImage, "sleep", "1s")}},
 	}
 	job.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyNever
 	if err := cl.Create(ctx, job); err != nil {
@@ -197,7 +197,7 @@ func TestRealNodeRunsPodsAndLeavesTheHostClean(t *testing.T) {
 	})
 
 	// Over its memory limit, a container is OOMKilled and says so.
-	oom := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "oom", Namespace: "probe"}, Spec: restrictedPod(testWebImage, "alloc", "64")}
+	oom := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "oom", Namespace: "probe"}, Spec: restrictedPod(testWebImage, "alloc", "64Mi")}
 	oom.Spec.RestartPolicy = corev1.RestartPolicyNever
 	oom.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("32Mi")}
 	if err := cl.Create(ctx, oom); err != nil {
