@@ -73,9 +73,10 @@ type Cluster struct {
 	// Node is the kind of node the cluster has (empty when not Full).
 	Node NodeMode
 
-	procs    []*process // components started by us, in start order
-	node     *realNode  // the real node, if any
-	kwokAddr string     // host:port of kwok's server (the node's kubelet API)
+	procs        []*process // components started by us, in start order
+	node         *realNode  // the real node, if any
+	hostBaseline HostSnapshot
+	kwokAddr     string // host:port of kwok's server (the node's kubelet API)
 	// runtimeActive is set while a RunPods is running (one at a time).
 	runtimeMu     sync.Mutex
 	runtimeActive bool
@@ -132,6 +133,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 			c.keep = true
 			return nil, errors.Join(fmt.Errorf("preparing the real node (logs in %s): %w", workDir, err), c.Stop())
 		}
+		c.hostBaseline = c.node.baseline
 	}
 	start := time.Now()
 	if err := c.start(ctx, opts, tools, progress); err != nil {

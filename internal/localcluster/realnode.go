@@ -66,6 +66,15 @@ type realNode struct {
 	images []string // archives to import into containerd
 	procs  []*process
 	proxy  string // kube-proxy binary, for --cleanup
+	// baseline is the host before the node changed it (under the lock).
+	baseline HostSnapshot
+}
+
+// HostBaseline is the host's state taken before the real node changed it,
+// under the node lock, for tests that check Stop put it back. ok is false
+// without a real node.
+func (c *Cluster) HostBaseline() (s HostSnapshot, ok bool) {
+	return c.hostBaseline, c.Node == NodeReal
 }
 
 // resolveNode decides which node a Full cluster gets. For NodeReal it
@@ -102,6 +111,7 @@ func prepareRealNode(ctx context.Context, workDir, certDir string, lock *nodeLoc
 	if err := CleanupHost(progress); err != nil {
 		return nil, fmt.Errorf("cleaning up after an earlier real node: %w", err)
 	}
+	baseline := TakeHostSnapshot()
 	if err := ensurePackages(ctx, progress); err != nil {
 		return nil, fmt.Errorf("installing the real node's runtime: %w", err)
 	}
@@ -129,7 +139,7 @@ func prepareRealNode(ctx context.Context, workDir, certDir string, lock *nodeLoc
 		}
 		images, pause = []string{archive}, labimages.Pause
 	}
-	n := &realNode{lock: lock, images: images}
+	n := &realNode{lock: lock, images: images, baseline: baseline}
 	n.cfg = nodeConfig{
 		Dir:        dir,
 		Socket:     filepath.Join(dir, "run", "containerd.sock"),
@@ -346,4 +356,72 @@ func waitFor(ctx context.Context, timeout time.Duration, f func() error) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// KillNodeComponent SIGKILLs a real node's component (containerd, kubelet
+// or kube-proxy), as in a crash: its children (containerd's shims, and so
+// the containers) keep running. For fault tests; see RestartNodeComponent.
+func (c *Cluster) KillNodeComponent(name string) error {
+	p, err := c.nodeProcess(name)
+	if err != nil {
+		return err
+	}
+	_ = p.cmd.Process.Kill()
+	<-p.done
+	return nil
+}
+
+// RestartNodeComponent starts a killed (or stopped) node component again
+// with the same arguments, logging to <name>-restart-<n>.log, and waits
+// until it is healthy.
+func (c *Cluster) RestartNodeComponent(ctx context.Context, name string) error {
+	p, err := c.nodeProcess(name)
+	if err != nil {
+		return err
+	}
+	select {
+	case <-p.done:
+	default:
+		return fmt.Errorf("%s is still running", name)
+	}
+	n := c.node
+	restarts := 0
+	for k := range c.logs {
+		if strings.HasPrefix(k, name+"-restart-") {
+			restarts++
+		}
+	}
+	logName := fmt.Sprintf("%s-restart-%d", name, restarts+1)
+	logPath := filepath.Join(c.WorkDir, logName+".log")
+	np, err := startProcess(name, p.cmd.Path, p.cmd.Args[1:], nil, logPath)
+	if err != nil {
+		return err
+	}
+	for i := range n.procs {
+		if n.procs[i] == p {
+			n.procs[i] = np
+		}
+	}
+	c.logs[logName] = logPath
+	switch name {
+	case "containerd":
+		return waitFor(ctx, 30*time.Second, func() error { return n.ctr("version") })
+	case "kubelet":
+		return np.waitHealthy(ctx, fmt.Sprintf("http://127.0.0.1:%d/healthz", n.cfg.HealthzPort), componentStartTimeout)
+	case "kube-proxy":
+		return np.waitHealthy(ctx, fmt.Sprintf("http://127.0.0.1:%d/healthz", n.cfg.ProxyHealth), componentStartTimeout)
+	}
+	return nil
+}
+
+func (c *Cluster) nodeProcess(name string) (*process, error) {
+	if c.node == nil {
+		return nil, errors.New("the cluster has no real node")
+	}
+	for _, p := range c.node.procs {
+		if p.name == name {
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("no node component %q (want containerd, kubelet or kube-proxy)", name)
 }

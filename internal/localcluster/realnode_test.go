@@ -39,9 +39,6 @@ func startRealNode(t *testing.T) (*Cluster, HostSnapshot) {
 		t.Fatal(err)
 	}
 	archives, pause := testNodeImages(t)
-	// Taken under the node lock would be better, but the snapshot only
-	// reads: another real node still running would show as a difference.
-	before := TakeHostSnapshot()
 	c, err := Start(context.Background(), Options{
 		Full:       true,
 		Node:       NodeReal,
@@ -52,6 +49,10 @@ func startRealNode(t *testing.T) (*Cluster, HostSnapshot) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	before, ok := c.HostBaseline()
+	if !ok {
+		t.Fatal("a real-node cluster has no host baseline")
 	}
 	return c, before
 }

@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"go.uber.org/zap/zapcore"
@@ -35,7 +36,7 @@ var (
 
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
-func run(m *testing.M) int {
+func run(m *testing.M) (code int) {
 	if ok, why := localcluster.RealNodeSupport(); !ok {
 		// A machine that cannot run a node (not Linux, not root) has no
 		// real containers to test; CI machines can.
@@ -54,9 +55,18 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	// Taken by Start under the node lock, before the node changed anything.
+	// Compared after Stop: the suite must leave the host as it found it
+	// (a node that crashed mid-suite and was restarted included).
+	hostBefore, _ := cluster.HostBaseline()
 	defer func() {
 		if err := cluster.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "stopping the cluster:", err)
+			code = 1
+		}
+		if diff := hostBefore.Diff(localcluster.TakeHostSnapshot()); len(diff) > 0 {
+			fmt.Fprintf(os.Stderr, "the host differs from before the suite:\n%s\n", strings.Join(diff, "\n"))
+			code = 1
 		}
 	}()
 	dir, err := os.MkdirTemp("", "realnode-registry-")
@@ -81,7 +91,7 @@ func run(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	code := m.Run()
+	code = m.Run()
 	if err := op.Stop(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		code = 1
