@@ -100,7 +100,7 @@ func Run(ctx context.Context, o operator.Options, node localcluster.NodeMode, ou
 	if o.MetricsAddr != "0" && !strings.HasSuffix(o.MetricsAddr, ":0") {
 		fmt.Fprintf(out, "Metrics: curl -s http://%s/metrics | grep ^rotation_operator\n", o.MetricsAddr)
 	}
-	printNextSteps(out, cluster.KubeconfigPath, learnerKubeconfig, lr)
+	printNextSteps(out, cluster.KubeconfigPath, learnerKubeconfig, lr, cluster.Node)
 
 	select {
 	case err := <-mgrErr:
@@ -220,8 +220,16 @@ func waitForLab(ctx context.Context, cluster *localcluster.Cluster, name string)
 	return path, os.WriteFile(path, secret.Data[lab.KubeconfigKey], 0o600)
 }
 
-func printNextSteps(out io.Writer, admin, learner string, lr *rotationsv1.LearningRotation) {
+func printNextSteps(out io.Writer, admin, learner string, lr *rotationsv1.LearningRotation, node localcluster.NodeMode) {
 	ns := lab.Namespace(lr.Name)
+	where, containers := "on the fake node (kwok: scheduled and Ready, but no container runs)", ""
+	if node == localcluster.NodeReal {
+		where = "because its containers really run on the node"
+		containers = fmt.Sprintf(`  kubectl --kubeconfig %[1]s logs deploy/web
+  kubectl --kubeconfig %[1]s exec deploy/web -- /web get http://127.0.0.1:8080/
+  kubectl --kubeconfig %[1]s port-forward deploy/web 8080:8080   # then: curl localhost:8080
+`, learner)
+	}
 	fmt.Fprintf(out, `
 rotation-operator is running on the embedded control plane, and the sample
 rotation %[1]q is Ready: lab namespace %[2]s for learner %[3]s.
@@ -240,9 +248,9 @@ As the learner:
   kubectl --kubeconfig %[5]s get configmap exercise-scale-and-expose -o jsonpath='{.data.instructions\.md}'
   kubectl --kubeconfig %[5]s scale deployment web --replicas=3     # then: kubectl get lr %[1]s
   kubectl --kubeconfig %[5]s apply -f config/samples/learner_web_deployment.yaml
-  kubectl --kubeconfig %[5]s get deployments     # web becomes Available on the fake node
-  kubectl --kubeconfig %[5]s get secrets -n kube-system   # forbidden: outside the lab
+  kubectl --kubeconfig %[5]s get deployments     # web becomes Available %[6]s
+%[7]s  kubectl --kubeconfig %[5]s get secrets -n kube-system   # forbidden: outside the lab
 
 Press Ctrl-C to stop the operator and the control plane.
-`, lr.Name, ns, lr.Spec.Learner.Name, admin, learner)
+`, lr.Name, ns, lr.Spec.Learner.Name, admin, learner, where, containers)
 }

@@ -72,6 +72,9 @@ type Cluster struct {
 	NodeName string
 	// Node is the kind of node the cluster has (empty when not Full).
 	Node NodeMode
+	// NodeReadyAfter is how long the real node took from kubelet start to
+	// Ready and schedulable.
+	NodeReadyAfter time.Duration
 
 	procs        []*process // components started by us, in start order
 	node         *realNode  // the real node, if any

@@ -248,7 +248,8 @@ func (n *realNode) start(ctx context.Context, c *Cluster, kubelet, kubeProxy str
 	if err := waitNodeSchedulable(ctx, cl, RealNodeName, componentStartTimeout); err != nil {
 		return fmt.Errorf("%w; kubelet log %s:\n%s", err, c.logs["kubelet"], logTail(c.logs["kubelet"], 30))
 	}
-	fmt.Fprintf(progress, "  kubelet, node %s Ready: %s\n", RealNodeName, time.Since(phase).Round(10*time.Millisecond))
+	c.NodeReadyAfter = time.Since(phase)
+	fmt.Fprintf(progress, "  kubelet, node %s Ready: %s\n", RealNodeName, c.NodeReadyAfter.Round(10*time.Millisecond))
 
 	phase = time.Now()
 	if err := n.run(ctx, c, "kube-proxy", kubeProxy, []string{
