@@ -71,12 +71,17 @@ fuzz: ## Run every fuzz target for FUZZTIME (default 10s), e.g. make fuzz FUZZTI
 	done
 
 .PHONY: bench
-bench: ## Run the benchmarks: grading cost, Helm fact collection, Terraform grading latency and throughput (local subprocess vs runner Job), change-to-status latency, and the scale benchmark (bench-scale).
+bench: ## Run the benchmarks: grading cost, Helm fact collection, Terraform grading latency and throughput (local subprocess vs runner Job), change-to-status latency, real node startup (bench-node), and the scale benchmark (bench-scale).
 	go test $$(go list ./internal/grading/... | grep -v /facts/terraform) -run '^$$' -bench . -benchmem -count 3
 	go test ./internal/grading/facts/terraform/ -run '^$$' -bench . -benchtime 1x -count 1 -timeout 60m
 	go test ./controllers/ -run '^$$' -bench 'ChangeToStatus|HelmUpgrade' -benchtime 1x -count 3
 	go test ./controllers/ -run '^$$' -bench TerraformExecutors -benchtime 10x -count 1
+	$(MAKE) bench-node
 	$(MAKE) bench-scale
+
+.PHONY: bench-node
+bench-node: ## Real node startup (docs/benchmarks.md): node Ready, pod create -> Ready on the real node and on kwok side by side, lab apply -> first starter pod Running.
+	go test ./test/realnode/ -run '^$$' -bench . -benchtime 1x -count 3
 
 # Flags of cmd/rotation-bench, e.g. BENCH_SCALE_ARGS="-n 10,20 -sweep-n 10 -idle 10s" for a quick run.
 BENCH_SCALE_ARGS ?=
