@@ -39,8 +39,9 @@ func BenchmarkPodStartup(b *testing.B) {
 		b.Fatal(err)
 	}
 	for i := 0; i < b.N; i++ {
-		realTimes := podStartups(b, admin, fmt.Sprintf("bench-real-%d", i))
-		fakeTimes := podStartups(b, fakeClient, fmt.Sprintf("bench-fake-%d", i))
+		run := time.Now().UnixNano() // -count reruns must not meet a terminating namespace
+		realTimes := podStartups(b, admin, fmt.Sprintf("bench-real-%d", run))
+		fakeTimes := podStartups(b, fakeClient, fmt.Sprintf("bench-fake-%d", run))
 		rp50, rp99 := percentiles(realTimes)
 		fp50, fp99 := percentiles(fakeTimes)
 		b.ReportMetric(rp50.Seconds(), "real-p50-s")
@@ -109,7 +110,7 @@ func BenchmarkLabApplyToStarterRunning(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		var times []time.Duration
 		for j := 0; j < benchSamples/2; j++ {
-			name := fmt.Sprintf("bench-%d-%d", i, j)
+			name := fmt.Sprintf("bench-%d-%d", time.Now().UnixNano()%1e9, j)
 			lr := testutil.Rotation(name).Learner(name + "@example.com").Exercises("scale-and-expose").Obj()
 			start := time.Now()
 			if err := admin.Create(ctx, lr); err != nil {
