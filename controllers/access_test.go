@@ -176,7 +176,7 @@ func TestRestrictedPodIsRejected(t *testing.T) {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "root", Namespace: "lab-psa"},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{
-			Name: "c", Image: "busybox",
+			Name: "c", Image: "rotation.local/web:1.0",
 			SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)},
 		}}},
 	}

@@ -30,11 +30,11 @@ name: web
 description: A tiny web server for the Helm exercise
 type: application
 version: 0.1.0
-appVersion: "1.27"
+appVersion: "1.0"
 `,
 	"values.yaml": `replicaCount: 1
 image:
-  tag: "1.27"
+  tag: "1.0"
 `,
 	"templates/deployment.yaml": `apiVersion: apps/v1
 kind: Deployment
@@ -59,7 +59,7 @@ spec:
           type: RuntimeDefault
       containers:
       - name: app
-        image: "nginxinc/nginx-unprivileged:{{ .Values.image.tag }}"
+        image: "rotation.local/web:{{ .Values.image.tag }}"
         ports:
         - containerPort: 8080
         securityContext:
@@ -90,23 +90,23 @@ spec:
 }
 
 // helmExercise asks for the release web with 2 replicas, upgraded to the
-// image 1.27.1 and then rolled back to revision 2, its Deployment available.
+// image 1.1 and then rolled back to revision 2, its Deployment available.
 func helmExercise(name string) *rotationsv1.Exercise {
 	const web = "helm.releases['web']"
 	return &rotationsv1.Exercise{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: rotationsv1.ExerciseSpec{
 			Track: rotationsv1.TrackHelm, Title: "Install, upgrade and roll back web",
-			Instructions:     "# Install the chart as release web with 2 replicas, upgrade its image to 1.27.1, then roll back to revision 2",
+			Instructions:     "# Install the chart as release web with 2 replicas, upgrade its image to 1.1, then roll back to revision 2",
 			EstimatedMinutes: 20,
 			Checks: []rotationsv1.Check{
 				{Name: "installed", Points: 5, Message: "install the chart as a release named web",
 					Expression: "helm.releases[?'web'].status.orValue('') == 'deployed'"},
 				{Name: "two-replicas", Points: 10, Message: "set replicaCount to 2 in the release's values",
 					Expression: "helm.releases[?'web'].values.replicaCount.orValue(0) == 2"},
-				{Name: "upgraded-then-rolled-back", Points: 10, Message: "upgrade web to image.tag 1.27.1, then roll back to revision 2",
+				{Name: "upgraded-then-rolled-back", Points: 10, Message: "upgrade web to image.tag 1.1, then roll back to revision 2",
 					Expression: "'web' in helm.releases && size(" + web + ".history) >= 3" +
-						" && " + web + ".history.exists(h, h.values.?image.?tag.orValue('') == '1.27.1')" +
+						" && " + web + ".history.exists(h, h.values.?image.?tag.orValue('') == '1.1')" +
 						" && type(" + web + ".rollbackRevision) == int && " + web + ".rollbackRevision == 2"},
 				{Name: "deployment-available", Points: 5, Message: "the Deployment web has 2 available replicas",
 					Expression: "kube.deployments[?'web'].status.availableReplicas.orValue(0) >= 2"},
@@ -245,7 +245,7 @@ func TestHelmLearnerJourney(t *testing.T) {
 
 	// Fixed, upgraded to a new image, then rolled back to the fixed revision.
 	helm.must(t, "upgrade", "web", chart, "--set", "replicaCount=2")
-	helm.must(t, "upgrade", "web", chart, "--set", "replicaCount=2", "--set", "image.tag=1.27.1")
+	helm.must(t, "upgrade", "web", chart, "--set", "replicaCount=2", "--set", "image.tag=1.1")
 	exerciseResult(t, rotation, exercise, func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
 		if c, _ := checkResult(r, "two-replicas"); !c.Passed {
 			return fmt.Errorf("check two-replicas = %+v", c)

@@ -287,7 +287,7 @@ func TestRunnerGuard(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "guard-system-job", Namespace: "default"},
 		Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{
 			RestartPolicy: corev1.RestartPolicyNever,
-			Containers:    []corev1.Container{{Name: "c", Image: "busybox"}},
+			Containers:    []corev1.Container{{Name: "c", Image: "rotation.local/web:1.0"}},
 		}}},
 	}
 	if err := admin.Create(ctx, system); err != nil {

@@ -37,7 +37,7 @@ func job(ns, name string, harness bool, containers ...string) *batchv1.Job {
 	}
 	var cs []corev1.Container
 	for _, n := range containers {
-		cs = append(cs, corev1.Container{Name: n, Image: "registry.k8s.io/busybox:1.36"})
+		cs = append(cs, corev1.Container{Name: n, Image: "rotation.local/web:1.0"})
 	}
 	return &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns},
@@ -260,7 +260,7 @@ func TestRunPodsPodDeletedMidRun(t *testing.T) {
 		ObjectMeta: metav1.ObjectMeta{Name: "doomed", Namespace: ns, Annotations: map[string]string{RuntimeAnnotation: RuntimeHarness}},
 		Spec: corev1.PodSpec{
 			RestartPolicy: corev1.RestartPolicyNever,
-			Containers:    []corev1.Container{{Name: "main", Image: "registry.k8s.io/busybox:1.36"}},
+			Containers:    []corev1.Container{{Name: "main", Image: "rotation.local/web:1.0"}},
 		},
 	}
 	if err := c.Create(t.Context(), pod); err != nil {

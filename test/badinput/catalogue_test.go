@@ -203,7 +203,7 @@ spec:
   instructions: x
   starter:
     objects:
-    - {apiVersion: v1, kind: Pod, metadata: {name: root}, spec: {containers: [{name: c, image: busybox, securityContext: {privileged: true}}]}}
+    - {apiVersion: v1, kind: Pod, metadata: {name: root}, spec: {containers: [{name: c, image: "rotation.local/web:1.0", securityContext: {privileged: true}}]}}
   checks: [{name: c, expression: "true", points: 1, message: m}]
 `), "violates PodSecurity"},
 		{"rotation", "starter-unknown-kind", starterEvent("r-kind", testutil.Rotation("r-kind").Exercises("bad-kind").Obj(), `
