@@ -47,22 +47,40 @@ func missingPackages() []string {
 // not, why, in one line. It does not install anything: a host that lacks
 // only packages but has apt-get and root counts as able.
 func RealNodeSupport() (bool, string) {
-	if runtime.GOOS != "linux" {
-		return false, "the real node needs Linux (this is " + runtime.GOOS + ")"
-	}
-	if os.Geteuid() != 0 {
+	_, aptErr := exec.LookPath("apt-get")
+	_, cgErr := os.Stat("/sys/fs/cgroup")
+	return hostFacts{
+		goos:            runtime.GOOS,
+		euid:            os.Geteuid(),
+		cgroups:         cgErr == nil,
+		foreignKubepods: foreignKubepods(),
+		missing:         missingPackages(),
+		apt:             aptErr == nil,
+	}.support()
+}
+
+// hostFacts are what decides whether the real node can run.
+type hostFacts struct {
+	goos            string
+	euid            int
+	cgroups         bool
+	foreignKubepods string
+	missing         []string
+	apt             bool
+}
+
+func (h hostFacts) support() (bool, string) {
+	switch {
+	case h.goos != "linux":
+		return false, "the real node needs Linux (this is " + h.goos + ")"
+	case h.euid != 0:
 		return false, "the real node needs root (kubelet, containerd and the CNI bridge change the host)"
-	}
-	if _, err := os.Stat("/sys/fs/cgroup"); err != nil {
+	case !h.cgroups:
 		return false, "the real node needs cgroups (/sys/fs/cgroup is missing)"
-	}
-	if others := foreignKubepods(); others != "" {
-		return false, "another kubelet seems to run on this host (" + others + " exists)"
-	}
-	if missing := missingPackages(); len(missing) > 0 {
-		if _, err := exec.LookPath("apt-get"); err != nil {
-			return false, "the real node needs the packages " + strings.Join(missing, ", ") + " and there is no apt-get to install them"
-		}
+	case h.foreignKubepods != "":
+		return false, "another kubelet seems to run on this host (" + h.foreignKubepods + " exists)"
+	case len(h.missing) > 0 && !h.apt:
+		return false, "the real node needs the packages " + strings.Join(h.missing, ", ") + " and there is no apt-get to install them"
 	}
 	return true, ""
 }
