@@ -34,7 +34,7 @@ func startRealNode(t *testing.T) (*Cluster, HostSnapshot) {
 	if ok, why := RealNodeSupport(); !ok {
 		t.Skip("this host cannot run the real node: " + why)
 	}
-	tools, err := toolchain.Ensure(context.Background(), os.Stderr, toolchain.Kubernetes, toolchain.Etcd)
+	tools, err := toolchain.Ensure(context.Background(), os.Stderr, toolchain.Kubernetes, toolchain.Etcd, toolchain.KubeRouter)
 	if err != nil {
 		t.Fatal(err)
 	}
