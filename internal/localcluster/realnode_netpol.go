@@ -7,6 +7,7 @@ import (
 	"io"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -33,10 +34,13 @@ const realNodeServiceCIDR = "10.0.0.0/24"
 
 // kubeRouterIPSetPrefixes name the ipsets kube-router's network policy
 // controller creates (pkg/controllers/netpol and pkg/utils/ipset.go): per
-// policy source and destination sets, the local-pods set of
-// --netpol-default-deny, temporaries of an atomic swap, and the inet6:
-// variants of each.
-var kubeRouterIPSetPrefixes = []string{"KUBE-SRC-", "KUBE-DST-", "kube-router-", "TMP-"}
+// policy source and destination sets and the local-pods set of
+// --netpol-default-deny; each may have an inet6: twin.
+var kubeRouterIPSetPrefixes = []string{"KUBE-SRC-", "KUBE-DST-", "kube-router-"}
+
+// kubeRouterTmpIPSet is the temporary set of kube-router's atomic swaps,
+// TMP- and base32 of a 10-byte hash: left behind only by a kill mid-swap.
+var kubeRouterTmpIPSet = regexp.MustCompile(`^TMP-[A-Z2-7]{16}$`)
 
 // startNetworkPolicy runs kube-router's network policy controller as a
 // node component and waits until it reports healthy (its informers have
@@ -73,6 +77,9 @@ func (n *realNode) startNetworkPolicy(ctx context.Context, c *Cluster, binary st
 // ownIPSet tells whether an ipset is one kube-router makes.
 func ownIPSet(name string) bool {
 	name = strings.TrimPrefix(name, "inet6:")
+	if kubeRouterTmpIPSet.MatchString(name) {
+		return true
+	}
 	for _, p := range kubeRouterIPSetPrefixes {
 		if strings.HasPrefix(name, p) {
 			return true

@@ -226,3 +226,20 @@ func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
 }
+
+func TestOwnIPSet(t *testing.T) {
+	for name, want := range map[string]bool{
+		"KUBE-SRC-BCFJNGMZAJRQK3JA":       true,
+		"KUBE-DST-QLVRIOE7PUJYYTZT":       true,
+		"inet6:KUBE-DST-QLVRIOE7PUJYYTZT": true,
+		"kube-router-local-pods":          true,
+		"TMP-ABCDEFGHIJKLMNOP":            true,
+		"TMP-mine":                        false,
+		"KUBE-OTHER":                      false,
+		"my-set":                          false,
+	} {
+		if got := ownIPSet(name); got != want {
+			t.Errorf("ownIPSet(%q) = %t, want %t", name, got, want)
+		}
+	}
+}
