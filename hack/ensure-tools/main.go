@@ -1,9 +1,10 @@
 // Command ensure-tools builds (once) and prints the paths of the local
 // control-plane binaries: kube-apiserver, kube-controller-manager,
-// kube-scheduler, etcd and kwok. It backs `make tools`. helm and the
-// Terraform kubernetes provider mirror are built only when named.
+// kube-scheduler, etcd and kwok. It backs `make tools`. helm, the
+// Terraform kubernetes provider mirror and kube-router are built only when
+// named.
 //
-//	go run ./hack/ensure-tools [kubernetes|etcd|kwok|helm|terraform-provider-kubernetes ...]
+//	go run ./hack/ensure-tools [kubernetes|etcd|kwok|helm|terraform-provider-kubernetes|kube-router ...]
 package main
 
 import (
@@ -36,6 +37,7 @@ func main() {
 		{"kwok-crds", strings.Join(p.KwokCRDs, " ")},
 		{"helm", p.Helm},
 		{"terraform-provider-mirror", p.TerraformProviderMirror},
+		{"kube-router", p.KubeRouter},
 	} {
 		if kv[1] != "" {
 			fmt.Printf("%s=%s\n", kv[0], kv[1])

@@ -108,8 +108,11 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	tools := opts.Tools
 	if tools == nil {
 		names := []string{toolchain.Kubernetes, toolchain.Etcd}
-		if node == NodeFake {
+		switch node {
+		case NodeFake:
 			names = append(names, toolchain.Kwok)
+		case NodeReal:
+			names = append(names, toolchain.KubeRouter)
 		}
 		p, err := toolchain.Ensure(ctx, progress, names...)
 		if err != nil {
@@ -194,7 +197,7 @@ func (c *Cluster) start(ctx context.Context, opts Options, tools *toolchain.Path
 	done("kube-scheduler")
 	if c.node != nil {
 		c.NodeName = RealNodeName
-		return c.node.start(ctx, c, tools.Kubelet, tools.KubeProxy, progress)
+		return c.node.start(ctx, c, tools.Kubelet, tools.KubeProxy, tools.KubeRouter, progress)
 	}
 	c.NodeName = FakeNodeName
 	if err := c.startKwok(ctx, tools.Kwok, tools.KwokStages); err != nil {
@@ -256,7 +259,7 @@ func (c *Cluster) LogFiles() map[string]string {
 // DumpLogs writes the last lines of every component log to w, e.g. from a
 // failing test before Stop removes them.
 func (c *Cluster) DumpLogs(w io.Writer, lines int) {
-	for _, name := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "containerd", "kubelet", "kube-proxy"} {
+	for _, name := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "containerd", "kubelet", "kube-proxy", "kube-router"} {
 		if p, ok := c.logs[name]; ok {
 			fmt.Fprintf(w, "==> %s (%s) <==\n%s\n", name, p, logTail(p, lines))
 		}

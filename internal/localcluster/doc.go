@@ -15,6 +15,10 @@
 // and completes them. Their logs are still read the real way, through
 // kube-apiserver's pods/log, which proxies to kwok as the node's kubelet.
 //
+// With Options.Node = NodeReal the node is a real kubelet with containerd,
+// a CNI bridge and kube-proxy, and kube-router's network policy controller
+// enforces NetworkPolicy, which the bridge ignores (see realnode_netpol.go).
+//
 // Binaries come from internal/toolchain; every process logs to a file in the
 // cluster's work dir (see Cluster.LogFiles).
 package localcluster

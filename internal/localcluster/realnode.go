@@ -184,9 +184,10 @@ func (n *realNode) configureAPIServer(api *envtest.APIServer) {
 		"NamespaceLifecycle,LimitRanger,ServiceAccount,NodeRestriction,PodSecurity,ResourceQuota,ValidatingAdmissionPolicy,ValidatingAdmissionWebhook,MutatingAdmissionWebhook")
 }
 
-// start runs containerd, imports the images, then the kubelet and
-// kube-proxy, and waits until the node takes pods.
-func (n *realNode) start(ctx context.Context, c *Cluster, kubelet, kubeProxy string, progress io.Writer) error {
+// start runs containerd, imports the images, then the kubelet,
+// kube-proxy and kube-router (NetworkPolicy), and waits until the node
+// takes pods.
+func (n *realNode) start(ctx context.Context, c *Cluster, kubelet, kubeProxy, kubeRouter string, progress io.Writer) error {
 	n.proxy = kubeProxy
 	var err error
 	if n.cfg.KubeletPort, err = freePort(); err != nil {
@@ -258,7 +259,11 @@ func (n *realNode) start(ctx context.Context, c *Cluster, kubelet, kubeProxy str
 		return err
 	}
 	fmt.Fprintf(progress, "  kube-proxy: %s\n", time.Since(phase).Round(10*time.Millisecond))
-	return nil
+
+	if kubeRouter == "" {
+		return errors.New("the real node enforces NetworkPolicy with kube-router, and no binary was given: add toolchain.KubeRouter to the tools Ensure builds")
+	}
+	return n.startNetworkPolicy(ctx, c, kubeRouter, progress)
 }
 
 // run starts one node component, logging into the cluster's work dir.
@@ -282,7 +287,8 @@ func (n *realNode) ctr(args ...string) error {
 	return hostCmd("ctr", append([]string{"--address", n.cfg.Socket, "--namespace", "k8s.io"}, args...)...)
 }
 
-// stop tears the node down in the order that leaks nothing: kube-proxy
+// stop tears the node down in the order that leaks nothing: kube-router
+// (its chains and ipsets go with the host cleanup at the end), kube-proxy
 // and its rules, the kubelet, then every pod sandbox through the CRI
 // (stopping containers and releasing their network), then containerd.
 // Whatever is left (after a failure or a kill) the host cleanup removes.
@@ -294,6 +300,9 @@ func (n *realNode) stop() error {
 	byName := map[string]*process{}
 	for _, p := range n.procs {
 		byName[p.name] = p
+	}
+	if p := byName["kube-router"]; p != nil {
+		errs = append(errs, p.stop(10*time.Second))
 	}
 	if p := byName["kube-proxy"]; p != nil {
 		errs = append(errs, p.stop(10*time.Second))

@@ -203,6 +203,7 @@ func (r hostRecord) cleanup(progress io.Writer) error {
 	}
 
 	errs = append(errs, removeKubeChains())
+	errs = append(errs, removeKubeRouterIPSets()) // after the rules that use them
 	for _, fam := range []string{"ip", "ip6"} {
 		_ = hostCmd("nft", "delete", "table", fam, "kube-proxy")
 	}
@@ -249,7 +250,8 @@ type HostSnapshot struct {
 	Cgroups []string // kubepods dirs
 	Dirs    []string // fixed host dirs that exist
 	Mounts  int      // mounts in all
-	Procs   []string // containerd, shims, kubelet and kube-proxy processes
+	Procs   []string // containerd, shims, kubelet, kube-proxy and kube-router processes
+	IPSets  []string // ipset names
 }
 
 // TakeHostSnapshot reads the current host state.
@@ -275,6 +277,7 @@ func TakeHostSnapshot() HostSnapshot {
 		}
 	}
 	s.Nft = nftTables()
+	s.IPSets = ipsets()
 	s.Cgroups = globAll("/sys/fs/cgroup", "kubepods")
 	for _, d := range fixedHostDirs {
 		if _, err := os.Stat(d); err == nil {
@@ -287,7 +290,7 @@ func TakeHostSnapshot() HostSnapshot {
 	for _, pid := range processesMatching(func(cmdline string) bool {
 		exe := strings.SplitN(cmdline, " ", 2)[0]
 		base := filepath.Base(exe)
-		return base == "containerd" || base == "containerd-shim-runc-v2" || base == "kubelet" || base == "kube-proxy"
+		return base == "containerd" || base == "containerd-shim-runc-v2" || base == "kubelet" || base == "kube-proxy" || base == "kube-router"
 	}) {
 		s.Procs = append(s.Procs, strconv.Itoa(pid))
 	}
@@ -319,6 +322,7 @@ func (s HostSnapshot) Diff(after HostSnapshot) []string {
 	list("link", s.Links, after.Links)
 	list("chain", s.Chains, after.Chains)
 	list("nft table", s.Nft, after.Nft)
+	list("ipset", s.IPSets, after.IPSets)
 	list("cgroup", s.Cgroups, after.Cgroups)
 	list("dir", s.Dirs, after.Dirs)
 	list("process", s.Procs, after.Procs)
@@ -329,8 +333,9 @@ func (s HostSnapshot) Diff(after HostSnapshot) []string {
 	return d
 }
 
-// removeKubeChains deletes the KUBE-* and CNI-* chains (kubelet, kube-proxy
-// and the CNI plugins make them) and the rules that jump to them from the
+// removeKubeChains deletes the KUBE-* and CNI-* chains (kubelet, kube-proxy,
+// kube-router's KUBE-ROUTER-*, KUBE-NWPLCY-* and KUBE-POD-FW-*, and the CNI
+// plugins make them) and the rules that jump to them from the
 // built-in chains. Rules are deleted by number: their comments hold quotes
 // that iptables-save output does not round-trip through an argument list.
 func removeKubeChains() error {

@@ -24,6 +24,7 @@ var nodePackages = []struct {
 	{"containernetworking-plugins", []string{cniBinDir + "/bridge", cniBinDir + "/host-local", cniBinDir + "/portmap", cniBinDir + "/loopback"}},
 	{"iptables", []string{"/usr/sbin/iptables", "/usr/sbin/iptables-save", "/usr/sbin/ip6tables"}},
 	{"conntrack", []string{"/usr/sbin/conntrack"}},
+	{"ipset", []string{"/usr/sbin/ipset"}}, // kube-router's network policy controller
 }
 
 // cniBinDir is where Debian's containernetworking-plugins puts the plugins.

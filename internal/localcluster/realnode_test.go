@@ -24,6 +24,7 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/handson-dev/rotation-operator/internal/lab"
 	"github.com/handson-dev/rotation-operator/internal/toolchain"
 )
 
@@ -34,7 +35,7 @@ func startRealNode(t *testing.T) (*Cluster, HostSnapshot) {
 	if ok, why := RealNodeSupport(); !ok {
 		t.Skip("this host cannot run the real node: " + why)
 	}
-	tools, err := toolchain.Ensure(context.Background(), os.Stderr, toolchain.Kubernetes, toolchain.Etcd)
+	tools, err := toolchain.Ensure(context.Background(), os.Stderr, toolchain.Kubernetes, toolchain.Etcd, toolchain.KubeRouter)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,6 +271,19 @@ func TestRealNodeCrashIsCleanedUp(t *testing.T) {
 		}
 		return p.Status.Phase == corev1.PodRunning, string(p.Status.Phase)
 	})
+	// A NetworkPolicy, so kube-router has ipsets to leave behind too.
+	if err := cl.Create(ctx, labPolicy(t, lab.IngressPolicyName, "crash")); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 30*time.Second, "kube-router's ipsets", func() (bool, string) {
+		sets := ipsets()
+		for _, s := range sets {
+			if ownIPSet(s) {
+				return true, ""
+			}
+		}
+		return false, strings.Join(sets, " ")
+	})
 
 	// The crash: kill -9 the node's processes and forget the node, so Stop
 	// only stops the control plane; the lock is released as by a dead
@@ -289,6 +303,9 @@ func TestRealNodeCrashIsCleanedUp(t *testing.T) {
 		t.Fatal("a crashed node left nothing behind: the test does not crash it")
 	}
 	t.Logf("left by the crash: %d differences, e.g. %s", len(left), left[0])
+	if !strings.Contains(strings.Join(left, "\n"), "ipset added: KUBE-") {
+		t.Fatalf("the crash left no kube-router ipset: the cleanup of ipsets goes untested\n%s", strings.Join(left, "\n"))
+	}
 
 	lock, err := lockNode(true, io.Discard)
 	if err != nil {

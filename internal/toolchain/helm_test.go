@@ -78,3 +78,21 @@ func TestHelmWrapperModule(t *testing.T) {
 		t.Errorf("hack/tools/helm requires helm.sh/helm/v4 %q", v)
 	}
 }
+
+// The kube-router wrapper module pins the version the toolchain reports,
+// and kube-router stays optional: the control plane does not pay for it.
+func TestKubeRouterWrapperModule(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "hack", "tools", "kube-router", "go.mod"))
+	must(t, err)
+	if !strings.Contains(string(b), "\ntool github.com/cloudnativelabs/kube-router/v2/cmd/kube-router\n") {
+		t.Error("hack/tools/kube-router/go.mod lacks the tool directive for kube-router")
+	}
+	if v := requiredVersion(b, tools[KubeRouter].versionModule); v != "v2.10.0" {
+		t.Errorf("hack/tools/kube-router requires kube-router %q, want v2.10.0", v)
+	}
+	for _, name := range AllTools {
+		if name == KubeRouter {
+			t.Error("kube-router is in AllTools; it is optional")
+		}
+	}
+}

@@ -38,6 +38,10 @@ type Paths struct {
 	// <dir>/registry.terraform.io/hashicorp/kubernetes/<version>/<os>_<arch>/terraform-provider-kubernetes_v<version>.
 	// Only built when asked for by name (TerraformProviderKubernetes).
 	TerraformProviderMirror string
+	// KubeRouter is kube-router, of which the real node runs only the
+	// network policy controller (firewall mode), so NetworkPolicies are
+	// enforced between real pods. Only built when asked for by name.
+	KubeRouter string
 }
 
 // Tool names accepted by Ensure.
@@ -49,6 +53,8 @@ const (
 	// TerraformProviderKubernetes is the Terraform kubernetes provider, laid
 	// out as a filesystem mirror (Paths.TerraformProviderMirror).
 	TerraformProviderKubernetes = "terraform-provider-kubernetes"
+	// KubeRouter enforces NetworkPolicy on the real node (Paths.KubeRouter).
+	KubeRouter = "kube-router"
 )
 
 // AllTools lists the control-plane tools; Ensure with no names builds them
@@ -56,7 +62,7 @@ const (
 var AllTools = []string{Kubernetes, Etcd, Kwok}
 
 // OptionalTools are known to Ensure but built only when named explicitly.
-var OptionalTools = []string{Helm, TerraformProviderKubernetes}
+var OptionalTools = []string{Helm, TerraformProviderKubernetes, KubeRouter}
 
 // tool describes how one wrapper module under hack/tools/<name> is built.
 type tool struct {
@@ -167,6 +173,18 @@ var tools = map[string]tool{
 			return nil
 		},
 	},
+	KubeRouter: {
+		name:          KubeRouter,
+		versionModule: "github.com/cloudnativelabs/kube-router/v2",
+		packages:      []string{"github.com/cloudnativelabs/kube-router/v2/cmd/kube-router"},
+		binaries:      []string{"kube-router"},
+		ldflags:       kubeRouterVersionLDFlags,
+		coldEstimate:  "~4 min cold",
+		fill: func(p *Paths, dir string) error {
+			p.KubeRouter = filepath.Join(dir, "kube-router")
+			return nil
+		},
+	},
 }
 
 // helmVersionLDFlags stamps the version as Helm's Makefile does: without it
@@ -174,6 +192,12 @@ var tools = map[string]tool{
 func helmVersionLDFlags(version string) string {
 	const pkg = "helm.sh/helm/v4/internal/version"
 	return "-X " + pkg + ".version=" + version + " -X " + pkg + ".gitTreeState=clean"
+}
+
+// kubeRouterVersionLDFlags stamps the version kube-router logs at start
+// (and checks its upgrade notes against); unstamped it is empty.
+func kubeRouterVersionLDFlags(version string) string {
+	return "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=" + version
 }
 
 const (
