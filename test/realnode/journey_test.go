@@ -385,3 +385,38 @@ func freePort(t *testing.T) int {
 func decodeBase64(s string) ([]byte, error) {
 	return base64.StdEncoding.DecodeString(strings.TrimSpace(s))
 }
+
+// TestLabsAreIsolatedOnTheNetwork: the lab's NetworkPolicy, enforced on
+// the real node (kube-router), keeps a pod in one lab from reaching a pod
+// or a Service in another, while pods inside a lab reach each other.
+func TestLabsAreIsolatedOnTheNetwork(t *testing.T) {
+	a := provision(t, "neta", "scale-and-expose")
+	b := provision(t, "netb", "scale-and-expose")
+	for _, l := range []*learner{a, b} {
+		l.must("expose", "deployment/web", "--port=80", "--target-port=8080")
+		l.must("rollout", "status", "deployment/web", "--timeout=90s")
+	}
+	podIP := strings.TrimSpace(b.must("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].status.podIP}"))
+	svcIP := strings.TrimSpace(b.must("get", "service", "web", "-o", "jsonpath={.spec.clusterIP}"))
+	// Inside lab B, both answer (once kube-proxy has programmed the
+	// Service: until then its ClusterIP routes nowhere useful).
+	for _, target := range []string{podIP + ":8080", svcIP + ":80"} {
+		testutil.Eventually(t, 30*time.Second, func(context.Context) error {
+			out, err := b.kubectl("exec", "deploy/web", "--", "/web", "get", "http://"+target+"/")
+			if err != nil || !strings.Contains(out, "web 1.0") {
+				return fmt.Errorf("inside the lab, %s: %v %s", target, err, out)
+			}
+			return nil
+		})
+	}
+	// From lab A, neither: the policy refuses the connection.
+	for _, target := range []string{podIP + ":8080", svcIP + ":80"} {
+		out, err := a.kubectl("exec", "deploy/web", "--", "/web", "get", "http://"+target+"/")
+		if err == nil {
+			t.Fatalf("lab %s reached lab %s at %s: %s", a.ns, b.ns, target, out)
+		}
+		if !strings.Contains(out, "refused") && !strings.Contains(out, "timeout") {
+			t.Fatalf("from another lab, %s failed for another reason: %s", target, out)
+		}
+	}
+}
