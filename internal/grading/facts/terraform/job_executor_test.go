@@ -52,11 +52,13 @@ func TestGenuineRunnerPod(t *testing.T) {
 		},
 		"envFrom":              func(p *corev1.Pod) { p.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{Prefix: "X"}} },
 		"other ServiceAccount": func(p *corev1.Pod) { p.Spec.ServiceAccountName = "default" },
-		"init container":       func(p *corev1.Pod) { p.Spec.InitContainers = []corev1.Container{{Name: "i", Image: "rotation.local/web:1.0"}} },
-		"second container":     func(p *corev1.Pod) { p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "side"}) },
-		"other submission":     func(p *corev1.Pod) { p.Spec.Volumes[0].ConfigMap.Name = "submission-forged" },
-		"writable submission":  func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].ReadOnly = false },
-		"missing mount":        func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts = p.Spec.Containers[0].VolumeMounts[1:] },
+		"init container": func(p *corev1.Pod) {
+			p.Spec.InitContainers = []corev1.Container{{Name: "i", Image: "rotation.local/web:1.0"}}
+		},
+		"second container":    func(p *corev1.Pod) { p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "side"}) },
+		"other submission":    func(p *corev1.Pod) { p.Spec.Volumes[0].ConfigMap.Name = "submission-forged" },
+		"writable submission": func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts[0].ReadOnly = false },
+		"missing mount":       func(p *corev1.Pod) { p.Spec.Containers[0].VolumeMounts = p.Spec.Containers[0].VolumeMounts[1:] },
 		"fake token from a CM": func(p *corev1.Pod) {
 			p.Spec.Volumes[len(p.Spec.Volumes)-1].VolumeSource = corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{}}
 		},
