@@ -61,6 +61,9 @@ func main() {
 
 var errUsage = errors.New("bad usage")
 
+// buildImage is operatorimage.Build; tests stand in a small image.
+var buildImage = operatorimage.Build
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("build-image", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -90,7 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if _, err := name.NewTag(ref); err != nil {
 			return fmt.Errorf("%w: --ref %q: %v", errUsage, ref, err)
 		}
-		img, err := operatorimage.Build(ctx, o)
+		img, err := buildImage(ctx, o)
 		if err != nil {
 			return err
 		}
@@ -121,7 +124,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("%w: %q: %v", errUsage, arg, err)
 		}
-		img, err := operatorimage.Build(ctx, o)
+		img, err := buildImage(ctx, o)
 		if err != nil {
 			return err
 		}
