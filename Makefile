@@ -140,6 +140,18 @@ plugin-dist: ## Release archives of the plugin for every platform and a krew man
 docker-build: ## Build the operator image (needs a Docker engine).
 	docker build -t $(IMG) .
 
+# The operator image built without Docker (internal/operatorimage): the same
+# files as the Dockerfile's, with terraform from PATH (a static binary).
+IMAGE_ARCHIVE ?= bin/rotation-operator-image.tar
+
+.PHONY: image
+image: ## Build the operator image without Docker into $(IMAGE_ARCHIVE) as $(IMG), for ctr -n k8s.io images import or docker load.
+	go run ./cmd/build-image archive $(IMAGE_ARCHIVE) --ref $(IMG)
+
+.PHONY: image-push
+image-push: ## Build the operator image without Docker and push it to $(IMG) (INSECURE=1: plain HTTP).
+	go run ./cmd/build-image push $(IMG) $(if $(INSECURE),--insecure)
+
 # The images lab pods run, built from labs/images without Docker (internal/labimages).
 LAB_IMAGES_ARCHIVE ?= bin/lab-images.tar
 LAB_IMAGES_ARCH ?= $(shell go env GOARCH)

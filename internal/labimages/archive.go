@@ -175,7 +175,7 @@ func writeTarFile(tw *tar.Writer, name string, open func() (io.ReadCloser, error
 	if err != nil {
 		return err
 	}
-	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(b)), ModTime: epoch, Format: tar.FormatUSTAR}); err != nil {
+	if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(b)), ModTime: Epoch, Format: tar.FormatUSTAR}); err != nil {
 		return err
 	}
 	_, err = tw.Write(b)

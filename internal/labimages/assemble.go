@@ -14,9 +14,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// epoch is every timestamp in an image (config, history, file times): a
+// Epoch is every timestamp in an image (config, history, file times): a
 // fixed time, so that the same binary makes the same digest.
-var epoch = time.Unix(0, 0).UTC()
+var Epoch = time.Unix(0, 0).UTC()
 
 // passwd and group name the nonroot user, so tools that look the user up
 // (and HOME) work; root is there because every Unix expects it.
@@ -25,57 +25,62 @@ var (
 	group  = fmt.Sprintf("root:x:0:\nnonroot:x:%d:\n", GID)
 )
 
-// sourceURL goes into the images' org.opencontainers.image.source label.
-const sourceURL = "https://github.com/handson-dev/rotation-operator"
+// SourceURL goes into the images' org.opencontainers.image.source label.
+const SourceURL = "https://github.com/handson-dev/rotation-operator"
 
-// rootfsEntry is one file or folder of an image's only layer.
-type rootfsEntry struct {
-	name     string // without a leading slash; folders end in /
-	mode     int64
-	uid, gid int
-	data     []byte // nil for a folder
+// File is one file or folder of an image layer.
+type File struct {
+	Name     string // without a leading slash; folders end in /
+	Mode     int64
+	UID, GID int
+	Data     []byte // nil for a folder
 }
 
-// rootfs is the file system of an image: its binary at /<name>, the users,
-// a home for nonroot and a world-writable /tmp. Nothing else: no shell, no
-// file from the build machine.
-func rootfs(name string, binary []byte) []rootfsEntry {
-	return []rootfsEntry{
-		{name: "etc/", mode: 0o755},
-		{name: "etc/group", mode: 0o644, data: []byte(group)},
-		{name: "etc/passwd", mode: 0o644, data: []byte(passwd)},
-		{name: "home/", mode: 0o755},
-		{name: "home/nonroot/", mode: 0o700, uid: UID, gid: GID},
-		{name: "tmp/", mode: 0o1777},
-		{name: name, mode: 0o755, uid: UID, gid: GID, data: binary},
+// BaseFiles are what every image of the project has besides its programs:
+// the users (root and nonroot, 65532), a home for nonroot and a
+// world-writable /tmp, as distroless's static :nonroot image has them.
+func BaseFiles() []File {
+	return []File{
+		{Name: "etc/", Mode: 0o755},
+		{Name: "etc/group", Mode: 0o644, Data: []byte(group)},
+		{Name: "etc/passwd", Mode: 0o644, Data: []byte(passwd)},
+		{Name: "home/", Mode: 0o755},
+		{Name: "home/nonroot/", Mode: 0o700, UID: UID, GID: GID},
+		{Name: "tmp/", Mode: 0o1777},
 	}
 }
 
+// rootfs is the file system of an image: its binary at /<name> and the
+// base files. Nothing else: no shell, no file from the build machine.
+func rootfs(name string, binary []byte) []File {
+	return append(BaseFiles(), File{Name: name, Mode: 0o755, UID: UID, GID: GID, Data: binary})
+}
+
 // layerTar writes entries as an uncompressed tar, in their order, with
-// numeric owners and epoch times only.
-func layerTar(entries []rootfsEntry) ([]byte, error) {
+// numeric owners and Epoch times only.
+func layerTar(entries []File) ([]byte, error) {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	for _, e := range entries {
 		hdr := &tar.Header{
-			Name:    e.name,
-			Mode:    e.mode,
-			Uid:     e.uid,
-			Gid:     e.gid,
-			ModTime: epoch,
+			Name:    e.Name,
+			Mode:    e.Mode,
+			Uid:     e.UID,
+			Gid:     e.GID,
+			ModTime: Epoch,
 			Format:  tar.FormatUSTAR,
 		}
-		if e.data == nil {
+		if e.Data == nil {
 			hdr.Typeflag = tar.TypeDir
 		} else {
 			hdr.Typeflag = tar.TypeReg
-			hdr.Size = int64(len(e.data))
+			hdr.Size = int64(len(e.Data))
 		}
 		if err := tw.WriteHeader(hdr); err != nil {
-			return nil, fmt.Errorf("%s: %w", e.name, err)
+			return nil, fmt.Errorf("%s: %w", e.Name, err)
 		}
-		if _, err := tw.Write(e.data); err != nil {
-			return nil, fmt.Errorf("%s: %w", e.name, err)
+		if _, err := tw.Write(e.Data); err != nil {
+			return nil, fmt.Errorf("%s: %w", e.Name, err)
 		}
 	}
 	if err := tw.Close(); err != nil {
@@ -84,16 +89,23 @@ func layerTar(entries []rootfsEntry) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// assemble makes the image of s around its linux/goarch binary: one layer
-// (rootfs), OCI media types, and a config that runs the binary as nonroot.
-func assemble(s spec, binary []byte, goarch string) (v1.Image, error) {
-	tarBytes, err := layerTar(rootfs(s.Name, binary))
+// Layer is an OCI layer (gzip) holding files, in their order, owned by
+// their numeric owners only and dated Epoch: the same files make the same
+// digest. opts go to tarball.LayerFromOpener after the media type.
+func Layer(files []File, opts ...tarball.LayerOption) (v1.Layer, error) {
+	tarBytes, err := layerTar(files)
 	if err != nil {
 		return nil, err
 	}
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(tarBytes)), nil
-	}, tarball.WithMediaType(types.OCILayer))
+	}, append([]tarball.LayerOption{tarball.WithMediaType(types.OCILayer)}, opts...)...)
+}
+
+// assemble makes the image of s around its linux/goarch binary: one layer
+// (rootfs), OCI media types, and a config that runs the binary as nonroot.
+func assemble(s spec, binary []byte, goarch string) (v1.Image, error) {
+	layer, err := Layer(rootfs(s.Name, binary))
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +115,7 @@ func assemble(s spec, binary []byte, goarch string) (v1.Image, error) {
 	img, err = mutate.Append(img, mutate.Addendum{
 		Layer: layer,
 		History: v1.History{
-			Created:   v1.Time{Time: epoch},
+			Created:   v1.Time{Time: Epoch},
 			CreatedBy: "go build ./" + SourceDir + "/" + s.Name + " (internal/labimages)",
 		},
 	})
@@ -117,7 +129,7 @@ func assemble(s spec, binary []byte, goarch string) (v1.Image, error) {
 	}
 	cf = cf.DeepCopy()
 	cf.OS, cf.Architecture = "linux", goarch
-	cf.Created = v1.Time{Time: epoch}
+	cf.Created = v1.Time{Time: Epoch}
 	cf.Config = imageConfig(s)
 	return mutate.ConfigFile(img, cf)
 }
@@ -135,7 +147,7 @@ func imageConfig(s spec) v1.Config {
 			"org.opencontainers.image.title":       s.Name,
 			"org.opencontainers.image.description": s.Description,
 			"org.opencontainers.image.version":     s.Tag,
-			"org.opencontainers.image.source":      sourceURL,
+			"org.opencontainers.image.source":      SourceURL,
 		},
 	}
 	if len(s.Ports) > 0 {

@@ -58,15 +58,16 @@ func (o Options) withDefaults() (Options, error) {
 }
 
 // buildArgs are the arguments of go build for an image's binary: static
-// (CGO_ENABLED=0 in buildEnv), reproducible (-trimpath, no VCS stamp,
+// (CGO_ENABLED=0 in BuildEnv), reproducible (-trimpath, no VCS stamp,
 // which would change with every commit) and small (-s -w).
 func buildArgs(name, out string) []string {
 	return []string{"build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", out, "./" + SourceDir + "/" + name}
 }
 
-// buildEnv pins what would otherwise come from the developer's environment
+// BuildEnv is the environment of a static go build for linux/goarch: it
+// pins what would otherwise come from the developer's environment
 // and change the binary: a go.work, GOFLAGS, the CPU feature level.
-func buildEnv(goarch string) []string {
+func BuildEnv(goarch string) []string {
 	return []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=" + goarch, "GOWORK=off", "GOFLAGS=", "GOEXPERIMENT=", "GOAMD64=v1", "GOARM64=v8.0"}
 }
 
@@ -111,18 +112,18 @@ func Build(ctx context.Context, opts Options) ([]Image, error) {
 			GoDirectives: goDirectives(goMod),
 			GOARCH:       o.GOARCH,
 			BuildArgs:    buildArgs(s.Name, "OUT"),
-			BuildEnv:     buildEnv(o.GOARCH),
+			BuildEnv:     BuildEnv(o.GOARCH),
 		}, sources)
 		if err != nil {
 			return nil, err
 		}
 		dir := filepath.Join(o.CacheDir, s.Name+"-"+s.Tag+"-"+key)
 
-		img, err := loadCached(dir)
+		img, err := LoadCached(dir)
 		switch {
 		case err == nil:
 			fmt.Fprintf(o.Log, "%s: cached in %s\n", s.ref(), dir)
-		case errors.Is(err, errNotCached):
+		case errors.Is(err, ErrNotCached):
 		default:
 			fmt.Fprintf(o.Log, "%s: rebuilding a broken cache entry: %v\n", s.ref(), err)
 			if err := os.RemoveAll(dir); err != nil {
@@ -146,12 +147,12 @@ func Build(ctx context.Context, opts Options) ([]Image, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", s.ref(), err)
 			}
-			if err := storeCached(dir, s.ref(), built); err != nil {
+			if err := StoreCached(dir, s.ref(), built); err != nil {
 				return nil, fmt.Errorf("%s: caching in %s: %w", s.ref(), dir, err)
 			}
 			// Served from the cache like a warm Build, so both return the
 			// same thing.
-			if img, err = loadCached(dir); err != nil {
+			if img, err = LoadCached(dir); err != nil {
 				return nil, err
 			}
 		}
@@ -195,7 +196,7 @@ func goEnv(ctx context.Context, o Options, name string) (string, error) {
 func goCommand(ctx context.Context, o Options, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, o.Go, args...)
 	cmd.Dir = o.RepoRoot
-	cmd.Env = append(os.Environ(), buildEnv(o.GOARCH)...)
+	cmd.Env = append(os.Environ(), BuildEnv(o.GOARCH)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -205,7 +205,7 @@ func TestImageConfig(t *testing.T) {
 			if cf.OS != "linux" || cf.Architecture != runtime.GOARCH {
 				t.Errorf("platform %s/%s", cf.OS, cf.Architecture)
 			}
-			if !cf.Created.Time.Equal(epoch) || len(cf.History) != 1 || !cf.History[0].Created.Time.Equal(epoch) {
+			if !cf.Created.Time.Equal(Epoch) || len(cf.History) != 1 || !cf.History[0].Created.Time.Equal(Epoch) {
 				t.Errorf("created %s, history %+v: want the epoch, for reproducible digests", cf.Created, cf.History)
 			}
 			if !slices.Contains(c.Env, "PATH=/") {
@@ -214,7 +214,7 @@ func TestImageConfig(t *testing.T) {
 			for k, want := range map[string]string{
 				"org.opencontainers.image.title":   im.Name,
 				"org.opencontainers.image.version": im.Tag,
-				"org.opencontainers.image.source":  sourceURL,
+				"org.opencontainers.image.source":  SourceURL,
 			} {
 				if c.Labels[k] != want {
 					t.Errorf("label %s = %q, want %q", k, c.Labels[k], want)
@@ -259,7 +259,7 @@ func TestImageFiles(t *testing.T) {
 			for _, f := range files(t, im.Image) {
 				h := f.hdr
 				got = append(got, fmt.Sprintf("%s %c %o %d:%d", h.Name, h.Typeflag, h.Mode, h.Uid, h.Gid))
-				if !h.ModTime.Equal(epoch) || h.Uname != "" || h.Gname != "" {
+				if !h.ModTime.Equal(Epoch) || h.Uname != "" || h.Gname != "" {
 					t.Errorf("%s: time %s, owner names %q:%q; want the epoch and numeric owners only", h.Name, h.ModTime, h.Uname, h.Gname)
 				}
 				switch h.Name {

@@ -62,21 +62,22 @@ func cacheKey(in keyInputs, sources map[string][]byte) (string, error) {
 func rootfsListing(name string) []string {
 	var out []string
 	for _, e := range rootfs(name, nil) {
-		out = append(out, fmt.Sprintf("%s %o %d:%d %q", e.name, e.mode, e.uid, e.gid, e.data))
+		out = append(out, fmt.Sprintf("%s %o %d:%d %q", e.Name, e.Mode, e.UID, e.GID, e.Data))
 	}
 	return out
 }
 
-// errNotCached is loadCached's answer for a key with no cache entry.
-var errNotCached = errors.New("not cached")
+// ErrNotCached is LoadCached's answer for a cache entry that is not there.
+var ErrNotCached = errors.New("not cached")
 
-// loadCached opens the image stored in the OCI layout dir, or returns
-// errNotCached. Entries appear only by an atomic rename of a complete
-// layout (storeCached), so there is no half-written entry; the blobs are
-// still checked by size, against a hand-edited or truncated cache.
-func loadCached(dir string) (v1.Image, error) {
+// LoadCached opens the one image stored in the OCI layout dir (a cache
+// entry StoreCached wrote), or returns ErrNotCached. Entries appear only
+// by an atomic rename of a complete layout, so there is no half-written
+// entry; the blobs are still checked by size, against a hand-edited or
+// truncated cache.
+func LoadCached(dir string) (v1.Image, error) {
 	if _, err := os.Stat(filepath.Join(dir, "index.json")); errors.Is(err, fs.ErrNotExist) {
-		return nil, errNotCached
+		return nil, ErrNotCached
 	} else if err != nil {
 		return nil, err
 	}
@@ -115,10 +116,10 @@ func loadCached(dir string) (v1.Image, error) {
 	return img, nil
 }
 
-// storeCached writes img as an OCI layout into a temp dir next to dir, then
+// StoreCached writes img as an OCI layout into a temp dir next to dir, then
 // renames it to dir. When another process stored the same key first, its
 // entry is kept: same key, same image.
-func storeCached(dir, ref string, img v1.Image) error {
+func StoreCached(dir, ref string, img v1.Image) error {
 	parent := filepath.Dir(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err

@@ -42,7 +42,7 @@ func build(ctx context.Context, t tool, version, wrapperDir, finalDir string, pr
 
 	cmd := exec.CommandContext(ctx, "go", buildArgs(t, version, tmp)...)
 	cmd.Dir = wrapperDir
-	cmd.Env = goEnv()
+	cmd.Env = append(goEnv(), t.env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 
@@ -77,7 +77,7 @@ func build(ctx context.Context, t tool, version, wrapperDir, finalDir string, pr
 func buildArgs(t tool, version, outDir string) []string {
 	// -buildvcs=false: the wrapper lives inside the repo's git tree, and VCS
 	// stamping would fail without git and is irrelevant for these tools.
-	args := []string{"build", "-buildvcs=false"}
+	args := append([]string{"build", "-buildvcs=false"}, t.flags...)
 	if t.ldflags != nil {
 		args = append(args, "-ldflags="+t.ldflags(version))
 	}

@@ -91,7 +91,7 @@ func toolDir(cacheRoot, wrapperDir string, t tool) (dir, version string, err err
 	// The go build arguments are part of the key too, so changing how a tool
 	// is built (packages, ldflags) or which files postBuild copies also
 	// makes a fresh dir.
-	files["\x00build-args"] = []byte(strings.Join(append(buildArgs(t, version, "OUT"), t.copied...), "\x00"))
+	files["\x00build-args"] = []byte(strings.Join(append(append(buildArgs(t, version, "OUT"), t.copied...), t.env...), "\x00"))
 	return filepath.Join(cacheRoot, "tools", dirName(t.name, version, cacheKey(files))), version, nil
 }
 

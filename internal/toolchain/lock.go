@@ -50,3 +50,11 @@ func lockFile(ctx context.Context, path string, progress io.Writer, what string)
 		}
 	}
 }
+
+// LockFile takes an exclusive flock on path as the tool builds do, for
+// other builds that share the cache root (internal/operatorimage): it
+// waits (cancellably, noting progress) while another process holds it,
+// and returns the unlock func.
+func LockFile(ctx context.Context, path string, progress io.Writer, what string) (func(), error) {
+	return lockFile(ctx, path, progress, what)
+}

@@ -25,8 +25,15 @@ const providerMirrorDir = "mirror"
 // in Terraform's unpacked filesystem_mirror layout
 // HOSTNAME/NAMESPACE/TYPE/VERSION/TARGET/terraform-provider-TYPE_vVERSION.
 func providerMirrorPath() string {
-	return filepath.Join("registry.terraform.io", "hashicorp", "kubernetes", TerraformProviderVersion,
-		runtime.GOOS+"_"+runtime.GOARCH, "terraform-provider-kubernetes_v"+TerraformProviderVersion)
+	return filepath.FromSlash(TerraformProviderMirrorPath(runtime.GOOS, runtime.GOARCH))
+}
+
+// TerraformProviderMirrorPath is the provider binary's path inside a
+// filesystem mirror for goos/goarch, slash-separated:
+// registry.terraform.io/hashicorp/kubernetes/VERSION/GOOS_GOARCH/terraform-provider-kubernetes_vVERSION.
+func TerraformProviderMirrorPath(goos, goarch string) string {
+	return "registry.terraform.io/hashicorp/kubernetes/" + TerraformProviderVersion + "/" +
+		goos + "_" + goarch + "/terraform-provider-kubernetes_v" + TerraformProviderVersion
 }
 
 // layOutProviderMirror hard-links the built provider into the mirror layout

@@ -48,3 +48,28 @@ func TestTerraformProviderWrapperModule(t *testing.T) {
 		t.Errorf("wrapper requires the provider at %q", v)
 	}
 }
+
+// The provider is built as the Dockerfile builds it, static: the operator
+// image (internal/operatorimage) has no libc and copies this binary.
+func TestTerraformProviderBuiltStatic(t *testing.T) {
+	tl := tools[TerraformProviderKubernetes]
+	if !slices.Contains(tl.env, "CGO_ENABLED=0") {
+		t.Errorf("provider build env %q: want CGO_ENABLED=0", tl.env)
+	}
+	args := buildArgs(tl, "v0", "OUT")
+	for _, want := range []string{"-trimpath", "-ldflags=-s -w"} {
+		if !slices.Contains(args, want) {
+			t.Errorf("provider build args %q lack %s", args, want)
+		}
+	}
+	// Changing how it is built changes its cache dir.
+	wrapper := filepath.Join("..", "..", "hack", "tools", TerraformProviderKubernetes)
+	d1, _, err := toolDir("/cache", wrapper, tl)
+	must(t, err)
+	tl.env = nil
+	d2, _, err := toolDir("/cache", wrapper, tl)
+	must(t, err)
+	if d1 == d2 {
+		t.Error("the build env is not part of the cache key")
+	}
+}

@@ -77,6 +77,10 @@ type tool struct {
 	binaries []string
 	// ldflags, if set, returns -ldflags for the build given the module version.
 	ldflags func(version string) string
+	// flags are more go build flags (e.g. -trimpath); env is added to the
+	// go command's environment (e.g. CGO_ENABLED=0). Both are in the key.
+	flags []string
+	env   []string
 	// coldEstimate tells the user how long a build without a warm Go cache takes.
 	coldEstimate string
 	// postBuild adds non-binary files to the (temporary) tool dir.
@@ -162,8 +166,14 @@ var tools = map[string]tool{
 		versionModule: "github.com/hashicorp/terraform-provider-kubernetes",
 		packages:      []string{"github.com/hashicorp/terraform-provider-kubernetes"},
 		binaries:      []string{"terraform-provider-kubernetes"},
-		coldEstimate:  "~3 min cold",
-		postBuild:     layOutProviderMirror,
+		// Built as the Dockerfile builds it: static (the operator image has
+		// no libc; internal/operatorimage puts this very binary into its
+		// mirror), without build paths, stripped.
+		flags:        []string{"-trimpath"},
+		ldflags:      func(string) string { return "-s -w" },
+		env:          []string{"CGO_ENABLED=0"},
+		coldEstimate: "~3 min cold",
+		postBuild:    layOutProviderMirror,
 		fill: func(p *Paths, dir string) error {
 			mirror := filepath.Join(dir, providerMirrorDir)
 			if _, err := os.Stat(filepath.Join(mirror, providerMirrorPath())); err != nil {

@@ -59,6 +59,22 @@ func StartCluster(ctx context.Context, progress io.Writer) (*localcluster.Cluste
 // StartClusterOn is StartCluster with the node of choice: NodeReal runs
 // lab containers for real (and waits for the host's one real node).
 func StartClusterOn(ctx context.Context, progress io.Writer, node localcluster.NodeMode) (*localcluster.Cluster, client.Client, error) {
+	return StartClusterWith(ctx, progress, ClusterOptions{Node: node})
+}
+
+// ClusterOptions are what StartClusterWith lets a suite choose.
+type ClusterOptions struct {
+	// Node is the node pods run on (localcluster.NodeFake when empty).
+	Node localcluster.NodeMode
+	// NodeImages and PauseImage are localcluster.Options': image archives
+	// the real node imports at start (empty: the lab images), and which of
+	// their images is the pod sandbox.
+	NodeImages []string
+	PauseImage string
+}
+
+// StartClusterWith is StartCluster with ClusterOptions.
+func StartClusterWith(ctx context.Context, progress io.Writer, o ClusterOptions) (*localcluster.Cluster, client.Client, error) {
 	root := RepoRoot()
 	nsFile, err := os.CreateTemp("", "operator-namespace-*.yaml")
 	if err != nil {
@@ -78,7 +94,9 @@ func StartClusterOn(ctx context.Context, progress io.Writer, node localcluster.N
 		CRDDirectoryPaths: []string{filepath.Join(root, "config", "crd", "bases")},
 		Manifests:         manifests,
 		Full:              true,
-		Node:              node,
+		Node:              o.Node,
+		NodeImages:        o.NodeImages,
+		PauseImage:        o.PauseImage,
 		Progress:          progress,
 	})
 	if err != nil {

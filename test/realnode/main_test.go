@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/handson-dev/rotation-operator/internal/labimages"
 	"github.com/handson-dev/rotation-operator/internal/localcluster"
 	"github.com/handson-dev/rotation-operator/internal/operator"
 	"github.com/handson-dev/rotation-operator/internal/registry"
@@ -49,8 +50,22 @@ func run(m *testing.M) (code int) {
 	}
 	ctrl.SetLogger(zap.New(zap.WriteTo(os.Stderr), zap.Level(zapcore.Level(level))))
 	ctx := context.Background()
-	var err error
-	cluster, admin, err = harness.StartClusterOn(ctx, os.Stderr, localcluster.NodeReal)
+	// The node gets the lab images and the operator image, which runner
+	// Jobs run (runner_test.go).
+	imagesDir, err := os.MkdirTemp("", "realnode-images-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(imagesDir)
+	archive, err := nodeImages(ctx, imagesDir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	cluster, admin, err = harness.StartClusterWith(ctx, os.Stderr, harness.ClusterOptions{
+		Node: localcluster.NodeReal, NodeImages: []string{archive}, PauseImage: labimages.Pause,
+	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -87,7 +102,12 @@ func run(m *testing.M) (code int) {
 	}
 	defer func() { _ = reg.Stop(context.Background()) }()
 	regCfg = reg.Config()
-	if op, err = harness.StartOperator(cluster, "operator", operator.Options{Registry: &regCfg}); err != nil {
+	grader, err := terraformCollector(cluster)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if op, err = harness.StartOperator(cluster, "operator", operator.Options{Registry: &regCfg, Terraform: grader}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
