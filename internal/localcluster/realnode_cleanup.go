@@ -178,7 +178,7 @@ func (r hostRecord) cleanup(progress io.Writer) error {
 		}
 	}
 	// Container processes whose shim is gone still sit in kubepods.
-	for _, f := range globAll("/sys/fs/cgroup/pids/kubepods", "cgroup.procs") {
+	for _, f := range filesNamed("/sys/fs/cgroup/pids/kubepods", "cgroup.procs") {
 		for _, pid := range readPids(f) {
 			if syscall.Kill(pid, syscall.SIGKILL) == nil {
 				note("killed pod process %d", pid)
@@ -219,7 +219,7 @@ func (r hostRecord) cleanup(progress io.Writer) error {
 		}
 	}
 
-	for _, dir := range globAll("/sys/fs/cgroup", "kubepods") {
+	for _, dir := range kubepodsCgroups() {
 		errs = append(errs, removeCgroupTree(dir))
 	}
 
@@ -278,7 +278,7 @@ func TakeHostSnapshot() HostSnapshot {
 	}
 	s.Nft = nftTables()
 	s.IPSets = ipsets()
-	s.Cgroups = globAll("/sys/fs/cgroup", "kubepods")
+	s.Cgroups = kubepodsCgroups()
 	for _, d := range fixedHostDirs {
 		if _, err := os.Stat(d); err == nil {
 			s.Dirs = append(s.Dirs, d)
@@ -458,22 +458,24 @@ func removeCgroupTree(root string) error {
 	return nil
 }
 
-// globAll finds <root>/*/<name> (cgroup hierarchies) or, when root itself
-// ends in the name, files called name below root.
-func globAll(root, name string) []string {
-	if filepath.Base(root) == "kubepods" {
-		var files []string
-		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-			if err == nil && d.Name() == name {
-				files = append(files, p)
-			}
-			return nil
-		})
-		return files
-	}
-	dirs, _ := filepath.Glob(filepath.Join(root, "*", name))
+// kubepodsCgroups lists the kubelet's /kubepods cgroup in every v1
+// hierarchy (and the unified one, where mounted).
+func kubepodsCgroups() []string {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/kubepods")
 	sort.Strings(dirs)
 	return dirs
+}
+
+// filesNamed lists the files called name at any depth below root.
+func filesNamed(root, name string) []string {
+	var files []string
+	_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Name() == name {
+			files = append(files, p)
+		}
+		return nil
+	})
+	return files
 }
 
 func readPids(file string) []int {

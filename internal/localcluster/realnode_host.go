@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -92,8 +91,7 @@ func foreignKubepods() string {
 	if _, err := os.Stat(hostRecordPath); err == nil {
 		return "" // ours, left by a crash; the cleanup removes it
 	}
-	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/kubepods")
-	if len(dirs) > 0 {
+	if dirs := kubepodsCgroups(); len(dirs) > 0 {
 		return dirs[0]
 	}
 	return ""
