@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,7 +75,16 @@ func TestSecondPassMakesNoWrites(t *testing.T) {
 		return nil
 	})
 	time.Sleep(time.Second)
-	if w := writes.Writes(); len(w) != 0 {
+	// Only this rotation's writes count: the operator may still be
+	// aggregating an event of an earlier test's rotation (seen: a PATCH of
+	// an event of "prune"), which says nothing about this pass.
+	var w []string
+	for _, s := range writes.Writes() {
+		if strings.Contains(s, "/idle") || strings.Contains(s, "lab-idle") {
+			w = append(w, s)
+		}
+	}
+	if len(w) != 0 {
 		t.Fatalf("reconciling an unchanged rotation wrote %d times: %v", len(w), w)
 	}
 	t.Logf("%v reconciles, 0 writes", reconcileCount(t)-before)
