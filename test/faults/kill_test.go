@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,7 +73,10 @@ func TestFaultKillDuringProvisioning(t *testing.T) {
 				kill.Kill()
 			}
 			killedAt := time.Now()
-			if err := doomed.Stop(); err != nil {
+			// A runnable that was mid-request at the kill (the catalog
+			// installer at start-up) ends the manager with the kill's
+			// error: that is the crash being simulated, not a failure.
+			if err := doomed.Stop(); err != nil && !errors.Is(err, harness.ErrKilled) && !strings.Contains(err.Error(), harness.ErrKilled.Error()) {
 				t.Fatal(err)
 			}
 			// Requests in flight at the kill may have failed: at most M reached the apiserver.
