@@ -25,6 +25,7 @@ import (
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	tf "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/lab"
+	"github.com/handson-dev/rotation-operator/internal/labimages"
 	"github.com/handson-dev/rotation-operator/internal/localcluster"
 	"github.com/handson-dev/rotation-operator/internal/operator"
 	"github.com/handson-dev/rotation-operator/internal/registry"
@@ -133,8 +134,25 @@ func startRegistry(ctx context.Context, out io.Writer) (*registry.Server, error)
 	if err := reg.Start(ctx); err != nil {
 		return nil, err
 	}
+	if err := StockLibrary(ctx, reg); err != nil {
+		return nil, err
+	}
 	fmt.Fprintf(out, "Lab image registry (OCI distribution, per-lab credentials): http://%s, images in %s\n", reg.Addr(), dir)
+	fmt.Fprintf(out, "  offline base for learners' Dockerfiles: FROM %s:nonroot\n", reg.Config().LibraryRepository("static"))
 	return reg, nil
+}
+
+// StockLibrary puts the project's offline base images into the registry's
+// read-only library, so learners build FROM them without the internet.
+func StockLibrary(ctx context.Context, reg *registry.Server) error {
+	base, err := labimages.StaticBase("")
+	if err != nil {
+		return err
+	}
+	if err := reg.PutLibrary(ctx, "static:nonroot", base.Image); err != nil {
+		return fmt.Errorf("stocking the registry's library: %w", err)
+	}
+	return nil
 }
 
 // ensureTerraform builds (once, cached) the kubernetes provider mirror and

@@ -81,7 +81,8 @@ type Options struct {
 //   - every request must sign in with Basic auth as a lab: user = lab
 //     namespace, password = Credentials(key, namespace); anonymous and
 //     wrong credentials get 401 UNAUTHORIZED with a Basic challenge;
-//   - a lab reads and writes only repositories under <prefix>/<namespace>/;
+//   - a lab reads and writes only repositories under <prefix>/<namespace>/,
+//     and may read (not write) the shared <prefix>/library/ (PutLibrary);
 //     anything else is 403 DENIED;
 //   - a cross-repository blob mount from outside the lab is turned into a
 //     plain upload (the client then pushes the blob itself);
@@ -265,6 +266,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	repo := match.Vars["name"]
+	if within(s.labPrefix(LibraryNamespace), repo) {
+		if !libraryRead(r.Method) {
+			s.opts.Log.V(1).Info("registry request refused: the library is read-only", "user", user, "method", r.Method, "repository", repo)
+			writeError(w, http.StatusForbidden, "DENIED",
+				fmt.Sprintf("%s/ holds the project's base images and is read-only: push to your lab's repositories under %s/", s.labPrefix(LibraryNamespace), lab))
+			return
+		}
+		s.app.ServeHTTP(w, r)
+		return
+	}
 	if !within(lab, repo) {
 		s.opts.Log.V(1).Info("registry request refused: outside the lab", "user", user, "method", r.Method, "repository", repo)
 		writeError(w, http.StatusForbidden, "DENIED",

@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/handson-dev/rotation-operator/internal/embedded"
 	"github.com/handson-dev/rotation-operator/internal/labimages"
 	"github.com/handson-dev/rotation-operator/internal/localcluster"
 	"github.com/handson-dev/rotation-operator/internal/operator"
@@ -101,6 +102,10 @@ func run(m *testing.M) (code int) {
 		return 1
 	}
 	defer func() { _ = reg.Stop(context.Background()) }()
+	if err := embedded.StockLibrary(ctx, reg); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	regCfg = reg.Config()
 	grader, err := terraformCollector(cluster)
 	if err != nil {
