@@ -41,11 +41,11 @@ func TestStaticBase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, h.Name)
+		got = append(got, strings.TrimSuffix(h.Name, "/"))
 	}
 	var want []string
 	for _, f := range BaseFiles() {
-		want = append(want, f.Name)
+		want = append(want, strings.TrimSuffix(f.Name, "/"))
 	}
 	sort.Strings(got)
 	sort.Strings(want)
