@@ -85,6 +85,20 @@ func (l *learner) must(args ...string) string {
 	return out
 }
 
+// execUntil runs `kubectl exec` in a Deployment as the learner until its
+// output contains want: right after a rollout, exec may pick a pod whose
+// container the kubelet is still settling.
+func (l *learner) execUntil(want string, deploy string, cmd ...string) {
+	l.t.Helper()
+	testutil.Eventually(l.t, 30*time.Second, func(context.Context) error {
+		out, err := l.kubectl(append([]string{"exec", "deploy/" + deploy, "--"}, cmd...)...)
+		if err != nil || !strings.Contains(out, want) {
+			return fmt.Errorf("exec in %s: %v %q, want %q", deploy, err, out, want)
+		}
+		return nil
+	})
+}
+
 // apply applies YAML as the learner.
 func (l *learner) apply(yaml string) {
 	l.t.Helper()
@@ -150,9 +164,7 @@ func TestLearnerJourneyOnRealPods(t *testing.T) {
 	}
 
 	// logs, exec and port-forward, as the learner.
-	if out := l.must("exec", "deploy/web", "--", "/web", "get", "http://127.0.0.1:8080/"); !strings.Contains(out, "web 1.0") {
-		t.Fatalf("exec: %q", out)
-	}
+	l.execUntil("web 1.0", "web", "/web", "get", "http://127.0.0.1:8080/")
 	testutil.Eventually(t, 30*time.Second, func(context.Context) error {
 		out, err := l.kubectl("logs", "deploy/web")
 		if err != nil || !strings.Contains(out, "GET /") {
@@ -269,9 +281,7 @@ spec:
 	}
 	l.apply(deployment("hello", mine))
 	l.must("rollout", "status", "deployment/hello", "--timeout=90s")
-	if out := l.must("exec", "deploy/hello", "--", "/web", "get", "http://127.0.0.1:8080/"); !strings.Contains(out, "web 1.1") {
-		t.Fatalf("the pushed image does not run: %q", out)
-	}
+	l.execUntil("web 1.1", "hello", "/web", "get", "http://127.0.0.1:8080/")
 
 	l.apply(deployment("stolen", theirs))
 	testutil.Eventually(t, 60*time.Second, func(context.Context) error {
@@ -343,9 +353,15 @@ func TestSuspendStopsContainers(t *testing.T) {
 	})
 	setSuspend(false)
 	l.must("rollout", "status", "deployment/web", "--timeout=90s")
-	if out := l.must("exec", "deploy/web", "--", "/web", "get", "http://127.0.0.1:8080/readyz"); strings.TrimSpace(out) == "" {
-		t.Fatal("web does not answer after resume")
-	}
+	// exec picks one of the Deployment's pods, which may still be settling
+	// right after the rollout reports done.
+	testutil.Eventually(t, 30*time.Second, func(context.Context) error {
+		out, err := l.kubectl("exec", "deploy/web", "--", "/web", "get", "http://127.0.0.1:8080/readyz")
+		if err != nil || strings.TrimSpace(out) == "" {
+			return fmt.Errorf("web does not answer after resume: %v %s", err, out)
+		}
+		return nil
+	})
 }
 
 // dockerConfigAuth reads the user and password for host from a base64

@@ -94,9 +94,7 @@ spec:
         securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
 `, "SECRET", lab.RegistrySecret, 1), "IMAGE", appRef.String(), 1))
 	l.must("rollout", "status", "deployment/app", "--timeout=90s")
-	if out := l.must("exec", "deploy/app", "--", "/app", "get", "http://127.0.0.1:8080/"); !strings.Contains(out, "built from the offline base") {
-		t.Fatalf("the image built on the base does not run: %q", out)
-	}
+	l.execUntil("built from the offline base", "app", "/app", "get", "http://127.0.0.1:8080/")
 }
 
 // fileFromImage reads one file of an image's flattened file system.
