@@ -425,14 +425,18 @@ func TestLabsAreIsolatedOnTheNetwork(t *testing.T) {
 			return nil
 		})
 	}
-	// From lab A, neither: the policy refuses the connection.
+	// From lab A, neither: the policy refuses the connection (kube-router
+	// programs a new pod's firewall within a fraction of a second).
 	for _, target := range []string{podIP + ":8080", svcIP + ":80"} {
-		out, err := a.kubectl("exec", "deploy/web", "--", "/web", "get", "http://"+target+"/")
-		if err == nil {
-			t.Fatalf("lab %s reached lab %s at %s: %s", a.ns, b.ns, target, out)
-		}
-		if !strings.Contains(out, "refused") && !strings.Contains(out, "timeout") {
-			t.Fatalf("from another lab, %s failed for another reason: %s", target, out)
-		}
+		testutil.Eventually(t, 30*time.Second, func(context.Context) error {
+			out, err := a.kubectl("exec", "deploy/web", "--", "/web", "get", "http://"+target+"/")
+			if err == nil {
+				return fmt.Errorf("lab %s reached lab %s at %s: %s", a.ns, b.ns, target, out)
+			}
+			if !strings.Contains(out, "refused") && !strings.Contains(out, "timeout") {
+				return fmt.Errorf("from another lab, %s failed for another reason: %s", target, out)
+			}
+			return nil
+		})
 	}
 }
