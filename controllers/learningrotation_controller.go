@@ -75,7 +75,6 @@ type LearningRotationReconciler struct {
 	Registry *registry.Config
 
 	applier *apply.Applier
-	stale   staleReads
 }
 
 // FactCollector reads the kube facts of a lab namespace.
@@ -163,9 +162,6 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	// collection tears the lab down, so deletion needs no finalizer.
 	if !lr.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
-	}
-	if r.stale.stale(lr) {
-		return ctrl.Result{RequeueAfter: staleRetry}, nil
 	}
 	ctx = ctrl.LoggerInto(ctx, ctrl.LoggerFrom(ctx).WithValues("rotation", klog.KObj(lr)))
 
@@ -292,7 +288,7 @@ func (r *LearningRotationReconciler) patchStatus(ctx context.Context, base, lr *
 	// meanwhile; that change queues another pass) it is put on the latest
 	// object, unless the status itself changed: then another pass wrote it
 	// and this one worked from a stale view (errStaleStatus).
-	status, readRV := lr.Status, lr.ResourceVersion
+	status := lr.Status
 	err := r.Client.Status().Update(ctx, lr)
 	for attempt := 0; apierrors.IsConflict(err) && attempt < 3; attempt++ {
 		if err = r.APIReader.Get(ctx, client.ObjectKeyFromObject(lr), lr); err != nil {
@@ -304,14 +300,15 @@ func (r *LearningRotationReconciler) patchStatus(ctx context.Context, base, lr *
 		lr.Status = status
 		err = r.Client.Status().Update(ctx, lr)
 	}
-	if err == nil {
-		r.stale.wrote(lr.Name, readRV)
-	}
 	return client.IgnoreNotFound(err)
 }
 
 // errStaleStatus: the status changed since the pass read the rotation.
 var errStaleStatus = errors.New("status changed since the rotation was read")
+
+// staleRetry is how soon a pass whose status lost to another pass's
+// (errStaleStatus) is tried again.
+const staleRetry = 100 * time.Millisecond
 
 // lowestRequeue merges two results, keeping the soonest requeue (Cluster API style).
 func lowestRequeue(a, b ctrl.Result) ctrl.Result {
