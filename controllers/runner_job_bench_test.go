@@ -31,7 +31,7 @@ func BenchmarkTerraformExecutors(b *testing.B) {
 	waitReady(b, name)
 	ctx := context.Background()
 
-	files := terraformSolution(b, "terraform-basics", ns)
+	files := testutil.TerraformSolution(b, "terraform-basics", ns)
 	secret := &corev1.Secret{}
 	if err := admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: lab.KubeconfigSecret}, secret); err != nil {
 		b.Fatal(err)

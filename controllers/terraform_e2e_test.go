@@ -94,7 +94,7 @@ func doTerraformBasics(t *testing.T, name string) (terraform func(args ...string
 	if err := os.Mkdir(work, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	solution := terraformSolution(t, "terraform-basics", ns)
+	solution := testutil.TerraformSolution(t, "terraform-basics", ns)
 	for name, content := range solution {
 		write(filepath.Join(work, name), content)
 	}
@@ -157,26 +157,6 @@ func doTerraformBasics(t *testing.T, name string) (terraform func(args ...string
 		t.Errorf("the state is not in the lab: %v", err)
 	}
 	return terraform
-}
-
-// terraformSolution reads the catalog's reference solution of a Terraform
-// exercise (labs/testdata/terraform), for lab namespace ns.
-func terraformSolution(t testing.TB, exercise, ns string) map[string]string {
-	t.Helper()
-	src := filepath.Join("..", "labs", "testdata", "terraform", exercise)
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string]string{}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[e.Name()] = strings.ReplaceAll(string(b), "lab-CHANGE-ME", ns)
-	}
-	return files
 }
 
 // describeLab summarises a lab's workloads and warnings, for failure messages.

@@ -67,40 +67,30 @@ func newNodePKI(dir string, ips []net.IP, dnsNames []string) (*nodePKI, error) {
 	if err := os.WriteFile(p.CAFile, p.CACert, 0o644); err != nil {
 		return nil, err
 	}
-	serving := &x509.Certificate{
-		SerialNumber: big.NewInt(2),
-		Subject:      pkix.Name{CommonName: "kube-apiserver"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(10 * 365 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  ips,
-		DNSNames:     dnsNames,
+	// leaf is a certificate of the CA; its validity matches the CA's.
+	leaf := func(serial int64, subject pkix.Name, usage ...x509.ExtKeyUsage) *x509.Certificate {
+		return &x509.Certificate{
+			SerialNumber: big.NewInt(serial),
+			Subject:      subject,
+			NotBefore:    caTmpl.NotBefore,
+			NotAfter:     caTmpl.NotAfter,
+			KeyUsage:     x509.KeyUsageDigitalSignature,
+			ExtKeyUsage:  usage,
+		}
 	}
+	serving := leaf(2, pkix.Name{CommonName: "kube-apiserver"}, x509.ExtKeyUsageServerAuth)
+	serving.IPAddresses, serving.DNSNames = ips, dnsNames
 	if err := signTo(serving, ca, caKey, p.ServingCert, p.ServingKey); err != nil {
 		return nil, err
 	}
-	client := &x509.Certificate{
-		SerialNumber: big.NewInt(3),
-		Subject:      pkix.Name{CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(10 * 365 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
+	client := leaf(3, pkix.Name{CommonName: "kube-apiserver-kubelet-client", Organization: []string{"system:masters"}}, x509.ExtKeyUsageClientAuth)
 	if err := signTo(client, ca, caKey, p.KubeletClientCert, p.KubeletClientKey); err != nil {
 		return nil, err
 	}
 	// envtest makes its service-account signing pair only together with
 	// its serving certificate, which ours replaces: the same file names,
 	// so envtest's flags and the controller-manager find them.
-	sa := &x509.Certificate{
-		SerialNumber: big.NewInt(4),
-		Subject:      pkix.Name{CommonName: "service-accounts"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(10 * 365 * 24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-	}
+	sa := leaf(4, pkix.Name{CommonName: "service-accounts"})
 	if err := signTo(sa, ca, caKey, filepath.Join(dir, "sa-signer.crt"), filepath.Join(dir, "sa-signer.key")); err != nil {
 		return nil, err
 	}

@@ -257,26 +257,6 @@ func watchRunnerPods(t *testing.T, ns string) (stop func() map[string]*runnerPod
 	}
 }
 
-// terraformSolution is the catalog's reference solution of a Terraform
-// exercise (labs/testdata/terraform) for lab namespace ns.
-func terraformSolution(t *testing.T, exercise, ns string) map[string]string {
-	t.Helper()
-	src := filepath.Join(harness.RepoRoot(), "labs", "testdata", "terraform", exercise)
-	entries, err := os.ReadDir(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string]string{}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		files[e.Name()] = strings.ReplaceAll(string(b), "lab-CHANGE-ME", ns)
-	}
-	return files
-}
-
 // terraform runs the learner's terraform in dir with only the lab
 // kubeconfig and the provider mirror.
 func (l *learner) terraform(dir, rc string, args ...string) {
@@ -323,7 +303,7 @@ func TestTerraformGradedByRunnerPodsOnTheRealNode(t *testing.T) {
 	if err := os.Mkdir(work, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	solution := terraformSolution(t, exercise, l.ns)
+	solution := testutil.TerraformSolution(t, exercise, l.ns)
 	for name, content := range solution {
 		if err := os.WriteFile(filepath.Join(work, name), []byte(content), 0o600); err != nil {
 			t.Fatal(err)
