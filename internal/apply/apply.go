@@ -12,6 +12,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/handson-dev/rotation-operator/internal/jsontree"
 )
 
 // Applier applies objects under one field owner.
@@ -75,38 +77,16 @@ func Fields(obj client.Object) (map[string]any, error) {
 		return nil, err
 	}
 	delete(m, "status")
-	if meta, ok := m["metadata"].(map[string]any); ok {
-		for _, k := range []string{"creationTimestamp", "resourceVersion", "uid", "generation", "managedFields"} {
-			delete(meta, k)
-		}
-	}
+	jsontree.DeleteKeys(m, []string{"metadata"}, "creationTimestamp", "resourceVersion", "uid", "generation", "managedFields")
 	pruned, _ := prune(m).(map[string]any)
 	return pruned, nil
 }
 
-// prune drops nulls, which typed objects carry for unset non-omitempty
-// fields such as metadata.creationTimestamp. Empty maps stay: an empty
-// selector means "everything", which is not the same as no selector.
-func prune(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			if e == nil {
-				delete(t, k)
-				continue
-			}
-			t[k] = prune(e)
-		}
-		return t
-	case []any:
-		for i, e := range t {
-			t[i] = prune(e)
-		}
-		return t
-	default:
-		return v
-	}
-}
+// prune drops nulls, in place, which typed objects carry for unset
+// non-omitempty fields such as metadata.creationTimestamp. Empty maps stay:
+// an empty selector means "everything", which is not the same as no
+// selector.
+func prune(v any) any { return jsontree.Walker{InPlace: true, DropNil: true}.Map(v) }
 
 // Contains reports whether have holds every field of want with the same value.
 // Lists must have the same length and match element by element, since the

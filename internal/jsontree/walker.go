@@ -25,7 +25,11 @@ type Walker struct {
 }
 
 // Map returns v rebuilt.
-func (w Walker) Map(v any) any {
+func (w Walker) Map(v any) any { return w.walk(v) }
+
+// walk is Map on a pointer, so that deep trees do not copy the Walker at
+// every level.
+func (w *Walker) walk(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
 		if x == nil && w.NilAsNull {
@@ -36,7 +40,7 @@ func (w Walker) Map(v any) any {
 			out = make(map[string]any, len(x))
 		}
 		for k, e := range x {
-			m := w.Map(e)
+			m := w.walk(e)
 			if m == nil && w.DropNil {
 				delete(out, k) // a no-op on a copy
 				continue
@@ -53,7 +57,7 @@ func (w Walker) Map(v any) any {
 			out = make([]any, len(x))
 		}
 		for i, e := range x {
-			out[i] = w.Map(e)
+			out[i] = w.walk(e)
 		}
 		return w.node(out)
 	default:
@@ -64,7 +68,7 @@ func (w Walker) Map(v any) any {
 	}
 }
 
-func (w Walker) node(v any) any {
+func (w *Walker) node(v any) any {
 	if w.Node == nil {
 		return v
 	}

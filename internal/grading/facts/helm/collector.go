@@ -53,6 +53,8 @@ import (
 	rspb "helm.sh/helm/v4/pkg/release/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/handson-dev/rotation-operator/internal/jsontree"
 )
 
 // Bounds on the facts of one release.
@@ -324,19 +326,13 @@ func mergedConfig(r *rspb.Release) (map[string]any, error) {
 // normalizeNumbers turns integral float64s (encoding/json's numbers) into
 // int64 in place, so checks compare values.replicas == 3 as for kube facts.
 func normalizeNumbers(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			t[k] = normalizeNumbers(e)
-		}
-	case []any:
-		for i, e := range t {
-			t[i] = normalizeNumbers(e)
-		}
-	case float64:
-		if t == math.Trunc(t) && t >= math.MinInt64 && t < math.MaxInt64 {
-			return int64(t)
-		}
+	return jsontree.Walker{InPlace: true, Leaf: integralToInt64}.Map(v)
+}
+
+// integralToInt64 is an integral float64 in int64's range as an int64.
+func integralToInt64(v any) any {
+	if f, ok := v.(float64); ok && f == math.Trunc(f) && f >= math.MinInt64 && f < math.MaxInt64 {
+		return int64(f)
 	}
 	return v
 }

@@ -10,6 +10,8 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/handson-dev/rotation-operator/internal/jsontree"
 )
 
 // resources maps fact names to the kinds they list. Secrets are absent on
@@ -93,20 +95,6 @@ func plumbing(resource string, u *unstructured.Unstructured) bool {
 // it changes only with the spec, and checks compare it with
 // status.observedGeneration to know a rollout saw the latest spec.
 func Normalize(obj map[string]any) {
-	if meta, ok := obj["metadata"].(map[string]any); ok {
-		for _, k := range []string{"managedFields", "resourceVersion", "uid", "creationTimestamp"} {
-			delete(meta, k)
-		}
-	}
-	if status, ok := obj["status"].(map[string]any); ok {
-		if conds, ok := status["conditions"].([]any); ok {
-			for _, c := range conds {
-				if m, ok := c.(map[string]any); ok {
-					delete(m, "lastUpdateTime")
-					delete(m, "lastTransitionTime")
-					delete(m, "lastProbeTime")
-				}
-			}
-		}
-	}
+	jsontree.DeleteKeys(obj, []string{"metadata"}, "managedFields", "resourceVersion", "uid", "creationTimestamp")
+	jsontree.DeleteKeys(obj, []string{"status", "conditions", jsontree.Each}, "lastUpdateTime", "lastTransitionTime", "lastProbeTime")
 }

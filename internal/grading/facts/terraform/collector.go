@@ -13,6 +13,8 @@ import (
 
 	"golang.org/x/sync/singleflight"
 	"k8s.io/utils/clock"
+
+	"github.com/handson-dev/rotation-operator/internal/jsontree"
 )
 
 // Request is one submission to grade.
@@ -214,7 +216,7 @@ func (c *Collector) Collect(ctx context.Context, req Request) (map[string]any, e
 		if res.Err != nil {
 			return nil, res.Err
 		}
-		return deepCopy(res.Val.(map[string]any)).(map[string]any), nil
+		return jsontree.DeepCopy(res.Val.(map[string]any)).(map[string]any), nil
 	}
 }
 
@@ -250,7 +252,7 @@ func (c *Collector) lookup(key string) (map[string]any, bool) {
 		return nil, false
 	}
 	c.lru.MoveToFront(e)
-	return deepCopy(entry.facts).(map[string]any), true
+	return jsontree.DeepCopy(entry.facts).(map[string]any), true
 }
 
 func (c *Collector) store(key, namespace string, facts map[string]any) {
@@ -287,23 +289,4 @@ func Digest(req Request) string {
 		frame(req.Files[n])
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-func deepCopy(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = deepCopy(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = deepCopy(e)
-		}
-		return out
-	default:
-		return v
-	}
 }

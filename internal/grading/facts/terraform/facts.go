@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"math"
 	"sort"
+
+	"github.com/handson-dev/rotation-operator/internal/jsontree"
 )
 
 // Fact names: the keys of the map Collect returns (see the package doc).
@@ -92,8 +94,13 @@ func emptyFacts() map[string]any {
 }
 
 // normalize turns decoded JSON (json.Number, nested maps and lists) into
-// CEL-friendly values: int64 for integral numbers, float64 otherwise.
-func normalize(v any) any {
+// CEL-friendly values, as a copy: int64 for integral numbers, float64
+// otherwise.
+func normalize(v any) any { return jsontree.Walker{Leaf: celNumber}.Map(v) }
+
+// celNumber is a number leaf as int64 when integral, float64 otherwise. A
+// float64 counts as integral only below 2^53, where it is exact.
+func celNumber(v any) any {
 	switch x := v.(type) {
 	case json.Number:
 		if i, err := x.Int64(); err == nil {
@@ -108,18 +115,6 @@ func normalize(v any) any {
 		return x
 	case int:
 		return int64(x)
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = normalize(e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = normalize(e)
-		}
-		return out
 	default:
 		return v
 	}

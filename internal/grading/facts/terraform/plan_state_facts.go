@@ -7,8 +7,11 @@ import (
 	"os"
 	"reflect"
 	"sort"
+	"unicode/utf8"
 
 	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/handson-dev/rotation-operator/internal/jsontree"
 )
 
 // bookkeeping are the attributes, inside a kubernetes resource's metadata
@@ -50,33 +53,26 @@ func driftFacts(rcs []*tfjson.ResourceChange) []any {
 	return out
 }
 
-// prune drops nulls and empty maps and lists, in maps, at any depth: the
-// provider reads an absent map back as null or {} depending on the object.
+// prune copies v without nulls and empty maps and lists, in maps, at any
+// depth: the provider reads an absent map back as null or {} depending on
+// the object.
 func prune(v any) any {
+	return jsontree.Walker{DropNil: true, Node: nilIfEmpty}.Map(v)
+}
+
+// nilIfEmpty is nil for an empty map or list.
+func nilIfEmpty(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
-		out := map[string]any{}
-		for k, e := range x {
-			if p := prune(e); p != nil {
-				out[k] = p
-			}
-		}
-		if len(out) == 0 {
+		if len(x) == 0 {
 			return nil
 		}
-		return out
 	case []any:
 		if len(x) == 0 {
 			return nil
 		}
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = prune(e)
-		}
-		return out
-	default:
-		return v
 	}
+	return v
 }
 
 func unionKeys(a, b map[string]any) []string {
@@ -193,18 +189,44 @@ func (r *run) recordState(s *tfjson.State) {
 	r.facts[FactOutputs] = outputs
 }
 
-// jsonValue round-trips v through JSON with UseNumber, so every number is a
-// json.Number whatever the decoder that produced v used.
+// jsonValue is v as encoding/json would decode it back with UseNumber, so
+// every number is a json.Number whatever the decoder that produced v used;
+// it is nil when v holds something JSON cannot (NaN, say). Maps and lists
+// are copied; each other leaf goes through JSON on its own. Map keys are
+// kept as they are: decoders only produce valid UTF-8 ones.
 func jsonValue(v any) any {
+	ok := true
+	out := jsontree.Walker{NilAsNull: true, Leaf: func(l any) any {
+		j, err := jsonLeaf(l)
+		ok = ok && err == nil
+		return j
+	}}.Map(v)
+	if !ok {
+		return nil
+	}
+	return out
+}
+
+// jsonLeaf round-trips one leaf through JSON, skipping those that come
+// back unchanged.
+func jsonLeaf(v any) (any, error) {
+	switch x := v.(type) {
+	case nil, bool:
+		return v, nil
+	case string:
+		if utf8.ValidString(x) {
+			return v, nil
+		}
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var out any
 	if err := dec.Decode(&out); err != nil {
-		return nil
+		return nil, err
 	}
-	return out
+	return out, nil
 }

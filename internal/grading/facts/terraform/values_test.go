@@ -5,6 +5,8 @@ import (
 	"math"
 	"reflect"
 	"testing"
+
+	"github.com/handson-dev/rotation-operator/internal/jsontree"
 )
 
 type valueCase struct {
@@ -53,9 +55,10 @@ func TestNormalizeValues(t *testing.T) {
 	}
 }
 
-// deepCopy copies maps and lists at any depth and shares every leaf.
+// The collector hands out cached facts through jsontree.DeepCopy, which
+// copies maps and lists at any depth and shares every leaf.
 func TestDeepCopy(t *testing.T) {
-	runValueCases(t, deepCopy, []valueCase{
+	runValueCases(t, jsontree.DeepCopy, []valueCase{
 		{"scalar", json.Number("1"), json.Number("1")},
 		{"nil", nil, nil},
 		{"nil map becomes empty", map[string]any(nil), map[string]any{}},
@@ -63,7 +66,7 @@ func TestDeepCopy(t *testing.T) {
 		{"nested", map[string]any{"a": []any{1.0, nil, map[string]any{"b": nil}}}, map[string]any{"a": []any{1.0, nil, map[string]any{"b": nil}}}},
 	})
 	in := map[string]any{"m": map[string]any{"k": "v"}, "l": []any{"x"}}
-	c := deepCopy(in).(map[string]any)
+	c := jsontree.DeepCopy(in).(map[string]any)
 	c["m"].(map[string]any)["k"] = "changed"
 	c["l"].([]any)[0] = "changed"
 	if in["m"].(map[string]any)["k"] != "v" || in["l"].([]any)[0] != "x" {
