@@ -81,4 +81,3 @@ func minutesBetween(from, to time.Time) int32 {
 	m := math.Ceil(to.Sub(from).Minutes())
 	return int32(max(m, 1))
 }
-
