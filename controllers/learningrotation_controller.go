@@ -170,8 +170,9 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	base := lr.DeepCopy()
 	s := &rotationScope{lr: lr, resetPending: map[string]bool{}, replaced: map[string]bool{}}
 	defer func() {
+		// Steps recorded; status.go decides, notify.go says what changed.
 		r.summarize(base, s, retErr)
-		s.events.pending = append(s.events.pending, transitionEvents(change{base: base, lr: lr, found: &s.found, now: r.Clock.Now()})...)
+		s.events.queue(transitionEvents(change{base: base, lr: lr, found: &s.found, now: r.Clock.Now()}))
 		switch err := r.patchStatus(ctx, base, lr); {
 		case errors.Is(err, errStaleStatus):
 			// Another pass wrote status after this one read the rotation

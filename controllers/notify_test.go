@@ -30,21 +30,27 @@ func TestTransitionEvents(t *testing.T) {
 		next  func(*rotationsv1.LearningRotation) // the steps' own status changes
 		want  []string                            // "Type Reason: note part"
 	}{{
-		name:  "nothing changed, nothing said",
-		prev:  func(lr *rotationsv1.LearningRotation) { lr.Status.Conditions = append(lr.Status.Conditions, provisioned) },
+		name: "nothing changed, nothing said",
+		prev: func(lr *rotationsv1.LearningRotation) {
+			lr.Status.Conditions = append(lr.Status.Conditions, provisioned)
+		},
 		found: findings{timed: true, lab: lab},
 	}, {
 		name:  "first provisioning",
 		found: findings{timed: true, lab: lab},
 		want:  []string{"Normal Provisioned: lab namespace lab-box provisioned with 9 objects"},
 	}, {
-		name:  "repaired",
-		prev:  func(lr *rotationsv1.LearningRotation) { lr.Status.Conditions = append(lr.Status.Conditions, provisioned) },
+		name: "repaired",
+		prev: func(lr *rotationsv1.LearningRotation) {
+			lr.Status.Conditions = append(lr.Status.Conditions, provisioned)
+		},
 		found: findings{timed: true, lab: &labFinding{namespace: "lab-box", objects: 9, repaired: []string{"Role learner", "NetworkPolicy deny"}}},
 		want:  []string{"Normal Repaired: restored lab objects that were changed or deleted: Role learner, NetworkPolicy deny"},
 	}, {
-		name:  "provisioning fails once, then keeps failing quietly",
-		prev:  func(lr *rotationsv1.LearningRotation) { lr.Status.Conditions = append(lr.Status.Conditions, provisioned) },
+		name: "provisioning fails once, then keeps failing quietly",
+		prev: func(lr *rotationsv1.LearningRotation) {
+			lr.Status.Conditions = append(lr.Status.Conditions, provisioned)
+		},
 		found: findings{timed: true, lab: &labFinding{err: errors.New("quota exceeded"), reason: rotationsv1.ReasonProvisioningFailed}},
 		err:   errors.New("quota exceeded"),
 		want:  []string{"Warning ProvisioningFailed: quota exceeded"},
@@ -69,34 +75,46 @@ func TestTransitionEvents(t *testing.T) {
 		name:  "a namespace still deleting its content is not",
 		found: findings{timed: true, lab: &labFinding{err: errors.New("waiting: content remaining"), reason: ReasonNamespaceTerminating}},
 	}, {
-		name:  "suspended",
-		prev:  func(lr *rotationsv1.LearningRotation) { lr.Status.Conditions = append(lr.Status.Conditions, provisioned) },
+		name: "suspended",
+		prev: func(lr *rotationsv1.LearningRotation) {
+			lr.Status.Conditions = append(lr.Status.Conditions, provisioned)
+		},
 		found: findings{timed: true, lab: lab, suspend: &suspendFinding{workloads: 1, scaled: []string{"Deployment web (2)"}}},
 		stage: stageSuspended,
 		want:  []string{"Normal Suspended: rotation suspended: grading paused, learner access read-only; scaled to zero: Deployment web (2)"},
 	}, {
-		name:  "still suspended, nothing scaled",
-		prev:  func(lr *rotationsv1.LearningRotation) { lr.Status.Conditions = append(lr.Status.Conditions, provisioned, suspended) },
+		name: "still suspended, nothing scaled",
+		prev: func(lr *rotationsv1.LearningRotation) {
+			lr.Status.Conditions = append(lr.Status.Conditions, provisioned, suspended)
+		},
 		found: findings{timed: true, lab: lab, suspend: &suspendFinding{workloads: 1}},
 		stage: stageSuspended,
 	}, {
-		name:  "still suspended, the learner scaled up before read-only took",
-		prev:  func(lr *rotationsv1.LearningRotation) { lr.Status.Conditions = append(lr.Status.Conditions, provisioned, suspended) },
+		name: "still suspended, the learner scaled up before read-only took",
+		prev: func(lr *rotationsv1.LearningRotation) {
+			lr.Status.Conditions = append(lr.Status.Conditions, provisioned, suspended)
+		},
 		found: findings{timed: true, lab: lab, suspend: &suspendFinding{workloads: 1, scaled: []string{"Deployment web (1)"}}},
 		stage: stageSuspended,
 		want:  []string{"Normal Suspended: scaled to zero: Deployment web (1)"},
 	}, {
-		name:  "resumed",
-		prev:  func(lr *rotationsv1.LearningRotation) { lr.Status.Conditions = append(lr.Status.Conditions, provisioned, suspended) },
+		name: "resumed",
+		prev: func(lr *rotationsv1.LearningRotation) {
+			lr.Status.Conditions = append(lr.Status.Conditions, provisioned, suspended)
+		},
 		found: findings{timed: true, lab: lab, resume: &resumeFinding{restored: []string{"Deployment web (2)"}}},
 		want:  []string{"Normal Resumed: rotation resumed: grading runs, learner access read-write; replicas restored: Deployment web (2)"},
 	}, {
-		name:  "a new rotation is not resumed",
-		prev:  func(lr *rotationsv1.LearningRotation) { lr.Status.Conditions = append(lr.Status.Conditions, provisioned) },
+		name: "a new rotation is not resumed",
+		prev: func(lr *rotationsv1.LearningRotation) {
+			lr.Status.Conditions = append(lr.Status.Conditions, provisioned)
+		},
 		found: findings{timed: true, lab: lab, resume: &resumeFinding{never: true}},
 	}, {
-		name:  "expired, with the score as it stood",
-		prev:  func(lr *rotationsv1.LearningRotation) { lr.Status.Score, lr.Status.MaxScore, lr.Status.Completed, lr.Status.Total = 7, 20, 1, 2 },
+		name: "expired, with the score as it stood",
+		prev: func(lr *rotationsv1.LearningRotation) {
+			lr.Status.Score, lr.Status.MaxScore, lr.Status.Completed, lr.Status.Total = 7, 20, 1, 2
+		},
 		found: findings{timed: true},
 		stage: stageExpired,
 		want:  []string{"Normal DeadlinePassed: the rotation ended at 2026-05-04T17:00:00Z: the learner's access is read-only and grades are final (score 7/20, 1/2 exercises passed); the lab is deleted at 2026-05-11T17:00:00Z"},
