@@ -19,6 +19,11 @@ func (q *eventQueue) add(eventType, reason, action, note string) {
 	q.pending = append(q.pending, queuedEvent{eventType, reason, action, note})
 }
 
+// queue adds the transition events of the pass (notify.go).
+func (q *eventQueue) queue(evs []queuedEvent) {
+	q.pending = append(q.pending, evs...)
+}
+
 func (q *eventQueue) flush(rec events.EventRecorder, regarding runtime.Object) {
 	for _, e := range q.pending {
 		rec.Eventf(regarding, nil, e.eventType, e.reason, e.action, "%s", e.note)

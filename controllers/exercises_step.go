@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -47,24 +45,7 @@ func (r *LearningRotationReconciler) reconcileExercises(ctx context.Context, s *
 		}
 	}
 
-	wasResolved := meta.FindStatusCondition(lr.Status.Conditions, rotationsv1.ConditionExercisesResolved)
-	switch {
-	case len(missing) > 0:
-		msg := "exercises not found: " + strings.Join(missing, ", ") + "; create them or fix spec.exercises.names"
-		r.setCondition(s, rotationsv1.ConditionExercisesResolved, metav1.ConditionFalse, rotationsv1.ReasonExerciseNotFound, msg)
-		if wasResolved == nil || wasResolved.Message != msg {
-			s.events.add(corev1.EventTypeWarning, rotationsv1.ReasonExerciseNotFound, "ResolveExercises", msg)
-		}
-	case len(invalid) > 0:
-		msg := "exercises whose checks do not compile: " + strings.Join(invalid, "; ")
-		r.setCondition(s, rotationsv1.ConditionExercisesResolved, metav1.ConditionFalse, rotationsv1.ReasonExerciseInvalid, msg)
-		if wasResolved == nil || wasResolved.Message != msg {
-			s.events.add(corev1.EventTypeWarning, rotationsv1.ReasonExerciseInvalid, "ResolveExercises", msg)
-		}
-	default:
-		r.setCondition(s, rotationsv1.ConditionExercisesResolved, metav1.ConditionTrue, rotationsv1.ReasonResolved,
-			fmt.Sprintf("%d exercises selected", len(selected)))
-	}
+	s.found.exercises = &selectionFinding{selected: len(selected), missing: missing, invalid: invalid}
 
 	if err := r.reconcileInstructions(ctx, s); err != nil {
 		return ctrl.Result{}, err

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
@@ -24,7 +23,7 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 	now := r.Clock.Now()
 	vars, err := r.collectFacts(ctx, lr.Name, s.exercises)
 	if err != nil {
-		r.setCondition(s, rotationsv1.ConditionGraded, metav1.ConditionFalse, rotationsv1.ReasonGradingFailed, err.Error())
+		s.found.graded = observe(metav1.ConditionFalse, rotationsv1.ReasonGradingFailed, err.Error())
 		return ctrl.Result{}, err
 	}
 
@@ -64,14 +63,14 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 	summarizeScore(&lr.Status)
 	if len(failed) > 0 {
 		msg := strings.Join(failed, "; ")
-		r.setCondition(s, rotationsv1.ConditionGraded, metav1.ConditionFalse, rotationsv1.ReasonGradingFailed, msg)
+		s.found.graded = observe(metav1.ConditionFalse, rotationsv1.ReasonGradingFailed, msg)
 		return ctrl.Result{}, errors.New(msg)
 	}
 	msg := fmt.Sprintf("%d exercises graded", len(results))
 	if len(pending) > 0 {
 		msg = fmt.Sprintf("%d exercises graded; grading %s in progress", len(results)-len(pending), strings.Join(pending, ", "))
 	}
-	r.setCondition(s, rotationsv1.ConditionGraded, metav1.ConditionTrue, rotationsv1.ReasonGraded, msg)
+	s.found.graded = observe(metav1.ConditionTrue, rotationsv1.ReasonGraded, msg)
 	// The mentor's annotation or the learner's grade request (requests step).
 	if v := s.gradeRequest; v != "" {
 		lr.Status.GradeRequest = v
@@ -128,7 +127,7 @@ func (r *LearningRotationReconciler) collectFacts(ctx context.Context, rotation 
 	}, nil
 }
 
-// gradeOne grades one exercise and queues the learner-visible transitions as events.
+// gradeOne grades one exercise and records its transition (notify.go announces it).
 func (r *LearningRotationReconciler) gradeOne(ctx context.Context, s *rotationScope, sel selectedExercise,
 	prev rotationsv1.ExerciseResult, vars map[string]any, hasher *grading.FactHasher, salt string, now time.Time) rotationsv1.ExerciseResult {
 	if sel.compileErr != nil {
@@ -148,24 +147,8 @@ func (r *LearningRotationReconciler) gradeOne(ctx context.Context, s *rotationSc
 		hash = grading.Combine(hash, salt)
 	}
 	next, transition := grading.Advance(prev, result, hash, sel.ex.Spec.Hints, now)
-	switch transition {
-	case grading.TransitionPassed:
-		s.events.add(corev1.EventTypeNormal, string(transition), "Grade",
-			fmt.Sprintf("exercise %s passed: %d/%d points", sel.ex.Name, result.Points, result.MaxPoints))
-	case grading.TransitionRegressed:
-		s.events.add(corev1.EventTypeWarning, string(transition), "Grade",
-			fmt.Sprintf("exercise %s passed before and now fails: %s", sel.ex.Name, firstFailure(result)))
-	}
+	s.found.recordGradeTransition(sel.ex.Name, transition)
 	return next
-}
-
-func firstFailure(r grading.Result) string {
-	for _, c := range r.Checks {
-		if !c.Passed {
-			return c.Name + ": " + c.Message
-		}
-	}
-	return ""
 }
 
 // summarizeScore totals the exercises for the printer columns. Credit once

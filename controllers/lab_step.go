@@ -2,13 +2,13 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -22,7 +22,6 @@ import (
 func (r *LearningRotationReconciler) reconcileLab(ctx context.Context, s *rotationScope) (ctrl.Result, error) {
 	lr := s.lr
 	lr.Status.Namespace = lab.Namespace(lr.Name)
-	wasProvisioned := meta.IsStatusConditionTrue(lr.Status.Conditions, rotationsv1.ConditionLabProvisioned)
 
 	if res, err := r.claimNamespace(ctx, s); err != nil || res.RequeueAfter > 0 {
 		return res, err
@@ -48,17 +47,9 @@ func (r *LearningRotationReconciler) reconcileLab(ctx context.Context, s *rotati
 		r.provisioningFailed(s, err)
 		return ctrl.Result{}, err
 	}
-
-	r.setCondition(s, rotationsv1.ConditionLabProvisioned, metav1.ConditionTrue, rotationsv1.ReasonProvisioned,
-		fmt.Sprintf("%d objects in place in namespace %s", len(objs), lr.Status.Namespace))
-	switch {
-	case !wasProvisioned:
-		s.events.add(corev1.EventTypeNormal, rotationsv1.ReasonProvisioned, "Provision",
-			fmt.Sprintf("lab namespace %s provisioned with %d objects", lr.Status.Namespace, len(objs)))
-	case len(written) > 0:
-		s.events.add(corev1.EventTypeNormal, "Repaired", "Provision",
-			"restored lab objects that were changed or deleted: "+strings.Join(written, ", "))
-	}
+	// On a lab provisioned before, what was written had been changed or
+	// deleted by someone: notify.go reports it repaired.
+	s.found.lab = &labFinding{namespace: lr.Status.Namespace, objects: len(objs), repaired: written}
 	return ctrl.Result{}, nil
 }
 
@@ -85,18 +76,15 @@ func (r *LearningRotationReconciler) claimNamespace(ctx context.Context, s *rota
 			if blockers != "" {
 				msg += ": " + blockers
 			}
-			prev := meta.FindStatusCondition(s.lr.Status.Conditions, rotationsv1.ConditionLabProvisioned)
-			r.setCondition(s, rotationsv1.ConditionLabProvisioned, metav1.ConditionFalse, ReasonNamespaceTerminating, msg)
-			// Finalizers nobody removes keep the namespace forever: tell
-			// the mentor which, once per change.
-			if stuck && (prev == nil || prev.Message != msg) {
-				s.events.add(corev1.EventTypeWarning, ReasonNamespaceTerminating, "Provision", msg)
-			}
+			// Finalizers nobody removes keep the namespace forever:
+			// notify.go tells the mentor which, once per change.
+			s.found.lab = &labFinding{err: errors.New(msg), reason: ReasonNamespaceTerminating, stuck: stuck}
 			s.halt = true
 			return ctrl.Result{RequeueAfter: 5 * time.Second}, nil
 		}
 		err := fmt.Errorf("namespace %s already exists and does not belong to this rotation; delete it or rename the rotation", ns.Name)
-		r.setCondition(s, rotationsv1.ConditionLabProvisioned, metav1.ConditionFalse, "NamespaceConflict", err.Error())
+		s.found.lab = &labFinding{err: err, reason: "NamespaceConflict"}
+		// Sent on every pass that meets it: not a change of status.
 		s.events.add(corev1.EventTypeWarning, "NamespaceConflict", "Provision", err.Error())
 		return ctrl.Result{}, reconcile.TerminalError(err)
 	}
@@ -128,11 +116,7 @@ func (r *LearningRotationReconciler) pruneKubeconfigObjects(ctx context.Context,
 }
 
 func (r *LearningRotationReconciler) provisioningFailed(s *rotationScope, err error) {
-	wasFailing := meta.IsStatusConditionFalse(s.lr.Status.Conditions, rotationsv1.ConditionLabProvisioned)
-	r.setCondition(s, rotationsv1.ConditionLabProvisioned, metav1.ConditionFalse, rotationsv1.ReasonProvisioningFailed, err.Error())
-	if !wasFailing {
-		s.events.add(corev1.EventTypeWarning, rotationsv1.ReasonProvisioningFailed, "Provision", err.Error())
-	}
+	s.found.lab = &labFinding{err: err, reason: rotationsv1.ReasonProvisioningFailed}
 }
 
 func describe(obj client.Object) string {

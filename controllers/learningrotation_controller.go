@@ -13,7 +13,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
@@ -89,8 +88,11 @@ type HelmCollector interface {
 
 // rotationScope carries one reconcile pass's state between its steps.
 type rotationScope struct {
-	lr         *rotationsv1.LearningRotation
-	events     eventQueue
+	lr     *rotationsv1.LearningRotation
+	events eventQueue
+	// found is what the steps found, for status.go to decide the
+	// conditions from and notify.go the transition events.
+	found      findings
 	exercises  []selectedExercise
 	starterErr error
 	// learnerToken is the learner token issued in this pass, if any; the
@@ -168,7 +170,9 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	base := lr.DeepCopy()
 	s := &rotationScope{lr: lr, resetPending: map[string]bool{}, replaced: map[string]bool{}}
 	defer func() {
-		r.summarize(s, retErr)
+		// Steps recorded; status.go decides, notify.go says what changed.
+		r.summarize(base, s, retErr)
+		s.events.queue(transitionEvents(change{base: base, lr: lr, found: &s.found, now: r.Clock.Now()}))
 		switch err := r.patchStatus(ctx, base, lr); {
 		case errors.Is(err, errStaleStatus):
 			// Another pass wrote status after this one read the rotation
@@ -207,7 +211,8 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 // case the CRD in the cluster is older than the operator.
 func (r *LearningRotationReconciler) reconcileSpec(_ context.Context, s *rotationScope) (ctrl.Result, error) {
 	if err := validateRotation(s.lr); err != nil {
-		r.setCondition(s, rotationsv1.ConditionLabProvisioned, metav1.ConditionFalse, rotationsv1.ReasonInvalidSpec, err.Error())
+		s.found.spec = err
+		// Sent on every pass that meets it: not a change of status.
 		s.events.add(corev1.EventTypeWarning, rotationsv1.ReasonInvalidSpec, "Validate", err.Error())
 		return ctrl.Result{}, reconcile.TerminalError(err)
 	}
@@ -229,52 +234,6 @@ func (r *LearningRotationReconciler) reconcileSchedule(_ context.Context, s *rot
 	lr.Status.StartedAt = &start
 	lr.Status.Deadline = &deadline
 	return ctrl.Result{}, nil
-}
-
-// summarize sets Ready, the phase and, after a clean pass or a terminal
-// error, observedGeneration.
-func (r *LearningRotationReconciler) summarize(s *rotationScope, err error) {
-	lr := s.lr
-	provisioned := meta.IsStatusConditionTrue(lr.Status.Conditions, rotationsv1.ConditionLabProvisioned)
-	unresolved := meta.FindStatusCondition(lr.Status.Conditions, rotationsv1.ConditionExercisesResolved)
-	terminal := errors.Is(err, reconcile.TerminalError(nil))
-	if err == nil && r.summarizeStage(s) {
-		lr.Status.ObservedGeneration = lr.Generation
-		return
-	}
-	switch {
-	case provisioned && err == nil && unresolved != nil && unresolved.Status == metav1.ConditionFalse:
-		// The lab works; some exercises cannot be graded until the Exercise is fixed.
-		r.setCondition(s, rotationsv1.ConditionReady, metav1.ConditionFalse, unresolved.Reason, unresolved.Message)
-		lr.Status.Phase = rotationsv1.PhaseActive
-	case provisioned && err == nil:
-		r.setCondition(s, rotationsv1.ConditionReady, metav1.ConditionTrue, rotationsv1.ReasonReady, "the lab is ready for the learner")
-		lr.Status.Phase = rotationsv1.PhaseActive
-	case terminal:
-		r.setCondition(s, rotationsv1.ConditionReady, metav1.ConditionFalse, rotationsv1.ReasonInvalidSpec, err.Error())
-		lr.Status.Phase = rotationsv1.PhaseFailed
-	case err != nil:
-		r.setCondition(s, rotationsv1.ConditionReady, metav1.ConditionFalse, rotationsv1.ReasonNotReady, err.Error())
-		if lr.Status.Phase == "" || lr.Status.Phase == rotationsv1.PhasePending {
-			lr.Status.Phase = rotationsv1.PhaseProvisioning
-		}
-	default:
-		r.setCondition(s, rotationsv1.ConditionReady, metav1.ConditionFalse, rotationsv1.ReasonNotReady, "the lab is being provisioned")
-		lr.Status.Phase = rotationsv1.PhaseProvisioning
-	}
-	if err == nil || terminal {
-		lr.Status.ObservedGeneration = lr.Generation
-	}
-}
-
-// setCondition sets a condition with the rotation's generation.
-func (r *LearningRotationReconciler) setCondition(s *rotationScope, t string, status metav1.ConditionStatus, reason, msg string) {
-	meta.SetStatusCondition(&s.lr.Status.Conditions, metav1.Condition{
-		Type: t, Status: status, Reason: reason, Message: msg, ObservedGeneration: s.lr.Generation,
-		// The operator's clock, as for every other time it records
-		// (suspensions are measured from this one).
-		LastTransitionTime: metav1.NewTime(r.Clock.Now()),
-	})
 }
 
 // patchStatus writes status once per pass, and not at all when it is unchanged.

@@ -85,7 +85,7 @@ func (r *LearningRotationReconciler) reconcileRequests(ctx context.Context, s *r
 		}
 	}
 	r.acknowledgeHelp(s)
-	r.setHelpCondition(s)
+	s.found.help = true
 
 	s.gradeRequest = newestGradeRequest(lr.Annotations[rotationsv1.AnnotationGradeRequested], grade)
 	if !writable(s) && s.gradeRequest != "" {
@@ -163,25 +163,6 @@ func (r *LearningRotationReconciler) acknowledgeHelp(s *rotationScope) {
 	}
 	now := metav1.NewTime(r.Clock.Now().UTC().Truncate(time.Second))
 	help.AcknowledgedAt = &now
-	s.events.add(corev1.EventTypeNormal, rotationsv1.ReasonHelpAcknowledged, "AcknowledgeHelp",
-		fmt.Sprintf("a mentor acknowledged the help request of %s", stamp(help.RequestedAt.Time)))
-}
-
-func (r *LearningRotationReconciler) setHelpCondition(s *rotationScope) {
-	help := s.lr.Status.HelpRequest
-	switch {
-	case help == nil:
-		r.setCondition(s, rotationsv1.ConditionHelpRequested, metav1.ConditionFalse, rotationsv1.ReasonNoHelpRequested, "the learner has not asked for help")
-	case help.AcknowledgedAt == nil:
-		msg := "the learner asked for help at " + stamp(help.RequestedAt.Time)
-		if help.Message != "" {
-			msg += ": " + help.Message
-		}
-		r.setCondition(s, rotationsv1.ConditionHelpRequested, metav1.ConditionTrue, rotationsv1.ReasonHelpRequested, msg)
-	default:
-		r.setCondition(s, rotationsv1.ConditionHelpRequested, metav1.ConditionFalse, rotationsv1.ReasonHelpAcknowledged,
-			fmt.Sprintf("the help request of %s was acknowledged at %s", stamp(help.RequestedAt.Time), stamp(help.AcknowledgedAt.Time)))
-	}
 }
 
 // newestGradeRequest picks which grade request status.gradeRequest answers:

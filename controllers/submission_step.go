@@ -190,15 +190,7 @@ func (r *LearningRotationReconciler) gradeSubmission(ctx context.Context, s *rot
 	if err != nil {
 		return prev, err
 	}
-	if sf.status != nil && (prev.Submission == nil || prev.Submission.Digest != sf.status.Digest) {
-		if sf.status.Error != "" {
-			s.events.add(corev1.EventTypeWarning, rotationsv1.ReasonInvalidSubmission, "Grade",
-				fmt.Sprintf("submission for exercise %s cannot be graded: %s", sel.ex.Name, sf.status.Error))
-		} else {
-			s.events.add(corev1.EventTypeNormal, "SubmissionReceived", "Grade",
-				fmt.Sprintf("exercise %s: %d files handed in (%s)", sel.ex.Name, sf.status.Files, shortDigest(sf.status.Digest)))
-		}
-	}
+	// A new submission is announced by notify.go, from status.exercises[].submission.
 	var next rotationsv1.ExerciseResult
 	if sf.blocked != "" {
 		next, _ = grading.Advance(prev, blockedResult(sel.program, sf.blocked), "blocked:"+sf.digest, sel.ex.Spec.Hints, now)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -72,19 +71,10 @@ func (r *LearningRotationReconciler) reconcileSuspend(ctx context.Context, s *ro
 	}
 	if len(errs) > 0 {
 		err := errors.New("suspending: could not scale to zero: " + strings.Join(errs, "; "))
-		r.setCondition(s, rotationsv1.ConditionSuspended, metav1.ConditionFalse, rotationsv1.ReasonSuspendedBySpec, err.Error())
+		s.found.suspend = &suspendFinding{err: err}
 		return ctrl.Result{}, err
 	}
-	wasSuspended := r.conditionTrue(s, rotationsv1.ConditionSuspended)
-	r.setCondition(s, rotationsv1.ConditionSuspended, metav1.ConditionTrue, rotationsv1.ReasonSuspendedBySpec,
-		fmt.Sprintf("suspended by spec.suspend: %d Deployments and StatefulSets at zero replicas, learner access read-only, grading paused", len(all)))
-	if !wasSuspended || len(scaled) > 0 {
-		msg := "rotation suspended: grading paused, learner access read-only"
-		if len(scaled) > 0 {
-			msg += "; scaled to zero: " + strings.Join(scaled, ", ")
-		}
-		s.events.add(corev1.EventTypeNormal, "Suspended", "Suspend", msg)
-	}
+	s.found.suspend = &suspendFinding{workloads: len(all), scaled: scaled}
 	return ctrl.Result{}, nil
 }
 
@@ -96,12 +86,9 @@ func (r *LearningRotationReconciler) reconcileResume(ctx context.Context, s *rot
 	if cond != nil && cond.Status == metav1.ConditionFalse && cond.Reason == rotationsv1.ReasonNotSuspended {
 		return ctrl.Result{}, nil
 	}
-	notSuspended := func(msg string) {
-		r.setCondition(s, rotationsv1.ConditionSuspended, metav1.ConditionFalse, rotationsv1.ReasonNotSuspended, msg)
-	}
 	if cond == nil {
 		// A new rotation: nothing was ever suspended, so nothing to list.
-		notSuspended("the rotation is not suspended")
+		s.found.resume = &resumeFinding{never: true}
 		return ctrl.Result{}, nil
 	}
 	all, err := r.listWorkloads(ctx, s.lr.Name)
@@ -135,16 +122,12 @@ func (r *LearningRotationReconciler) reconcileResume(ctx context.Context, s *rot
 		// RBAC may take a moment to see the learner's read-write binding again.
 		return ctrl.Result{}, errors.New("resuming: could not restore replicas: " + strings.Join(errs, "; "))
 	}
-	msg := "rotation resumed: grading runs, learner access read-write"
-	if len(restored) > 0 {
-		msg += "; replicas restored: " + strings.Join(restored, ", ")
-	}
 	if cond.Status == metav1.ConditionTrue {
 		// Written with the condition's flip, so counted once.
 		pauseExercisesInProgress(s.lr, r.Clock.Now().Sub(cond.LastTransitionTime.Time))
 	}
-	notSuspended(msg)
-	s.events.add(corev1.EventTypeNormal, "Resumed", "Resume", msg)
+	// The condition turns NotSuspended (status.go); notify.go says Resumed.
+	s.found.resume = &resumeFinding{restored: restored}
 	return ctrl.Result{}, nil
 }
 

@@ -7,7 +7,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -60,58 +59,23 @@ func during(cond func(*rotationScope) bool, step rotationStep) rotationStep {
 	}
 }
 
-// reconcileTimebox places the rotation in its time box, sets the Expired
-// condition, deletes the lab once retention is over, and requeues at the next
-// boundary (start, deadline, end of retention) as the injected clock counts.
-// It runs after reconcileSchedule, which sets startedAt and deadline.
+// reconcileTimebox places the rotation in its time box (status.go derives
+// the Expired condition from the stage), deletes the lab once retention is
+// over, and requeues at the next boundary (start, deadline, end of
+// retention) as the injected clock counts. It runs after reconcileSchedule,
+// which sets startedAt and deadline.
 func (r *LearningRotationReconciler) reconcileTimebox(ctx context.Context, s *rotationScope) (ctrl.Result, error) {
 	lr := s.lr
 	now := r.Clock.Now()
-	start, deadline := lr.Status.StartedAt.Time, lr.Status.Deadline.Time
-	retention := 168 * time.Hour
-	if lr.Spec.Schedule.Retention != nil {
-		retention = lr.Spec.Schedule.Retention.Duration
-	}
-	labEnd := deadline.Add(retention)
-
 	var next time.Time
-	switch {
-	case lr.Status.LabDeletedAt != nil || !now.Before(labEnd):
-		s.stage = stageLabDeleted
-	case !now.Before(deadline):
-		s.stage, next = stageExpired, labEnd
-	case lr.Spec.Schedule.Start != nil && now.Before(start):
-		// Only an explicit start can be ahead: a rotation without one started
-		// when it was created, whatever the operator's clock says.
-		s.stage, next = stageScheduled, start
-	case lr.Spec.Suspend:
-		s.stage, next = stageSuspended, deadline
-	default:
-		s.stage, next = stageActive, deadline
-	}
-
-	if s.stage == stageExpired || s.stage == stageLabDeleted {
-		wasExpired := r.conditionTrue(s, rotationsv1.ConditionExpired)
-		r.setCondition(s, rotationsv1.ConditionExpired, metav1.ConditionTrue, rotationsv1.ReasonDeadlinePassed,
-			fmt.Sprintf("the rotation ended at %s; grades are final", stamp(deadline)))
-		if !wasExpired {
-			st := &lr.Status
-			s.events.add(corev1.EventTypeNormal, rotationsv1.ReasonDeadlinePassed, "Expire",
-				fmt.Sprintf("the rotation ended at %s: the learner's access is read-only and grades are final (score %d/%d, %d/%d exercises passed); the lab is deleted at %s",
-					stamp(deadline), st.Score, st.MaxScore, st.Completed, st.Total, stamp(labEnd)))
-		}
-	} else {
-		r.setCondition(s, rotationsv1.ConditionExpired, metav1.ConditionFalse, rotationsv1.ReasonNotExpired,
-			"the deadline is "+stamp(deadline))
-	}
+	s.stage, next = timeboxOf(lr).place(now)
+	s.found.timed = true
 
 	switch s.stage {
 	case stageScheduled:
 		lr.Status.Access = rotationsv1.AccessNone
-		r.setCondition(s, rotationsv1.ConditionLabProvisioned, metav1.ConditionFalse, rotationsv1.ReasonScheduled,
-			fmt.Sprintf("the lab is provisioned when the rotation starts, at %s", stamp(start)))
 	case stageLabDeleted:
-		if err := r.deleteLab(ctx, s, labEnd); err != nil {
+		if err := r.deleteLab(ctx, s); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
@@ -122,10 +86,55 @@ func (r *LearningRotationReconciler) reconcileTimebox(ctx context.Context, s *ro
 	return ctrl.Result{RequeueAfter: max(next.Sub(now), time.Second)}, nil
 }
 
+// timebox is a rotation's schedule as the time-box policy reads it.
+type timebox struct {
+	start, deadline, labEnd time.Time
+	// explicitStart: spec.schedule.start is set. Only an explicit start can
+	// be ahead: a rotation without one started when it was created,
+	// whatever the operator's clock says.
+	explicitStart bool
+	suspend       bool
+	// labDeleted: the lab was deleted for retention before, never recreated.
+	labDeleted bool
+}
+
+func timeboxOf(lr *rotationsv1.LearningRotation) timebox {
+	return timebox{
+		start: lr.Status.StartedAt.Time, deadline: lr.Status.Deadline.Time, labEnd: labEnd(lr),
+		explicitStart: lr.Spec.Schedule.Start != nil, suspend: lr.Spec.Suspend, labDeleted: lr.Status.LabDeletedAt != nil,
+	}
+}
+
+// place is the time-box policy: the stage at now, and the next boundary
+// (zero when there is none left).
+func (tb timebox) place(now time.Time) (stage, time.Time) {
+	switch {
+	case tb.labDeleted || !now.Before(tb.labEnd):
+		return stageLabDeleted, time.Time{}
+	case !now.Before(tb.deadline):
+		return stageExpired, tb.labEnd
+	case tb.explicitStart && now.Before(tb.start):
+		return stageScheduled, tb.start
+	case tb.suspend:
+		return stageSuspended, tb.deadline
+	}
+	return stageActive, tb.deadline
+}
+
+// labEnd is when retention ends and the lab is deleted: the deadline
+// (set by reconcileSchedule) plus spec.schedule.retention, a week by default.
+func labEnd(lr *rotationsv1.LearningRotation) time.Time {
+	retention := 168 * time.Hour
+	if lr.Spec.Schedule.Retention != nil {
+		retention = lr.Spec.Schedule.Retention.Duration
+	}
+	return lr.Status.Deadline.Add(retention)
+}
+
 // deleteLab deletes the lab namespace once, after retention. The rotation
 // owns it, so garbage collection would otherwise keep it as long as the
 // rotation; the rotation and its grades outlive it.
-func (r *LearningRotationReconciler) deleteLab(ctx context.Context, s *rotationScope, labEnd time.Time) error {
+func (r *LearningRotationReconciler) deleteLab(ctx context.Context, s *rotationScope) error {
 	lr := s.lr
 	lr.Status.Access = rotationsv1.AccessNone
 	lr.Status.Kubeconfig = nil
@@ -148,11 +157,9 @@ func (r *LearningRotationReconciler) deleteLab(ctx context.Context, s *rotationS
 			return fmt.Errorf("deleting lab namespace %s after retention: %w", ns.Name, err)
 		}
 	}
+	// status.go and notify.go report the deletion from labDeletedAt.
 	now := metav1.NewTime(r.Clock.Now().UTC().Truncate(time.Second))
 	lr.Status.LabDeletedAt = &now
-	msg := fmt.Sprintf("retention ended at %s: lab namespace %s deleted; the rotation and its grades are kept", stamp(labEnd), lab.Namespace(lr.Name))
-	r.setCondition(s, rotationsv1.ConditionLabProvisioned, metav1.ConditionFalse, rotationsv1.ReasonLabDeleted, msg)
-	s.events.add(corev1.EventTypeNormal, rotationsv1.ReasonLabDeleted, "DeleteLab", msg)
 	return nil
 }
 
@@ -168,36 +175,3 @@ func desiredAccess(st stage) rotationsv1.LearnerAccess {
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
-// summarizeStage sets Ready and the phase for a clean pass outside the
-// active window, and reports whether it did. Ready means "the lab is ready
-// for the learner to work in", so it is False there, with the stage as the
-// reason; the Expired and Suspended conditions carry the detail.
-func (r *LearningRotationReconciler) summarizeStage(s *rotationScope) bool {
-	lr := s.lr
-	switch s.stage {
-	case stageScheduled:
-		lr.Status.Phase = rotationsv1.PhaseScheduled
-		r.setCondition(s, rotationsv1.ConditionReady, metav1.ConditionFalse, rotationsv1.ReasonScheduled,
-			"the rotation starts at "+stamp(lr.Status.StartedAt.Time)+"; the lab is provisioned then")
-	case stageSuspended:
-		lr.Status.Phase = rotationsv1.PhaseSuspended
-		r.setCondition(s, rotationsv1.ConditionReady, metav1.ConditionFalse, rotationsv1.ReasonSuspendedBySpec,
-			"suspended: workloads at zero, learner access read-only, grading paused; set spec.suspend=false to resume")
-	case stageExpired:
-		lr.Status.Phase = rotationsv1.PhaseExpired
-		r.setCondition(s, rotationsv1.ConditionReady, metav1.ConditionFalse, rotationsv1.ReasonDeadlinePassed,
-			"the rotation ended at "+stamp(lr.Status.Deadline.Time)+"; the lab is read-only and grades are final")
-	case stageLabDeleted:
-		lr.Status.Phase = rotationsv1.PhaseExpired
-		r.setCondition(s, rotationsv1.ConditionReady, metav1.ConditionFalse, rotationsv1.ReasonLabDeleted,
-			"the rotation ended at "+stamp(lr.Status.Deadline.Time)+" and its lab was deleted after retention; grades are kept")
-	default:
-		return false
-	}
-	return true
-}
-
-func (r *LearningRotationReconciler) conditionTrue(s *rotationScope, t string) bool {
-	return meta.IsStatusConditionTrue(s.lr.Status.Conditions, t)
-}

@@ -485,3 +485,32 @@ func TestAdvanceAfterReset(t *testing.T) {
 		cur = next
 	}
 }
+
+// TestBestPoints: the credit policy, one grading at a time. Credit counts
+// from the learner's first change, only ever rises, and survives a
+// regression and a reset.
+func TestBestPoints(t *testing.T) {
+	started := &metav1.Time{Time: stamp(t0)}
+	tests := []struct {
+		name   string
+		prev   rotationsv1.ExerciseResult
+		hash   string
+		points int32
+		best   int32
+	}{
+		{"baseline earns nothing", rotationsv1.ExerciseResult{}, "h0", 6, 0},
+		{"unchanged facts earn nothing", rotationsv1.ExerciseResult{FactsHash: "h0"}, "h0", 6, 0},
+		{"the first change earns its points", rotationsv1.ExerciseResult{FactsHash: "h0"}, "h1", 6, 6},
+		{"passing outright earns at once", rotationsv1.ExerciseResult{}, "h0", 10, 10},
+		{"more points raise the best", rotationsv1.ExerciseResult{FactsHash: "h1", StartedAt: started, BestPoints: 4}, "h2", 6, 6},
+		{"fewer points keep the best", rotationsv1.ExerciseResult{FactsHash: "h1", StartedAt: started, BestPoints: 8}, "h2", 2, 8},
+		{"a regression keeps the credit", rotationsv1.ExerciseResult{FactsHash: "h1", StartedAt: started, State: rotationsv1.ExercisePassed, FirstPassedAt: started, BestPoints: 10}, "h2", 0, 10},
+		{"a reset keeps the credit", rotationsv1.ExerciseResult{StartedAt: started, State: rotationsv1.ExerciseInProgress, FirstPassedAt: started, BestPoints: 10, Resets: 1}, "h-start", 0, 10},
+	}
+	for _, tt := range tests {
+		next, _ := Advance(tt.prev, graded(tt.points), tt.hash, nil, t0.Add(time.Minute))
+		if next.BestPoints != tt.best || next.Points != tt.points {
+			t.Errorf("%s: best %d points %d, want best %d points %d", tt.name, next.BestPoints, next.Points, tt.best, tt.points)
+		}
+	}
+}
