@@ -1,32 +1,14 @@
 package labs
 
 import (
-	"context"
-	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/random"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/types"
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
-	"github.com/handson-dev/rotation-operator/internal/grading"
 	dockerfacts "github.com/handson-dev/rotation-operator/internal/grading/facts/docker"
-	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
 	"github.com/handson-dev/rotation-operator/internal/labimages"
-	"github.com/handson-dev/rotation-operator/internal/registry"
 )
 
 // emptyDockerFacts are the docker facts of a lab where nothing was
@@ -69,39 +51,6 @@ var goodImage = img{user: "65532:65532", port: true, health: true, size: 4 << 20
 	labels: map[string]string{"org.opencontainers.image.source": "https://example.com/hello", "org.opencontainers.image.version": "2.0.0"}}
 
 func (s img) with(f func(*img)) img { f(&s); return s }
-
-func (s img) build(t *testing.T) v1.Image {
-	t.Helper()
-	layer, err := random.Layer(s.size, types.DockerLayer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := mutate.AppendLayers(empty.Image, layer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := im.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Config.User = s.user
-	cf.Config.Labels = s.labels
-	cf.Config.Entrypoint = []string{"/hello"}
-	cf.Config.Env = []string{"SEED=" + s.seed}
-	if s.port {
-		cf.Config.ExposedPorts = map[string]struct{}{"8080/tcp": {}}
-	}
-	if s.health {
-		cf.Config.Healthcheck = &v1.HealthConfig{Test: []string{"CMD", "/hello", "-health"}}
-	}
-	im, err = mutate.ConfigFile(im, cf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return im
-}
 
 // push is one docker push: image:tag, in order.
 type pushOp struct {
@@ -234,187 +183,6 @@ func dockerTables(t *testing.T, starter map[string]map[string]string) map[string
 			},
 		},
 	}
-}
-
-// TestDockerGrading grades each docker exercise as the operator does: the
-// docker collector reads a real lab registry where images built with
-// go-containerregistry were pushed with the lab's credentials, the
-// submitted files and the lab's Deployments. The solved lab passes every
-// check; each case fails exactly the listed checks, each with its own
-// message; every check fails in some case.
-func TestDockerGrading(t *testing.T) {
-	key, err := registry.NewKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := registry.New(registry.Options{Dir: t.TempDir(), Key: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop(context.Background())
-	cfg := srv.Config()
-	collector := &dockerfacts.Collector{Registry: cfg}
-
-	starter := map[string]map[string]string{}
-	var exercises []rotationsv1.Exercise
-	for _, ex := range mustCatalog(t) {
-		if ex.Spec.Track == rotationsv1.TrackDocker {
-			exercises = append(exercises, ex)
-			starter[ex.Name] = ex.Spec.Starter.Files
-		}
-	}
-	if len(exercises) < 4 {
-		t.Fatalf("%d docker exercises, want at least 4", len(exercises))
-	}
-	tables := dockerTables(t, starter)
-	labs := 0
-	for _, ex := range exercises {
-		t.Run(ex.Name, func(t *testing.T) {
-			table, ok := tables[ex.Name]
-			if !ok {
-				t.Fatal("no docker grading table: add one to dockerTables")
-			}
-			p, err := grading.Compile(&ex.Spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			messages := map[string]string{}
-			for _, c := range ex.Spec.Checks {
-				messages[c.Name] = c.Message
-			}
-			failed := map[string]bool{}
-			cases := append([]dockerCase{{name: "solved"}}, table.cases...)
-			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) {
-					l := table.solved.clone()
-					if tc.mutate != nil {
-						tc.mutate(&l)
-					}
-					labs++
-					ns := fmt.Sprintf("lab-d%d", labs) // a fresh lab, so pushes do not meet
-					vars := dockerLabFacts(t, cfg, collector, ns, l)
-					r := p.Evaluate(context.Background(), vars)
-					var gotFailing []string
-					for _, c := range r.Checks {
-						if strings.Contains(c.Message, "evaluation error") || strings.Contains(c.Message, "not a bool") {
-							t.Errorf("check %s errs instead of failing: %s", c.Name, c.Message)
-						}
-						if !c.Passed {
-							gotFailing = append(gotFailing, c.Name)
-							failed[c.Name] = true
-							if c.Message != messages[c.Name] {
-								t.Errorf("check %s failed with %q, want its message", c.Name, c.Message)
-							}
-						}
-					}
-					want := slices.Clone(tc.failing)
-					sort.Strings(want)
-					sort.Strings(gotFailing)
-					if !slices.Equal(gotFailing, want) {
-						t.Errorf("failing checks %v, want %v", gotFailing, want)
-					}
-					if len(tc.failing) == 0 && (!r.Passed || r.Points != r.MaxPoints) {
-						t.Errorf("the solved lab gets %d/%d points", r.Points, r.MaxPoints)
-					}
-				})
-			}
-			for _, c := range ex.Spec.Checks {
-				if !failed[c.Name] {
-					t.Errorf("no case makes check %s fail", c.Name)
-				}
-			}
-		})
-	}
-}
-
-// dockerLabFacts pushes the lab's images, makes its Deployments and
-// collects the facts the checks read.
-func dockerLabFacts(t *testing.T, cfg registry.Config, c *dockerfacts.Collector, ns string, l dockerLab) map[string]any {
-	t.Helper()
-	digests := map[string]string{}
-	built := map[string]v1.Image{} // same spec, same image: as a rebuild from cache
-	for _, op := range l.pushes {
-		key := fmt.Sprintf("%+v", op.image)
-		im, ok := built[key]
-		if !ok {
-			im = op.image.build(t)
-			built[key] = im
-		}
-		ref, err := name.ParseReference(cfg.Host+"/"+cfg.LabPrefix(ns)+"/"+op.ref, cfg.NameOptions()...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := remote.Write(ref, im, remote.WithAuth(cfg.Authenticator(ns))); err != nil {
-			t.Fatalf("push %s: %v", ref, err)
-		}
-		if _, seen := digests[op.ref]; !seen {
-			d, _ := im.Digest()
-			digests[op.ref] = d.String()
-		}
-	}
-	var deployments []appsv1.Deployment
-	kubeDeployments := map[string]any{}
-	for _, d := range l.deploy {
-		image := d.image
-		switch {
-		case strings.HasPrefix(image, "="):
-			image = image[1:]
-		case strings.Contains(image, "@"):
-			repo, tagRef, _ := strings.Cut(image, "@")
-			image = cfg.Repository(ns, repo) + "@" + digests[tagRef]
-		default:
-			image = cfg.Host + "/" + cfg.LabPrefix(ns) + "/" + image
-		}
-		dep := labDeployment(ns, d.name, image, d.available, d.pullSecret)
-		deployments = append(deployments, dep)
-		u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&dep)
-		if err != nil {
-			t.Fatal(err)
-		}
-		kube.Normalize(u)
-		kubeDeployments[d.name] = u
-	}
-	facts, err := c.Collect(context.Background(), dockerfacts.Request{Namespace: ns, Files: l.files, Deployments: deployments})
-	if err != nil {
-		t.Fatal(err)
-	}
-	kubeFacts := map[string]any{}
-	for _, r := range kube.Resources() {
-		kubeFacts[r] = map[string]any{}
-	}
-	kubeFacts["deployments"] = kubeDeployments
-	return map[string]any{
-		grading.VarKube:   kubeFacts,
-		grading.VarHelm:   map[string]any{"releases": map[string]any{}},
-		grading.VarDocker: facts,
-		grading.VarLab:    map[string]any{"namespace": ns, "rotation": strings.TrimPrefix(ns, "lab-")},
-	}
-}
-
-func labDeployment(ns, name, image string, available, pullSecret bool) appsv1.Deployment {
-	status := corev1.ConditionFalse
-	if available {
-		status = corev1.ConditionTrue
-	}
-	d := appsv1.Deployment{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, CreationTimestamp: metav1.NewTime(time.Unix(0, 0))},
-		Spec: appsv1.DeploymentSpec{
-			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: name, Image: image}}},
-			},
-		},
-		Status: appsv1.DeploymentStatus{Conditions: []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: status}}},
-	}
-	if pullSecret {
-		d.Spec.Template.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: "lab-registry"}}
-	}
-	return d
 }
 
 // TestDockerStarterApp keeps the app every docker exercise ships the same.

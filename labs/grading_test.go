@@ -2,12 +2,13 @@ package labs
 
 import (
 	"context"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
 
@@ -32,7 +33,7 @@ type gradingCase struct {
 	// from the release Secrets Helm would have written, with the objects
 	// Helm applied. Nil: the solved lab's releases, unless objects or
 	// starter is set; empty: none.
-	releases []helmRelease
+	releases []oldRelease
 	// starter adds the exercise's starter objects and YAML starter files, as
 	// just applied: no defaults, no status.
 	starter bool
@@ -49,7 +50,7 @@ type gradingCase struct {
 type gradingTable struct {
 	solved []string
 	// releases are the solved lab's Helm releases (see gradingCase.releases).
-	releases []helmRelease
+	releases []oldRelease
 	// terraform names the solved lab's terraform facts, recorded from a real
 	// run in testdata/terraform/<name>.facts.json (see terraform_test.go).
 	terraform string
@@ -183,100 +184,6 @@ func grade(t *testing.T, p *grading.Program, l labObjects) grading.Result {
 	})
 }
 
-func TestGrading(t *testing.T) {
-	for _, ex := range mustCatalog(t) {
-		if ex.Spec.Track == rotationsv1.TrackDocker {
-			continue // graded from a real registry: TestDockerGrading
-		}
-		t.Run(ex.Name, func(t *testing.T) {
-			table, ok := gradingTables[ex.Name]
-			if !ok {
-				t.Fatalf("no grading table: add one to gradingTables")
-			}
-			p, err := grading.Compile(&ex.Spec)
-			if err != nil {
-				t.Fatalf("Compile: %v", err)
-			}
-			messages := map[string]string{}
-			for _, c := range ex.Spec.Checks {
-				messages[c.Name] = c.Message
-			}
-			failed := map[string]bool{}
-			passed := false
-			cases := append([]gradingCase{{name: "solved"}}, table.cases...)
-			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) {
-					l := labObjects{}
-					switch {
-					case tc.objects != nil:
-						addObjects(t, l, tc.objects...)
-					case !tc.starter:
-						addObjects(t, l, table.solved...)
-					}
-					switch {
-					case tc.releases != nil:
-						addReleases(t, l, tc.releases...)
-					case tc.objects == nil && !tc.starter:
-						addReleases(t, l, table.releases...)
-					}
-					if table.terraform != "" && tc.objects == nil && !tc.starter {
-						l[kindTerraform+"/facts"] = terraformFacts(t, table.terraform)
-					}
-					if tc.starter {
-						objects, files := manifests(t, &ex)
-						for _, data := range objects {
-							addObjects(t, l, string(data))
-						}
-						for _, data := range files {
-							addObjects(t, l, string(data))
-						}
-					}
-					if tc.mutate != nil {
-						tc.mutate(t, l)
-					}
-					r := grade(t, p, l)
-
-					var gotFailing []string
-					for _, c := range r.Checks {
-						if strings.Contains(c.Message, "evaluation error") || strings.Contains(c.Message, "not a bool") {
-							t.Errorf("check %s errs instead of failing: %s", c.Name, c.Message)
-						}
-						if !c.Passed {
-							gotFailing = append(gotFailing, c.Name)
-							failed[c.Name] = true
-							if c.Message != messages[c.Name] {
-								t.Errorf("check %s failed with %q, want its message %q", c.Name, c.Message, messages[c.Name])
-							}
-						}
-					}
-					want := slices.Clone(tc.failing)
-					sort.Strings(want)
-					sort.Strings(gotFailing)
-					if !slices.Equal(gotFailing, want) {
-						t.Errorf("failing checks %v, want %v", gotFailing, want)
-					}
-					if len(tc.failing) == 0 {
-						passed = true
-						if !r.Passed || r.Points != r.MaxPoints {
-							t.Errorf("Passed %v with %d/%d points, want a pass with every point", r.Passed, r.Points, r.MaxPoints)
-						}
-					} else if r.Passed || r.Points == r.MaxPoints {
-						t.Errorf("Passed %v with %d/%d points, want a fail", r.Passed, r.Points, r.MaxPoints)
-					}
-				})
-			}
-			if !passed {
-				t.Error("no case passes every check")
-			}
-			for _, c := range ex.Spec.Checks {
-				if !failed[c.Name] {
-					t.Errorf("no case makes check %s fail", c.Name)
-				}
-			}
-		})
-	}
-}
-
 // TestGradingEmptyLab grades every exercise in a lab with no objects: every
 // check fails with its own message, none errs.
 func TestGradingEmptyLab(t *testing.T) {
@@ -322,5 +229,63 @@ func TestGradingStarterDoesNotPass(t *testing.T) {
 				t.Errorf("%s: check %s errs on the starter: %s", ex.Name, c.Name, c.Message)
 			}
 		}
+	}
+}
+
+// buildLab builds the lab of a case of the kubernetes, helm or terraform
+// track: the lab it starts from with the case's objects and releases
+// added, then its removals and patches.
+func buildLab(t *testing.T, ex *rotationsv1.Exercise, solved, c *labCase) labObjects {
+	t.Helper()
+	l := labObjects{}
+	releases := c.Releases
+	switch c.From {
+	case "": // the solved lab itself
+	case fromSolved:
+		addObjectMaps(t, l, solved.Objects...)
+		if releases == nil {
+			releases = solved.Releases
+		}
+		if solved.TerraformFacts != "" {
+			l[kindTerraform+"/facts"] = terraformFacts(t, solved.TerraformFacts)
+		}
+	case fromStarter:
+		objects, files := manifests(t, ex)
+		for _, data := range objects {
+			addObjects(t, l, string(data))
+		}
+		for _, data := range files {
+			addObjects(t, l, string(data))
+		}
+	}
+	addObjectMaps(t, l, c.Objects...)
+	if c.From == "" && c.TerraformFacts != "" {
+		l[kindTerraform+"/facts"] = terraformFacts(t, c.TerraformFacts)
+	}
+	addReleases(t, l, releases...)
+	for _, key := range c.Remove {
+		l.get(t, key)
+		delete(l, key)
+	}
+	for _, key := range slices.Sorted(maps.Keys(c.Patch)) {
+		patchObject(t, key, l.get(t, key), c.Patch[key])
+	}
+	// A patch may rename an object.
+	for key, obj := range l {
+		u := unstructured.Unstructured{Object: obj}
+		if name := u.GetName(); name != "" && u.GetKind()+"/"+name != key {
+			delete(l, key)
+			l[u.GetKind()+"/"+name] = obj
+		}
+	}
+	return l
+}
+
+// addObjectMaps adds decoded objects to a lab, each a copy.
+func addObjectMaps(t *testing.T, l labObjects, objects ...map[string]any) {
+	t.Helper()
+	for _, obj := range objects {
+		u := unstructured.Unstructured{Object: obj}
+		l[u.GetKind()+"/"+u.GetName()] = runtime.DeepCopyJSON(obj)
 	}
 }

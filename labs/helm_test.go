@@ -22,13 +22,7 @@ func init() {
 	gradingTables["helm-fix-failed"] = helmFixFailed
 }
 
-// The charts of the helm track's releases.
-const (
-	webChart     = "helm-install/web-0.1.0.tgz.b64"
-	apiChart     = "helm-upgrade-rollback/api-0.1.0.tgz.b64"
-	brokenChart  = "helm-fix-failed/broken-0.1.0.tgz.b64"
-	welcomeChart = "testdata/welcome" // the learner writes it
-)
+const oldWelcomeChart = "testdata/welcome"
 
 // unavailableStatus is the status of a Deployment of n replicas none of
 // whose pods is ready.
@@ -82,43 +76,43 @@ func dropTemplate(name string) func(t *testing.T, c *chart.Chart) {
 
 const webValues = `{replicaCount: 2, service: {port: 8080}}`
 
-func helloRelease(values string, live map[string]string) helmRelease {
-	return helmRelease{name: "hello", chart: webChart, revisions: []helmRevision{{values: values}}, live: live}
+func helloRelease(values string, live map[string]string) oldRelease {
+	return oldRelease{name: "hello", chart: webChart, revisions: []oldRevision{{values: values}}, live: live}
 }
 
 var helmInstall = gradingTable{
-	releases: []helmRelease{helloRelease(webValues, map[string]string{"Deployment/hello": deploymentStatus("2")})},
+	releases: []oldRelease{helloRelease(webValues, map[string]string{"Deployment/hello": deploymentStatus("2")})},
 	cases: []gradingCase{{
 		name:     "nothing installed",
-		releases: []helmRelease{},
+		releases: []oldRelease{},
 		failing:  []string{"release-deployed", "replica-count-value", "service-port-value", "renders-deployment-and-service", "deployment-available"},
 	}, {
 		name:     "installed with the chart's defaults",
-		releases: []helmRelease{helloRelease("", map[string]string{"Deployment/hello": deploymentStatus("1")})},
+		releases: []oldRelease{helloRelease("", map[string]string{"Deployment/hello": deploymentStatus("1")})},
 		failing:  []string{"replica-count-value", "service-port-value", "deployment-available"},
 	}, {
 		name:     "scaled with kubectl instead of --set replicaCount=2",
-		releases: []helmRelease{helloRelease(`{service: {port: 8080}}`, map[string]string{"Deployment/hello": deploymentStatus("2")})},
+		releases: []oldRelease{helloRelease(`{service: {port: 8080}}`, map[string]string{"Deployment/hello": deploymentStatus("2")})},
 		mutate: func(t *testing.T, l labObjects) {
 			set(t, l.get(t, "Deployment/hello"), "2", "spec", "replicas")
 		},
 		failing: []string{"replica-count-value"},
 	}, {
 		name: "the install failed waiting for the pods",
-		releases: []helmRelease{{name: "hello", chart: webChart,
-			revisions: []helmRevision{{values: webValues, status: rcommon.StatusFailed,
+		releases: []oldRelease{{name: "hello", chart: webChart,
+			revisions: []oldRevision{{values: webValues, status: rcommon.StatusFailed,
 				description: `Release "hello" failed: context deadline exceeded`}},
 			live: map[string]string{"Deployment/hello": unavailableStatus("2")}}},
 		failing: []string{"release-deployed", "deployment-available"},
 	}, {
 		name: "a chart without the Service",
-		releases: []helmRelease{{name: "hello", chart: webChart, editChart: dropTemplate("templates/service.yaml"),
-			revisions: []helmRevision{{values: webValues}},
+		releases: []oldRelease{{name: "hello", chart: webChart, editChart: dropTemplate("templates/service.yaml"),
+			revisions: []oldRevision{{values: webValues}},
 			live:      map[string]string{"Deployment/hello": deploymentStatus("2")}}},
 		failing: []string{"renders-deployment-and-service"},
 	}, {
 		name: "installed as another release",
-		releases: []helmRelease{{name: "website", chart: webChart, revisions: []helmRevision{{values: webValues}},
+		releases: []oldRelease{{name: "website", chart: webChart, revisions: []oldRevision{{values: webValues}},
 			live: map[string]string{"Deployment/website": deploymentStatus("2")}}},
 		failing: []string{"release-deployed", "replica-count-value", "service-port-value", "renders-deployment-and-service", "deployment-available"},
 	}, {
@@ -130,12 +124,12 @@ var helmInstall = gradingTable{
 		failing: []string{"release-deployed", "replica-count-value", "service-port-value", "renders-deployment-and-service", "deployment-available"},
 	}, {
 		name: "an undecodable release record",
-		releases: []helmRelease{{name: "hello", chart: webChart, revisions: []helmRevision{{values: webValues}},
+		releases: []oldRelease{{name: "hello", chart: webChart, revisions: []oldRevision{{values: webValues}},
 			live: map[string]string{"Deployment/hello": deploymentStatus("2")}, undecodable: true}},
 		failing: []string{"release-deployed", "replica-count-value", "service-port-value", "renders-deployment-and-service"},
 	}, {
 		name:     "one of two pods available",
-		releases: []helmRelease{helloRelease(webValues, map[string]string{"Deployment/hello": deploymentStatus("1")})},
+		releases: []oldRelease{helloRelease(webValues, map[string]string{"Deployment/hello": deploymentStatus("1")})},
 		failing:  []string{"deployment-available"},
 	}},
 }
@@ -143,44 +137,44 @@ var helmInstall = gradingTable{
 // --- helm-upgrade-rollback ---
 
 var (
-	shopInstall = helmRevision{}
-	shopUpgrade = helmRevision{values: `{image: {tag: "1.1"}}`}
+	shopInstall = oldRevision{}
+	shopUpgrade = oldRevision{values: `{image: {tag: "1.1"}}`}
 	shopLive    = map[string]string{"Deployment/shop": deploymentStatus("1")}
 )
 
-func shopRelease(revisions ...helmRevision) helmRelease {
-	return helmRelease{name: "shop", chart: apiChart, revisions: revisions, live: shopLive}
+func shopRelease(revisions ...oldRevision) oldRelease {
+	return oldRelease{name: "shop", chart: apiChart, revisions: revisions, live: shopLive}
 }
 
 var helmUpgradeRollback = gradingTable{
-	releases: []helmRelease{shopRelease(shopInstall, shopUpgrade, helmRevision{rollbackTo: 1})},
+	releases: []oldRelease{shopRelease(shopInstall, shopUpgrade, oldRevision{rollbackTo: 1})},
 	cases: []gradingCase{{
 		name:     "nothing installed",
-		releases: []helmRelease{},
+		releases: []oldRelease{},
 		failing:  []string{"release-deployed", "three-revisions", "upgraded-to-1-1", "rolled-back-to-1", "config-tag-1-0", "running-1-0"},
 	}, {
 		name:     "installed only",
-		releases: []helmRelease{shopRelease(shopInstall)},
+		releases: []oldRelease{shopRelease(shopInstall)},
 		failing:  []string{"three-revisions", "upgraded-to-1-1", "rolled-back-to-1"},
 	}, {
 		name:     "upgraded, not rolled back",
-		releases: []helmRelease{shopRelease(shopInstall, shopUpgrade)},
+		releases: []oldRelease{shopRelease(shopInstall, shopUpgrade)},
 		failing:  []string{"three-revisions", "rolled-back-to-1", "config-tag-1-0", "running-1-0"},
 	}, {
 		name:     "upgraded again after the rollback",
-		releases: []helmRelease{shopRelease(shopInstall, shopUpgrade, helmRevision{rollbackTo: 1}, shopUpgrade)},
+		releases: []oldRelease{shopRelease(shopInstall, shopUpgrade, oldRevision{rollbackTo: 1}, shopUpgrade)},
 		failing:  []string{"rolled-back-to-1", "config-tag-1-0", "running-1-0"},
 	}, {
 		name:     "upgraded back to 1.0 instead of rolling back",
-		releases: []helmRelease{shopRelease(shopInstall, shopUpgrade, helmRevision{values: `{image: {tag: "1.0"}}`})},
+		releases: []oldRelease{shopRelease(shopInstall, shopUpgrade, oldRevision{values: `{image: {tag: "1.0"}}`})},
 		failing:  []string{"rolled-back-to-1"},
 	}, {
 		name:     "rolled back to revision 2",
-		releases: []helmRelease{shopRelease(shopInstall, shopUpgrade, helmRevision{values: `{replicaCount: 1}`}, helmRevision{rollbackTo: 2})},
+		releases: []oldRelease{shopRelease(shopInstall, shopUpgrade, oldRevision{values: `{replicaCount: 1}`}, oldRevision{rollbackTo: 2})},
 		failing:  []string{"rolled-back-to-1", "config-tag-1-0", "running-1-0"},
 	}, {
 		name: "the rollback failed",
-		releases: []helmRelease{shopRelease(shopInstall, shopUpgrade, helmRevision{rollbackTo: 1, status: rcommon.StatusFailed,
+		releases: []oldRelease{shopRelease(shopInstall, shopUpgrade, oldRevision{rollbackTo: 1, status: rcommon.StatusFailed,
 			description: `Release "shop" failed: context deadline exceeded`})},
 		mutate: func(t *testing.T, l labObjects) {
 			set(t, container(t, l.get(t, "Deployment/shop"), 0), "rotation.local/web:1.1", "image")
@@ -194,7 +188,7 @@ var helmUpgradeRollback = gradingTable{
 		failing: []string{"running-1-0"},
 	}, {
 		name: "an undecodable release record",
-		releases: []helmRelease{{name: "shop", chart: apiChart, revisions: []helmRevision{shopInstall, shopUpgrade, {rollbackTo: 1}},
+		releases: []oldRelease{{name: "shop", chart: apiChart, revisions: []oldRevision{shopInstall, shopUpgrade, {rollbackTo: 1}},
 			live: shopLive, undecodable: true}},
 		failing: []string{"release-deployed", "three-revisions", "upgraded-to-1-1", "rolled-back-to-1", "config-tag-1-0"},
 	}, {
@@ -208,37 +202,37 @@ var helmUpgradeRollback = gradingTable{
 
 // --- helm-own-chart ---
 
-func welcomeRelease(edit func(t *testing.T, c *chart.Chart)) helmRelease {
-	return helmRelease{name: "welcome", chart: welcomeChart, editChart: edit, revisions: []helmRevision{{}},
+func welcomeRelease(edit func(t *testing.T, c *chart.Chart)) oldRelease {
+	return oldRelease{name: "welcome", chart: oldWelcomeChart, editChart: edit, revisions: []oldRevision{{}},
 		live: map[string]string{"Deployment/welcome": deploymentStatus("1")}}
 }
 
 var helmOwnChart = gradingTable{
-	releases: []helmRelease{welcomeRelease(nil)},
+	releases: []oldRelease{welcomeRelease(nil)},
 	cases: []gradingCase{{
 		name:     "nothing installed",
-		releases: []helmRelease{},
+		releases: []oldRelease{},
 		failing:  []string{"chart-name-version", "app-version", "renders-deployment-and-service", "deployment-labelled", "release-deployed", "welcome-available"},
 	}, {
 		name:     "chart version 1.0.0",
-		releases: []helmRelease{welcomeRelease(func(_ *testing.T, c *chart.Chart) { c.Metadata.Version = "1.0.0" })},
+		releases: []oldRelease{welcomeRelease(func(_ *testing.T, c *chart.Chart) { c.Metadata.Version = "1.0.0" })},
 		failing:  []string{"chart-name-version"},
 	}, {
 		name:     "no appVersion",
-		releases: []helmRelease{welcomeRelease(func(_ *testing.T, c *chart.Chart) { c.Metadata.AppVersion = "" })},
+		releases: []oldRelease{welcomeRelease(func(_ *testing.T, c *chart.Chart) { c.Metadata.AppVersion = "" })},
 		failing:  []string{"app-version"},
 	}, {
 		name:     "no Service template",
-		releases: []helmRelease{welcomeRelease(dropTemplate("templates/service.yaml"))},
+		releases: []oldRelease{welcomeRelease(dropTemplate("templates/service.yaml"))},
 		failing:  []string{"renders-deployment-and-service"},
 	}, {
 		name: "the Deployment without the name label",
-		releases: []helmRelease{welcomeRelease(editTemplate("templates/deployment.yaml",
+		releases: []oldRelease{welcomeRelease(editTemplate("templates/deployment.yaml",
 			"  labels:\n    app.kubernetes.io/name: {{ .Chart.Name }}\n", "  labels:\n"))},
 		failing: []string{"deployment-labelled"},
 	}, {
 		name: "objects named <release>-<chart>",
-		releases: []helmRelease{{name: "welcome", chart: welcomeChart, revisions: []helmRevision{{}},
+		releases: []oldRelease{{name: "welcome", chart: oldWelcomeChart, revisions: []oldRevision{{}},
 			editChart: func(t *testing.T, c *chart.Chart) {
 				for _, f := range []string{"templates/deployment.yaml", "templates/service.yaml"} {
 					editTemplate(f, "name: {{ .Release.Name }}\n", "name: {{ .Release.Name }}-{{ .Chart.Name }}\n")(t, c)
@@ -248,23 +242,23 @@ var helmOwnChart = gradingTable{
 		failing: []string{"renders-deployment-and-service", "deployment-labelled", "welcome-available"},
 	}, {
 		name: "the install failed",
-		releases: []helmRelease{{name: "welcome", chart: welcomeChart,
-			revisions: []helmRevision{{status: rcommon.StatusFailed, description: `Release "welcome" failed: context deadline exceeded`}},
+		releases: []oldRelease{{name: "welcome", chart: oldWelcomeChart,
+			revisions: []oldRevision{{status: rcommon.StatusFailed, description: `Release "welcome" failed: context deadline exceeded`}},
 			live:      map[string]string{"Deployment/welcome": unavailableStatus("1")}}},
 		failing: []string{"release-deployed", "welcome-available"},
 	}, {
 		name: "installed as release hi",
-		releases: []helmRelease{{name: "hi", chart: welcomeChart, revisions: []helmRevision{{}},
+		releases: []oldRelease{{name: "hi", chart: oldWelcomeChart, revisions: []oldRevision{{}},
 			live: map[string]string{"Deployment/hi": deploymentStatus("1")}}},
 		failing: []string{"chart-name-version", "app-version", "renders-deployment-and-service", "deployment-labelled", "release-deployed", "welcome-available"},
 	}, {
 		name: "an undecodable release record",
-		releases: []helmRelease{{name: "welcome", chart: welcomeChart, revisions: []helmRevision{{}},
+		releases: []oldRelease{{name: "welcome", chart: oldWelcomeChart, revisions: []oldRevision{{}},
 			live: map[string]string{"Deployment/welcome": deploymentStatus("1")}, undecodable: true}},
 		failing: []string{"chart-name-version", "app-version", "renders-deployment-and-service", "deployment-labelled", "release-deployed"},
 	}, {
 		name: "pods not ready",
-		releases: []helmRelease{{name: "welcome", chart: welcomeChart, revisions: []helmRevision{{}},
+		releases: []oldRelease{{name: "welcome", chart: oldWelcomeChart, revisions: []oldRevision{{}},
 			live: map[string]string{"Deployment/welcome": unavailableStatus("1")}}},
 		failing: []string{"welcome-available"},
 	}},
@@ -287,15 +281,15 @@ var (
 	// brokenInstall is the install with the chart's defaults, as Helm
 	// leaves it once an upgrade succeeded: superseded, with the failure
 	// in its description.
-	brokenInstall = helmRevision{description: brokenInstallError}
+	brokenInstall = oldRevision{description: brokenInstallError}
 	// brokenFailedInstall is the install before any upgrade.
-	brokenFailedInstall = helmRevision{status: rcommon.StatusFailed, description: brokenInstallError}
-	brokenFix           = helmRevision{values: `{configName: broken-config}`}
+	brokenFailedInstall = oldRevision{status: rcommon.StatusFailed, description: brokenInstallError}
+	brokenFix           = oldRevision{values: `{configName: broken-config}`}
 	brokenLive          = map[string]string{"Deployment/broken": deploymentStatus("1")}
 )
 
-func brokenRelease(live map[string]string, revisions ...helmRevision) helmRelease {
-	return helmRelease{name: "broken", chart: brokenChart, revisions: revisions, live: live}
+func brokenRelease(live map[string]string, revisions ...oldRevision) oldRelease {
+	return oldRelease{name: "broken", chart: brokenChart, revisions: revisions, live: live}
 }
 
 // notCreated removes an object the apiserver refused from the lab.
@@ -308,42 +302,42 @@ func notCreated(key string) func(t *testing.T, l labObjects) {
 }
 
 var helmFixFailed = gradingTable{
-	releases: []helmRelease{brokenRelease(brokenLive, brokenInstall, brokenFix)},
+	releases: []oldRelease{brokenRelease(brokenLive, brokenInstall, brokenFix)},
 	cases: []gradingCase{{
 		name:     "nothing installed",
-		releases: []helmRelease{},
+		releases: []oldRelease{},
 		failing:  []string{"failed-revision", "upgraded", "config-name-value", "release-deployed", "configmap-exists"},
 	}, {
 		name:     "the failed install only",
-		releases: []helmRelease{brokenRelease(map[string]string{"Deployment/broken": unavailableStatus("1")}, brokenFailedInstall)},
+		releases: []oldRelease{brokenRelease(map[string]string{"Deployment/broken": unavailableStatus("1")}, brokenFailedInstall)},
 		mutate:   notCreated("ConfigMap/Bad_Name"),
 		failing:  []string{"upgraded", "config-name-value", "release-deployed", "configmap-exists"},
 	}, {
 		name: "an upgrade failed too, then one fixed it",
-		releases: []helmRelease{brokenRelease(brokenLive, brokenFailedInstall,
-			helmRevision{values: `{configName: Broken-Config}`, description: brokenUpgradeError}, brokenFix)},
+		releases: []oldRelease{brokenRelease(brokenLive, brokenFailedInstall,
+			oldRevision{values: `{configName: Broken-Config}`, description: brokenUpgradeError}, brokenFix)},
 	}, {
 		name: "the upgrade failed too",
-		releases: []helmRelease{brokenRelease(map[string]string{"Deployment/broken": unavailableStatus("1")}, brokenFailedInstall,
-			helmRevision{values: `{configName: Broken-Config}`, status: rcommon.StatusFailed, description: brokenUpgradeError})},
+		releases: []oldRelease{brokenRelease(map[string]string{"Deployment/broken": unavailableStatus("1")}, brokenFailedInstall,
+			oldRevision{values: `{configName: Broken-Config}`, status: rcommon.StatusFailed, description: brokenUpgradeError})},
 		mutate:  notCreated("ConfigMap/Broken-Config"),
 		failing: []string{"config-name-value", "release-deployed", "configmap-exists"},
 	}, {
 		name:     "uninstalled, then installed with the fix",
-		releases: []helmRelease{brokenRelease(brokenLive, brokenFix)},
+		releases: []oldRelease{brokenRelease(brokenLive, brokenFix)},
 		failing:  []string{"failed-revision", "upgraded"},
 	}, {
 		name: "an undecodable release record",
-		releases: []helmRelease{{name: "broken", chart: brokenChart, revisions: []helmRevision{brokenInstall, brokenFix},
+		releases: []oldRelease{{name: "broken", chart: brokenChart, revisions: []oldRevision{brokenInstall, brokenFix},
 			live: brokenLive, undecodable: true}},
 		failing: []string{"failed-revision", "upgraded", "config-name-value", "release-deployed"},
 	}, {
 		name:     "fixed with another name",
-		releases: []helmRelease{brokenRelease(brokenLive, brokenInstall, helmRevision{values: `{configName: site-config}`})},
+		releases: []oldRelease{brokenRelease(brokenLive, brokenInstall, oldRevision{values: `{configName: site-config}`})},
 		failing:  []string{"config-name-value", "configmap-exists"},
 	}, {
 		name:     "the ConfigMap made with kubectl",
-		releases: []helmRelease{brokenRelease(map[string]string{"Deployment/broken": deploymentStatus("1")}, brokenFailedInstall)},
+		releases: []oldRelease{brokenRelease(map[string]string{"Deployment/broken": deploymentStatus("1")}, brokenFailedInstall)},
 		mutate: func(t *testing.T, l labObjects) {
 			notCreated("ConfigMap/Bad_Name")(t, l)
 			addObjects(t, l, `
