@@ -14,6 +14,7 @@ import (
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/grading"
+	dockerfacts "github.com/handson-dev/rotation-operator/internal/grading/facts/docker"
 	helmfacts "github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
 	tffacts "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
@@ -21,43 +22,6 @@ import (
 
 // labNamespace is the namespace of the test lab.
 const labNamespace = "lab-x"
-
-// A gradingCase is one state of a lab and the checks expected to fail in it.
-type gradingCase struct {
-	name string
-	// objects are the lab's objects as YAML, shaped like the apiserver
-	// returns them (defaults filled in, status set). Nil: the exercise's
-	// solved lab.
-	objects []string
-	// releases are the lab's Helm releases, each read by the helm collector
-	// from the release Secrets Helm would have written, with the objects
-	// Helm applied. Nil: the solved lab's releases, unless objects or
-	// starter is set; empty: none.
-	releases []oldRelease
-	// starter adds the exercise's starter objects and YAML starter files, as
-	// just applied: no defaults, no status.
-	starter bool
-	// mutate changes the objects before grading.
-	mutate func(t *testing.T, l labObjects)
-	// failing lists the checks that must fail, each with its message; every
-	// other check must pass. Empty: the exercise passes.
-	failing []string
-}
-
-// gradingTable is, per exercise, its solved lab and its cases. Every
-// built-in exercise needs one: TestGrading fails for an exercise without,
-// and for a check no case makes fail.
-type gradingTable struct {
-	solved []string
-	// releases are the solved lab's Helm releases (see gradingCase.releases).
-	releases []oldRelease
-	// terraform names the solved lab's terraform facts, recorded from a real
-	// run in testdata/terraform/<name>.facts.json (see terraform_test.go).
-	terraform string
-	cases     []gradingCase
-}
-
-var gradingTables = map[string]gradingTable{}
 
 // labObjects are a lab's objects by "Kind/name", as the collector returns
 // them: plain maps, integers as int64. Helm releases are in it too, as
@@ -75,27 +39,6 @@ func (l labObjects) get(t *testing.T, key string) map[string]any {
 		t.Fatalf("no object %s in the lab", key)
 	}
 	return o
-}
-
-// set sets a field; value is YAML ("3", "'3'", "{a: b}", "[1, 2]").
-func set(t *testing.T, obj map[string]any, value string, fields ...string) {
-	t.Helper()
-	if err := unstructured.SetNestedField(obj, fromYAML(t, value), fields...); err != nil {
-		t.Fatalf("setting %v: %v", fields, err)
-	}
-}
-
-func del(obj map[string]any, fields ...string) { unstructured.RemoveNestedField(obj, fields...) }
-
-// container returns the i-th container of a workload's pod template, to change in place.
-func container(t *testing.T, obj map[string]any, i int) map[string]any {
-	t.Helper()
-	cs, _, _ := unstructured.NestedFieldNoCopy(obj, "spec", "template", "spec", "containers")
-	list, _ := cs.([]any)
-	if i >= len(list) {
-		t.Fatalf("no container %d", i)
-	}
-	return list[i].(map[string]any)
 }
 
 // fromYAML decodes YAML as the apiserver's JSON is decoded into
@@ -137,6 +80,17 @@ var resourceOf = map[string]string{
 	"Pod":        "pods",
 	"ReplicaSet": "replicasets",
 	"Service":    "services",
+}
+
+// emptyDockerFacts are the docker facts of a lab where nothing was
+// submitted, pushed or deployed.
+func emptyDockerFacts() map[string]any {
+	return map[string]any{
+		dockerfacts.FactDockerfile: dockerfacts.DockerfileFacts(nil),
+		dockerfacts.FactImages:     map[string]any{},
+		dockerfacts.FactRegistry:   map[string]any{"host": "127.0.0.1:5000", "repositoryPrefix": "127.0.0.1:5000/" + labNamespace + "/", "error": "", "catalogError": "", "repositoriesTruncated": false, "deploymentsTruncated": false},
+		dockerfacts.FactWorkloads:  map[string]any{},
+	}
 }
 
 // grade evaluates an exercise against a lab as the operator does: every

@@ -62,7 +62,6 @@ type helmRelease struct {
 	// Undecodable: the latest release Secret holds no valid release, so
 	// the collector reports {name, namespace, error}.
 	Undecodable bool `json:"undecodable,omitempty"`
-	editFunc    func(*testing.T, *chart.Chart) // TEMPORARY: conversion
 }
 
 // chartEdit is one change to a chart: one of its fields is set.
@@ -189,9 +188,6 @@ func addReleases(t *testing.T, l labObjects, releases ...helmRelease) {
 		c := loadChart(t, r.Chart)
 		for _, e := range r.ChartEdits {
 			e.apply(t, c)
-		}
-		if r.editFunc != nil {
-			r.editFunc(t, c)
 		}
 		type stored struct {
 			config   map[string]any
