@@ -87,7 +87,7 @@ func TestDockerExerciseThroughTheOperator(t *testing.T) {
 	})
 
 	// A bad Dockerfile first: the rules name what is wrong.
-	main, err := os.ReadFile(filepath.Join("..", "labs", "docker", "docker-containerize", "files", "main.go"))
+	main, err := os.ReadFile(filepath.Join("..", "labs", "shared", "hello", "main.go"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,12 +25,15 @@ import (
 	"github.com/handson-dev/rotation-operator/internal/lab"
 )
 
-// The catalog: one folder per track, one folder per exercise in it. A new
-// track is a new folder here and a new name on the embed line. The helm
-// track is embedded with all: so that chart files starting with '_' or '.'
-// (templates/_helpers.tpl) are kept; go:embed leaves them out otherwise.
+// The catalog: one folder per track, one folder per exercise in it, and
+// shared/. A new track is a new folder here. Only what the operator hands
+// out is embedded, not an exercise's grading cases (cases/, test data).
+// Charts are embedded with all: so that chart files starting with '_' or
+// '.' (templates/_helpers.tpl) are kept; go:embed leaves them out
+// otherwise. TestEmbedHoldsTheCatalog checks that every other file of an
+// exercise folder is embedded.
 //
-//go:embed kubernetes all:helm docker terraform
+//go:embed shared */*/exercise.yaml */*/instructions.md */*/shared.yaml */*/files all:*/*/charts
 var builtin embed.FS
 
 // Files of an exercise folder, labs/<track>/<exercise>/.
@@ -51,7 +54,25 @@ const (
 	// <chart>-<version>.tgz.b64, the archive in base64: labs have no chart
 	// repository, and ConfigMap data is text.
 	ChartsDir = "charts"
+	// SharedFile lists starter files stored once in the catalog's shared/
+	// folder, by their path in it: each becomes
+	// spec.starter.files[<its base name>], as if it were in files/.
+	SharedFile = "shared.yaml"
+	// CasesDir holds the exercise's grading cases (see labs/cases_test.go),
+	// test data the catalog neither embeds nor reads.
+	CasesDir = "cases"
 )
+
+// SharedDir is the catalog's folder of starter files more than one exercise
+// hands out, stored once; exercises name them in their shared.yaml. It is
+// not a track.
+const SharedDir = "shared"
+
+// sharedList is the content of an exercise's shared.yaml.
+type sharedList struct {
+	// Files are paths under shared/, e.g. hello/main.go.
+	Files []string `json:"files"`
+}
 
 // MaxChartSize bounds one packaged chart, in base64: the starter files
 // travel in the Exercise and in a ConfigMap, each at most ~1 MiB.
@@ -85,8 +106,12 @@ func load(fsys fs.FS) ([]rotationsv1.Exercise, error) {
 		out  []rotationsv1.Exercise
 		errs []error
 		seen = map[string]string{} // exercise name -> its folder
+		used = map[string]bool{}   // shared files some exercise hands out
 	)
 	for _, t := range tracks {
+		if t.Name() == SharedDir && t.IsDir() {
+			continue
+		}
 		if !t.IsDir() {
 			errs = append(errs, fmt.Errorf("%s: not a track folder; the catalog holds <track>/<exercise>/ folders", t.Name()))
 			continue
@@ -102,7 +127,7 @@ func load(fsys fs.FS) ([]rotationsv1.Exercise, error) {
 				errs = append(errs, fmt.Errorf("%s: not an exercise folder; a track holds <exercise>/ folders", dir))
 				continue
 			}
-			ex, err := loadExercise(fsys, t.Name(), dir)
+			ex, err := loadExercise(fsys, t.Name(), dir, used)
 			if err != nil {
 				errs = append(errs, err)
 				continue
@@ -115,6 +140,7 @@ func load(fsys fs.FS) ([]rotationsv1.Exercise, error) {
 			out = append(out, *ex)
 		}
 	}
+	errs = append(errs, unusedShared(fsys, used))
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -124,8 +150,9 @@ func load(fsys fs.FS) ([]rotationsv1.Exercise, error) {
 	return out, nil
 }
 
-// loadExercise reads one exercise folder.
-func loadExercise(fsys fs.FS, track, dir string) (*rotationsv1.Exercise, error) {
+// loadExercise reads one exercise folder, and marks the shared files it
+// hands out in used.
+func loadExercise(fsys fs.FS, track, dir string, used map[string]bool) (*rotationsv1.Exercise, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, err
@@ -133,9 +160,11 @@ func loadExercise(fsys fs.FS, track, dir string) (*rotationsv1.Exercise, error) 
 	for _, e := range entries {
 		switch {
 		case e.Name() == ExerciseFile && !e.IsDir(), e.Name() == InstructionsFile && !e.IsDir(),
-			e.Name() == FilesDir && e.IsDir(), e.Name() == ChartsDir && e.IsDir():
+			e.Name() == SharedFile && !e.IsDir(), e.Name() == FilesDir && e.IsDir(),
+			e.Name() == ChartsDir && e.IsDir(), e.Name() == CasesDir && e.IsDir():
 		default:
-			return nil, fmt.Errorf("%s: unexpected; an exercise folder holds %s, %s, %s/ and %s/", path.Join(dir, e.Name()), ExerciseFile, InstructionsFile, FilesDir, ChartsDir)
+			return nil, fmt.Errorf("%s: unexpected; an exercise folder holds %s, %s, %s, %s/, %s/ and %s/", path.Join(dir, e.Name()),
+				ExerciseFile, InstructionsFile, SharedFile, FilesDir, ChartsDir, CasesDir)
 		}
 	}
 
@@ -165,6 +194,19 @@ func loadExercise(fsys fs.FS, track, dir string) (*rotationsv1.Exercise, error) 
 	files, err := loadFiles(fsys, path.Join(dir, FilesDir))
 	if err != nil {
 		return nil, err
+	}
+	shared, err := loadShared(fsys, path.Join(dir, SharedFile), used)
+	if err != nil {
+		return nil, err
+	}
+	for key, data := range shared {
+		if _, dup := files[key]; dup {
+			return nil, fmt.Errorf("%s: the shared file %s has the same name as a file in %s/", path.Join(dir, SharedFile), key, FilesDir)
+		}
+		if files == nil {
+			files = map[string]string{}
+		}
+		files[key] = data
 	}
 	charts, err := loadCharts(fsys, path.Join(dir, ChartsDir))
 	if err != nil {
@@ -246,6 +288,66 @@ func loadFiles(fsys fs.FS, dir string) (map[string]string, error) {
 		files[e.Name()] = string(data)
 	}
 	return files, nil
+}
+
+// loadShared reads the shared files an exercise's shared.yaml lists; a
+// missing shared.yaml is none. It returns the starter files by base name.
+func loadShared(fsys fs.FS, list string, used map[string]bool) (map[string]string, error) {
+	data, err := fs.ReadFile(fsys, list)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var l sharedList
+	if err := yaml.UnmarshalStrict(data, &l); err != nil {
+		return nil, fmt.Errorf("%s: %w", list, err)
+	}
+	if len(l.Files) == 0 {
+		return nil, fmt.Errorf("%s: lists no files", list)
+	}
+	files := make(map[string]string, len(l.Files))
+	for _, f := range l.Files {
+		name := path.Join(SharedDir, f)
+		if !fs.ValidPath(f) || path.Clean(f) != f {
+			return nil, fmt.Errorf("%s: %q is not a clean path under %s/", list, f, SharedDir)
+		}
+		key := path.Base(f)
+		if _, dup := files[key]; dup {
+			return nil, fmt.Errorf("%s: two shared files are named %s", list, key)
+		}
+		if msgs := validation.IsConfigMapKey(key); len(msgs) > 0 {
+			return nil, fmt.Errorf("%s: %s is not a valid ConfigMap key: %s", list, key, strings.Join(msgs, "; "))
+		}
+		if key == InstructionsFile {
+			return nil, fmt.Errorf("%s: %s is reserved; the instructions ConfigMap already has this key", list, key)
+		}
+		content, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", list, err)
+		}
+		files[key] = string(content)
+		used[name] = true
+	}
+	return files, nil
+}
+
+// unusedShared reports the files of shared/ no exercise hands out.
+func unusedShared(fsys fs.FS, used map[string]bool) error {
+	var errs []error
+	err := fs.WalkDir(fsys, SharedDir, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && p == SharedDir:
+			return fs.SkipAll
+		case err != nil:
+			return err
+		case !d.IsDir() && !used[p]:
+			errs = append(errs, fmt.Errorf("%s: no exercise lists it in its %s", p, SharedFile))
+		}
+		return nil
+	})
+	return errors.Join(append(errs, err)...)
 }
 
 // loadCharts packages every chart folder of an exercise's charts/ folder; a

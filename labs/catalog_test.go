@@ -1,6 +1,8 @@
 package labs
 
 import (
+	"io/fs"
+	"os"
 	"reflect"
 	"regexp"
 	"slices"
@@ -373,18 +375,60 @@ spec:
 ` + extra
 }
 
+// TestEmbedHoldsTheCatalog: the go:embed line names what the catalog hands
+// out, so a file it leaves out would go unnoticed; every file of the
+// catalog's folders on disk must be embedded, but the grading cases.
+func TestEmbedHoldsTheCatalog(t *testing.T) {
+	top, err := fs.ReadDir(builtin, ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	embedded := 0
+	for _, d := range top {
+		err := fs.WalkDir(os.DirFS("."), d.Name(), func(p string, e fs.DirEntry, err error) error {
+			switch {
+			case err != nil:
+				return err
+			case e.IsDir() && e.Name() == CasesDir:
+				return fs.SkipDir
+			case e.IsDir():
+				return nil
+			}
+			if _, err := fs.Stat(builtin, p); err != nil {
+				t.Errorf("%s is not embedded: name it on the go:embed line of catalog.go, or remove it", p)
+			}
+			embedded++
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if embedded < 50 {
+		t.Errorf("%d files in the catalog's folders; is the walk looking in labs/?", embedded)
+	}
+	// And the grading cases are not.
+	if matches, _ := fs.Glob(builtin, "*/*/"+CasesDir); len(matches) > 0 {
+		t.Errorf("grading cases are embedded: %v", matches)
+	}
+}
+
 func file(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
 
 func TestLoad(t *testing.T) {
 	fsys := fstest.MapFS{
-		"kubernetes/b-ex/exercise.yaml":    file(exerciseYAML("b-ex", "kubernetes", "")),
-		"kubernetes/b-ex/instructions.md":  file("# B\n"),
-		"kubernetes/a-ex/exercise.yaml":    file(exerciseYAML("a-ex", "kubernetes", "")),
-		"kubernetes/a-ex/instructions.md":  file("# A\n"),
-		"kubernetes/a-ex/files/app.yaml":   file("kind: ConfigMap\n"),
-		"kubernetes/a-ex/files/README.txt": file("read me\n"),
-		"docker/z-ex/exercise.yaml":        file(exerciseYAML("z-ex", "docker", "")),
-		"docker/z-ex/instructions.md":      file("# Z\n"),
+		"kubernetes/b-ex/exercise.yaml":     file(exerciseYAML("b-ex", "kubernetes", "")),
+		"kubernetes/b-ex/instructions.md":   file("# B\n"),
+		"kubernetes/a-ex/exercise.yaml":     file(exerciseYAML("a-ex", "kubernetes", "")),
+		"kubernetes/a-ex/instructions.md":   file("# A\n"),
+		"kubernetes/a-ex/files/app.yaml":    file("kind: ConfigMap\n"),
+		"kubernetes/a-ex/files/README.txt":  file("read me\n"),
+		"kubernetes/a-ex/shared.yaml":       file("files: [app/main.go]\n"),
+		"kubernetes/a-ex/cases/solved.yaml": file("not read: test data\n"),
+		"docker/z-ex/exercise.yaml":         file(exerciseYAML("z-ex", "docker", "")),
+		"docker/z-ex/instructions.md":       file("# Z\n"),
+		"docker/z-ex/shared.yaml":           file("files: [app/main.go]\n"),
+		"shared/app/main.go":                file("package main\n"),
 	}
 	all, err := load(fsys)
 	if err != nil {
@@ -404,8 +448,11 @@ func TestLoad(t *testing.T) {
 	if a.Spec.Instructions != "# A\n" {
 		t.Errorf("instructions %q", a.Spec.Instructions)
 	}
-	if want := map[string]string{"app.yaml": "kind: ConfigMap\n", "README.txt": "read me\n"}; !reflect.DeepEqual(a.Spec.Starter.Files, want) {
+	if want := map[string]string{"app.yaml": "kind: ConfigMap\n", "README.txt": "read me\n", "main.go": "package main\n"}; !reflect.DeepEqual(a.Spec.Starter.Files, want) {
 		t.Errorf("files %v, want %v", a.Spec.Starter.Files, want)
+	}
+	if want := map[string]string{"main.go": "package main\n"}; !reflect.DeepEqual(all[0].Spec.Starter.Files, want) {
+		t.Errorf("an exercise with shared files only has files %v, want %v", all[0].Spec.Starter.Files, want)
 	}
 	if all[2].Spec.Starter.Files != nil {
 		t.Errorf("an exercise without files/ has files %v", all[2].Spec.Starter.Files)
@@ -502,6 +549,31 @@ func TestLoadErrors(t *testing.T) {
 		name: "nested starter files",
 		fsys: with(valid("kubernetes/ex", "ex", "kubernetes"), "kubernetes/ex/files/sub/a.yaml", "x"),
 		want: []string{"kubernetes/ex/files/sub: not a regular file"},
+	}, {
+		name: "shared file missing",
+		fsys: with(valid("kubernetes/ex", "ex", "kubernetes"), "kubernetes/ex/shared.yaml", "files: [app/main.go]\n"),
+		want: []string{"kubernetes/ex/shared.yaml", "shared/app/main.go"},
+	}, {
+		name: "shared file no exercise lists",
+		fsys: with(valid("kubernetes/ex", "ex", "kubernetes"), "shared/app/main.go", "package main\n"),
+		want: []string{"shared/app/main.go: no exercise lists it in its shared.yaml"},
+	}, {
+		name: "shared file named like a file in files/",
+		fsys: with(with(with(valid("kubernetes/ex", "ex", "kubernetes"), "kubernetes/ex/shared.yaml", "files: [app/main.go]\n"),
+			"shared/app/main.go", "package main\n"), "kubernetes/ex/files/main.go", "package other\n"),
+		want: []string{"kubernetes/ex/shared.yaml: the shared file main.go has the same name as a file in files/"},
+	}, {
+		name: "shared path out of shared/",
+		fsys: with(valid("kubernetes/ex", "ex", "kubernetes"), "kubernetes/ex/shared.yaml", "files: [../kubernetes/ex/instructions.md]\n"),
+		want: []string{"kubernetes/ex/shared.yaml", "not a clean path under shared/"},
+	}, {
+		name: "shared.yaml listing nothing",
+		fsys: with(valid("kubernetes/ex", "ex", "kubernetes"), "kubernetes/ex/shared.yaml", "files: []\n"),
+		want: []string{"kubernetes/ex/shared.yaml: lists no files"},
+	}, {
+		name: "unknown field in shared.yaml",
+		fsys: with(valid("kubernetes/ex", "ex", "kubernetes"), "kubernetes/ex/shared.yaml", "file: [a]\n"),
+		want: []string{"kubernetes/ex/shared.yaml", `unknown field "file"`},
 	}, {
 		name: "file at the top",
 		fsys: with(valid("kubernetes/ex", "ex", "kubernetes"), "README.md", "x"),

@@ -79,12 +79,21 @@ func TestCatalogCharts(t *testing.T) {
 	}
 }
 
+// The charts of the helm track's releases, as the grading cases name them.
+const (
+	webChart     = "helm-install/web-0.1.0.tgz.b64"
+	apiChart     = "helm-upgrade-rollback/api-0.1.0.tgz.b64"
+	brokenChart  = "helm-fix-failed/broken-0.1.0.tgz.b64"
+	welcomeChart = "testdata/charts/welcome" // the learner writes it
+)
+
 // renderedValues are, per chart, the values the exercises have the learner
-// install it with; TestChartsRender renders each chart with each.
+// install it with (the solved labs' in cases/solved.yaml); TestChartsRender
+// renders each chart with each.
 var renderedValues = map[string][]string{
-	webChart:     {"", webValues},
-	apiChart:     {"", shopUpgrade.values},
-	brokenChart:  {brokenFix.values},
+	webChart:     {"", `{replicaCount: 2, service: {port: 8080}}`},
+	apiChart:     {"", `{image: {tag: "1.1"}}`},
+	brokenChart:  {`{configName: broken-config}`},
 	welcomeChart: {""},
 }
 

@@ -2,17 +2,19 @@ package labs
 
 import (
 	"context"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
 	"sigs.k8s.io/yaml"
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/grading"
+	dockerfacts "github.com/handson-dev/rotation-operator/internal/grading/facts/docker"
 	helmfacts "github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
 	tffacts "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
@@ -20,43 +22,6 @@ import (
 
 // labNamespace is the namespace of the test lab.
 const labNamespace = "lab-x"
-
-// A gradingCase is one state of a lab and the checks expected to fail in it.
-type gradingCase struct {
-	name string
-	// objects are the lab's objects as YAML, shaped like the apiserver
-	// returns them (defaults filled in, status set). Nil: the exercise's
-	// solved lab.
-	objects []string
-	// releases are the lab's Helm releases, each read by the helm collector
-	// from the release Secrets Helm would have written, with the objects
-	// Helm applied. Nil: the solved lab's releases, unless objects or
-	// starter is set; empty: none.
-	releases []helmRelease
-	// starter adds the exercise's starter objects and YAML starter files, as
-	// just applied: no defaults, no status.
-	starter bool
-	// mutate changes the objects before grading.
-	mutate func(t *testing.T, l labObjects)
-	// failing lists the checks that must fail, each with its message; every
-	// other check must pass. Empty: the exercise passes.
-	failing []string
-}
-
-// gradingTable is, per exercise, its solved lab and its cases. Every
-// built-in exercise needs one: TestGrading fails for an exercise without,
-// and for a check no case makes fail.
-type gradingTable struct {
-	solved []string
-	// releases are the solved lab's Helm releases (see gradingCase.releases).
-	releases []helmRelease
-	// terraform names the solved lab's terraform facts, recorded from a real
-	// run in testdata/terraform/<name>.facts.json (see terraform_test.go).
-	terraform string
-	cases     []gradingCase
-}
-
-var gradingTables = map[string]gradingTable{}
 
 // labObjects are a lab's objects by "Kind/name", as the collector returns
 // them: plain maps, integers as int64. Helm releases are in it too, as
@@ -74,27 +39,6 @@ func (l labObjects) get(t *testing.T, key string) map[string]any {
 		t.Fatalf("no object %s in the lab", key)
 	}
 	return o
-}
-
-// set sets a field; value is YAML ("3", "'3'", "{a: b}", "[1, 2]").
-func set(t *testing.T, obj map[string]any, value string, fields ...string) {
-	t.Helper()
-	if err := unstructured.SetNestedField(obj, fromYAML(t, value), fields...); err != nil {
-		t.Fatalf("setting %v: %v", fields, err)
-	}
-}
-
-func del(obj map[string]any, fields ...string) { unstructured.RemoveNestedField(obj, fields...) }
-
-// container returns the i-th container of a workload's pod template, to change in place.
-func container(t *testing.T, obj map[string]any, i int) map[string]any {
-	t.Helper()
-	cs, _, _ := unstructured.NestedFieldNoCopy(obj, "spec", "template", "spec", "containers")
-	list, _ := cs.([]any)
-	if i >= len(list) {
-		t.Fatalf("no container %d", i)
-	}
-	return list[i].(map[string]any)
 }
 
 // fromYAML decodes YAML as the apiserver's JSON is decoded into
@@ -136,6 +80,17 @@ var resourceOf = map[string]string{
 	"Pod":        "pods",
 	"ReplicaSet": "replicasets",
 	"Service":    "services",
+}
+
+// emptyDockerFacts are the docker facts of a lab where nothing was
+// submitted, pushed or deployed.
+func emptyDockerFacts() map[string]any {
+	return map[string]any{
+		dockerfacts.FactDockerfile: dockerfacts.DockerfileFacts(nil),
+		dockerfacts.FactImages:     map[string]any{},
+		dockerfacts.FactRegistry:   map[string]any{"host": "127.0.0.1:5000", "repositoryPrefix": "127.0.0.1:5000/" + labNamespace + "/", "error": "", "catalogError": "", "repositoriesTruncated": false, "deploymentsTruncated": false},
+		dockerfacts.FactWorkloads:  map[string]any{},
+	}
 }
 
 // grade evaluates an exercise against a lab as the operator does: every
@@ -183,100 +138,6 @@ func grade(t *testing.T, p *grading.Program, l labObjects) grading.Result {
 	})
 }
 
-func TestGrading(t *testing.T) {
-	for _, ex := range mustCatalog(t) {
-		if ex.Spec.Track == rotationsv1.TrackDocker {
-			continue // graded from a real registry: TestDockerGrading
-		}
-		t.Run(ex.Name, func(t *testing.T) {
-			table, ok := gradingTables[ex.Name]
-			if !ok {
-				t.Fatalf("no grading table: add one to gradingTables")
-			}
-			p, err := grading.Compile(&ex.Spec)
-			if err != nil {
-				t.Fatalf("Compile: %v", err)
-			}
-			messages := map[string]string{}
-			for _, c := range ex.Spec.Checks {
-				messages[c.Name] = c.Message
-			}
-			failed := map[string]bool{}
-			passed := false
-			cases := append([]gradingCase{{name: "solved"}}, table.cases...)
-			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) {
-					l := labObjects{}
-					switch {
-					case tc.objects != nil:
-						addObjects(t, l, tc.objects...)
-					case !tc.starter:
-						addObjects(t, l, table.solved...)
-					}
-					switch {
-					case tc.releases != nil:
-						addReleases(t, l, tc.releases...)
-					case tc.objects == nil && !tc.starter:
-						addReleases(t, l, table.releases...)
-					}
-					if table.terraform != "" && tc.objects == nil && !tc.starter {
-						l[kindTerraform+"/facts"] = terraformFacts(t, table.terraform)
-					}
-					if tc.starter {
-						objects, files := manifests(t, &ex)
-						for _, data := range objects {
-							addObjects(t, l, string(data))
-						}
-						for _, data := range files {
-							addObjects(t, l, string(data))
-						}
-					}
-					if tc.mutate != nil {
-						tc.mutate(t, l)
-					}
-					r := grade(t, p, l)
-
-					var gotFailing []string
-					for _, c := range r.Checks {
-						if strings.Contains(c.Message, "evaluation error") || strings.Contains(c.Message, "not a bool") {
-							t.Errorf("check %s errs instead of failing: %s", c.Name, c.Message)
-						}
-						if !c.Passed {
-							gotFailing = append(gotFailing, c.Name)
-							failed[c.Name] = true
-							if c.Message != messages[c.Name] {
-								t.Errorf("check %s failed with %q, want its message %q", c.Name, c.Message, messages[c.Name])
-							}
-						}
-					}
-					want := slices.Clone(tc.failing)
-					sort.Strings(want)
-					sort.Strings(gotFailing)
-					if !slices.Equal(gotFailing, want) {
-						t.Errorf("failing checks %v, want %v", gotFailing, want)
-					}
-					if len(tc.failing) == 0 {
-						passed = true
-						if !r.Passed || r.Points != r.MaxPoints {
-							t.Errorf("Passed %v with %d/%d points, want a pass with every point", r.Passed, r.Points, r.MaxPoints)
-						}
-					} else if r.Passed || r.Points == r.MaxPoints {
-						t.Errorf("Passed %v with %d/%d points, want a fail", r.Passed, r.Points, r.MaxPoints)
-					}
-				})
-			}
-			if !passed {
-				t.Error("no case passes every check")
-			}
-			for _, c := range ex.Spec.Checks {
-				if !failed[c.Name] {
-					t.Errorf("no case makes check %s fail", c.Name)
-				}
-			}
-		})
-	}
-}
-
 // TestGradingEmptyLab grades every exercise in a lab with no objects: every
 // check fails with its own message, none errs.
 func TestGradingEmptyLab(t *testing.T) {
@@ -322,5 +183,63 @@ func TestGradingStarterDoesNotPass(t *testing.T) {
 				t.Errorf("%s: check %s errs on the starter: %s", ex.Name, c.Name, c.Message)
 			}
 		}
+	}
+}
+
+// buildLab builds the lab of a case of the kubernetes, helm or terraform
+// track: the lab it starts from with the case's objects and releases
+// added, then its removals and patches.
+func buildLab(t *testing.T, ex *rotationsv1.Exercise, solved, c *labCase) labObjects {
+	t.Helper()
+	l := labObjects{}
+	releases := c.Releases
+	switch c.From {
+	case "": // the solved lab itself
+	case fromSolved:
+		addObjectMaps(t, l, solved.Objects...)
+		if releases == nil {
+			releases = solved.Releases
+		}
+		if solved.TerraformFacts != "" {
+			l[kindTerraform+"/facts"] = terraformFacts(t, solved.TerraformFacts)
+		}
+	case fromStarter:
+		objects, files := manifests(t, ex)
+		for _, data := range objects {
+			addObjects(t, l, string(data))
+		}
+		for _, data := range files {
+			addObjects(t, l, string(data))
+		}
+	}
+	addObjectMaps(t, l, c.Objects...)
+	if c.From == "" && c.TerraformFacts != "" {
+		l[kindTerraform+"/facts"] = terraformFacts(t, c.TerraformFacts)
+	}
+	addReleases(t, l, releases...)
+	for _, key := range c.Remove {
+		l.get(t, key)
+		delete(l, key)
+	}
+	for _, key := range slices.Sorted(maps.Keys(c.Patch)) {
+		patchObject(t, key, l.get(t, key), c.Patch[key])
+	}
+	// A patch may rename an object.
+	for key, obj := range l {
+		u := unstructured.Unstructured{Object: obj}
+		if name := u.GetName(); name != "" && u.GetKind()+"/"+name != key {
+			delete(l, key)
+			l[u.GetKind()+"/"+name] = obj
+		}
+	}
+	return l
+}
+
+// addObjectMaps adds decoded objects to a lab, each a copy.
+func addObjectMaps(t *testing.T, l labObjects, objects ...map[string]any) {
+	t.Helper()
+	for _, obj := range objects {
+		u := unstructured.Unstructured{Object: obj}
+		l[u.GetKind()+"/"+u.GetName()] = runtime.DeepCopyJSON(obj)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -41,54 +42,106 @@ import (
 // back by the real helm fact collector. The facts the checks see are thus
 // the collector's output, not a hand-written imitation of it.
 
-// helmRelease is one Helm release of a test lab.
+// helmRelease is one Helm release of a test lab, as a case file gives it.
 type helmRelease struct {
-	name string
-	// chart is the chart installed: "<exercise>/<starter file>" for a chart
-	// the catalog hands out, "testdata/<chart>" for one of testdata/charts.
-	chart string
-	// editChart changes the chart (a fresh copy) before it is installed.
-	editChart func(t *testing.T, c *chart.Chart)
-	// revisions, oldest first: revision 1 is revisions[0].
-	revisions []helmRevision
-	// live: the objects of the latest revision's manifest are in the lab,
+	Name string `json:"name"`
+	// Chart is the chart installed: "<exercise>/<starter file>" for a chart
+	// the catalog hands out, "testdata/charts/<chart>" for a chart folder
+	// of the tests (one the learner writes), packaged as the catalog does.
+	Chart string `json:"chart"`
+	// ChartEdits change the chart (a fresh copy) before it is installed.
+	ChartEdits []chartEdit `json:"chartEdits,omitempty"`
+	// Revisions, oldest first: revision 1 is Revisions[0].
+	Revisions []helmRevision `json:"revisions"`
+	// Live: the objects of the latest revision's manifest are in the lab,
 	// as the apiserver returns them after Helm applied them (Helm's
 	// ownership label and annotations, server metadata), each with the
-	// top-level fields given here by "Kind/name" as YAML, usually its
-	// status, replaced. Nil: none of the release's objects are in the lab.
-	live map[string]string
-	// undecodable: the latest release Secret holds no valid release, so
+	// top-level fields given here by "Kind/name", usually its status,
+	// replaced. Nil: none of the release's objects are in the lab.
+	Live map[string]map[string]any `json:"live,omitempty"`
+	// Undecodable: the latest release Secret holds no valid release, so
 	// the collector reports {name, namespace, error}.
-	undecodable bool
+	Undecodable bool `json:"undecodable,omitempty"`
+}
+
+// chartEdit is one change to a chart: one of its fields is set.
+type chartEdit struct {
+	// Drop removes a template, e.g. templates/service.yaml.
+	Drop string `json:"drop,omitempty"`
+	// Template has every Replace in it replaced With; it must contain it.
+	Template string `json:"template,omitempty"`
+	Replace  string `json:"replace,omitempty"`
+	With     string `json:"with,omitempty"`
+	// Metadata sets fields of Chart.yaml, e.g. {version: 1.0.0}.
+	Metadata map[string]any `json:"metadata,omitempty"`
 }
 
 // helmRevision is one revision of a release.
 type helmRevision struct {
-	// values the user supplied (--set, -f), as YAML; "" for none.
-	values string
-	// rollbackTo makes this revision helm rollback <release> <rollbackTo>:
+	// Values the user supplied (--set, -f); none when empty.
+	Values map[string]any `json:"values,omitempty"`
+	// RollbackTo makes this revision helm rollback <release> <RollbackTo>:
 	// the chart, values and manifest of that revision.
-	rollbackTo int
-	// status: "" is deployed for the latest revision and superseded for
+	RollbackTo int `json:"rollbackTo,omitempty"`
+	// Status: empty is deployed for the latest revision and superseded for
 	// the others, as after a successful install, upgrade or rollback.
-	status rcommon.Status
-	// description: "" is Helm's for the revision: Install complete,
+	Status rcommon.Status `json:"status,omitempty"`
+	// Description: empty is Helm's for the revision: Install complete,
 	// Upgrade complete or Rollback to N.
-	description string
+	Description string `json:"description,omitempty"`
+}
+
+// apply makes the edit to c.
+func (e chartEdit) apply(t *testing.T, c *chart.Chart) {
+	t.Helper()
+	switch {
+	case e.Drop != "":
+		n := len(c.Templates)
+		c.Templates = slices.DeleteFunc(c.Templates, func(f *common.File) bool { return f.Name == e.Drop })
+		if len(c.Templates) == n {
+			t.Fatalf("chart %s has no %s", c.Name(), e.Drop)
+		}
+	case e.Template != "":
+		i := slices.IndexFunc(c.Templates, func(f *common.File) bool { return f.Name == e.Template })
+		if i < 0 {
+			t.Fatalf("chart %s has no %s", c.Name(), e.Template)
+		}
+		f := c.Templates[i]
+		if !strings.Contains(string(f.Data), e.Replace) {
+			t.Fatalf("%s has no %q", e.Template, e.Replace)
+		}
+		f.Data = []byte(strings.ReplaceAll(string(f.Data), e.Replace, e.With))
+	case e.Metadata != nil:
+		fields := map[string]any{}
+		data, err := json.Marshal(c.Metadata)
+		if err == nil {
+			err = json.Unmarshal(data, &fields)
+		}
+		maps.Copy(fields, e.Metadata)
+		if data, err = json.Marshal(fields); err == nil {
+			c.Metadata = &chart.Metadata{}
+			err = json.Unmarshal(data, c.Metadata)
+		}
+		if err != nil {
+			t.Fatalf("chart %s: %v", c.Name(), err)
+		}
+	default:
+		t.Fatal("a chart edit sets drop, template or metadata")
+	}
 }
 
 // loadChart loads a chart named as in helmRelease.chart.
 func loadChart(t *testing.T, ref string) *chart.Chart {
 	t.Helper()
-	dir, file := path.Split(ref)
-	dir = strings.TrimSuffix(dir, "/")
-	if dir == "testdata" {
-		_, tgz, err := packageChart(os.DirFS("testdata/charts"), file)
+	if strings.HasPrefix(ref, "testdata/") {
+		_, tgz, err := packageChart(os.DirFS(path.Dir(ref)), path.Base(ref))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return loadArchive(t, tgz)
 	}
+	dir, file := path.Split(ref)
+	dir = strings.TrimSuffix(dir, "/")
 	for _, ex := range mustCatalog(t) {
 		if ex.Name != dir {
 			continue
@@ -132,50 +185,50 @@ func addReleases(t *testing.T, l labObjects, releases ...helmRelease) {
 	t.Helper()
 	var secrets []corev1.Secret
 	for _, r := range releases {
-		c := loadChart(t, r.chart)
-		if r.editChart != nil {
-			r.editChart(t, c)
+		c := loadChart(t, r.Chart)
+		for _, e := range r.ChartEdits {
+			e.apply(t, c)
 		}
 		type stored struct {
 			config   map[string]any
 			manifest string
 		}
 		var revs []stored
-		for i, rv := range r.revisions {
+		for i, rv := range r.Revisions {
 			version := i + 1
 			config := map[string]any{}
-			if rv.values != "" {
-				config = fromYAML(t, rv.values).(map[string]any)
+			if rv.Values != nil {
+				config = runtime.DeepCopyJSON(rv.Values)
 			}
 			var manifest string
-			if rv.rollbackTo > 0 {
-				if rv.rollbackTo >= version {
-					t.Fatalf("release %s: revision %d rolls back to %d", r.name, version, rv.rollbackTo)
+			if rv.RollbackTo > 0 {
+				if rv.RollbackTo >= version {
+					t.Fatalf("release %s: revision %d rolls back to %d", r.Name, version, rv.RollbackTo)
 				}
-				config, manifest = revs[rv.rollbackTo-1].config, revs[rv.rollbackTo-1].manifest
+				config, manifest = revs[rv.RollbackTo-1].config, revs[rv.RollbackTo-1].manifest
 			} else {
-				manifest = renderManifest(t, c, r.name, version, config)
+				manifest = renderManifest(t, c, r.Name, version, config)
 			}
 			revs = append(revs, stored{config, manifest})
 
-			status, description := rv.status, rv.description
+			status, description := rv.Status, rv.Description
 			if status == "" {
 				status = rcommon.StatusSuperseded
-				if version == len(r.revisions) {
+				if version == len(r.Revisions) {
 					status = rcommon.StatusDeployed
 				}
 			}
 			switch {
 			case description != "":
-			case rv.rollbackTo > 0:
-				description = fmt.Sprintf("Rollback to %d", rv.rollbackTo)
+			case rv.RollbackTo > 0:
+				description = fmt.Sprintf("Rollback to %d", rv.RollbackTo)
 			case version == 1:
 				description = "Install complete"
 			default:
 				description = "Upgrade complete"
 			}
 			rls := &rspb.Release{
-				Name:      r.name,
+				Name:      r.Name,
 				Namespace: labNamespace,
 				Version:   version,
 				Info: &rspb.Info{
@@ -183,7 +236,7 @@ func addReleases(t *testing.T, l labObjects, releases ...helmRelease) {
 					LastDeployed:     releaseTime.Add(time.Duration(version) * time.Minute),
 					Status:           status,
 					Description:      description,
-					RollbackRevision: rv.rollbackTo,
+					RollbackRevision: rv.RollbackTo,
 				},
 				Chart:       c,
 				Config:      config,
@@ -191,13 +244,13 @@ func addReleases(t *testing.T, l labObjects, releases ...helmRelease) {
 				ApplyMethod: "ssa",
 			}
 			payload := encodeRelease(t, rls)
-			if r.undecodable && version == len(r.revisions) {
+			if r.Undecodable && version == len(r.Revisions) {
 				payload = []byte("H4sI this is not a release")
 			}
-			secrets = append(secrets, releaseSecret(r.name, version, status, payload))
+			secrets = append(secrets, releaseSecret(r.Name, version, status, payload))
 		}
-		if r.live != nil && len(revs) > 0 {
-			applyManifest(t, l, r.name, revs[len(revs)-1].manifest, r.live)
+		if r.Live != nil && len(revs) > 0 {
+			applyManifest(t, l, r.Name, revs[len(revs)-1].manifest, r.Live)
 		}
 	}
 	collector := &helmfacts.Collector{Reader: secretLister(secrets)}
@@ -267,7 +320,7 @@ func (s secretLister) List(_ context.Context, list client.ObjectList, _ ...clien
 
 // applyManifest adds the objects of a rendered manifest to the lab as the
 // apiserver returns them once Helm applied them.
-func applyManifest(t *testing.T, l labObjects, release, manifest string, live map[string]string) {
+func applyManifest(t *testing.T, l labObjects, release, manifest string, live map[string]map[string]any) {
 	t.Helper()
 	for _, doc := range manifestDocs(manifest) {
 		obj, ok := fromYAML(t, doc).(map[string]any)
@@ -291,14 +344,8 @@ func applyManifest(t *testing.T, l labObjects, release, manifest string, live ma
 		meta["resourceVersion"] = "4242"
 		meta["creationTimestamp"] = "2026-03-01T10:00:00Z"
 		meta["generation"] = int64(2)
-		if patch, ok := live[key]; ok {
-			fields, ok := fromYAML(t, patch).(map[string]any)
-			if !ok {
-				t.Fatalf("live %s: not an object:\n%s", key, patch)
-			}
-			for k, v := range fields {
-				obj[k] = v
-			}
+		for k, v := range live[key] {
+			obj[k] = runtime.DeepCopyJSONValue(v)
 		}
 		l[key] = obj
 	}
