@@ -49,7 +49,6 @@ var (
 	states = []rotationsv1.ExerciseState{
 		rotationsv1.ExerciseNotStarted, rotationsv1.ExerciseInProgress, rotationsv1.ExercisePassed, rotationsv1.ExerciseFailed,
 	}
-	tracks = []rotationsv1.Track{rotationsv1.TrackKubernetes, rotationsv1.TrackDocker, rotationsv1.TrackHelm, rotationsv1.TrackTerraform}
 
 	registerOnce sync.Once
 	registerErr  error
@@ -156,7 +155,7 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range phases {
 		ch <- prometheus.MustNewConstMetric(rotationsDesc, prometheus.GaugeValue, byPhase[p], string(p))
 	}
-	for _, t := range tracks {
+	for _, t := range rotationsv1.Tracks {
 		for _, s := range states {
 			ch <- prometheus.MustNewConstMetric(exercisesDesc, prometheus.GaugeValue, byState[key{t, s}], string(t), string(s))
 		}
