@@ -145,7 +145,7 @@ func compileCheck(e *Env, c rotationsv1.Check, refs *factRefs) (CompiledCheck, e
 }
 
 // factsRead finds every kube.<fact> (or kube['<fact>']) in a checked
-// expression, and rejects facts no collector provides. A fact used only as
+// expression, and rejects facts no source provides. A fact used only as
 // kube.<fact>['name'] or 'name' in kube.<fact> is read by name; any other use
 // reads the whole fact. Reading the variable itself (size(kube)) reads all.
 func factsRead(checked *cel.Ast, known knownFacts) (whole, named map[string]bool, err error) {
