@@ -108,6 +108,12 @@ func TestDockerExerciseThroughTheOperator(t *testing.T) {
 		}
 		return nil
 	})
+	// Docker collections are timed like every fact source's.
+	if m, err := scrape(ctx); err != nil {
+		t.Fatal(err)
+	} else if v := m[`rotation_operator_grading_duration_seconds_count{collector="docker"}`]; v < 1 {
+		t.Errorf("docker collections timed %v times after grading", v)
+	}
 
 	// Pushing into another lab's repositories is refused.
 	layer, err := random.Layer(1024, types.DockerLayer)

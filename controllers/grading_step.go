@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/grading"
+	"github.com/handson-dev/rotation-operator/internal/grading/factsource"
 	"github.com/handson-dev/rotation-operator/internal/lab"
 )
 
@@ -42,8 +44,8 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 			continue
 		}
 		var next rotationsv1.ExerciseResult
-		if fileVars := r.fileVariables(sel); len(fileVars) > 0 {
-			next, err = r.gradeSubmission(ctx, s, sel, prev, fileVars, vars, now)
+		if srcs := r.submissionSources(sel); len(srcs) > 0 {
+			next, err = r.gradeSubmission(ctx, s, sel, prev, srcs, vars, now)
 			switch {
 			case errors.Is(err, ErrGradingPending):
 				pending = append(pending, sel.ex.Name)
@@ -89,42 +91,50 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 	return res, nil
 }
 
-// collectFacts runs the collectors the selected exercises need, for only
-// the facts they read. Every variable is present, empty when unused.
+// collectFacts runs the lab-wide sources the selected exercises read, for
+// only the facts they read. Every lab-wide variable is present, empty when
+// unused; sources that read a submission are collected per exercise.
 func (r *LearningRotationReconciler) collectFacts(ctx context.Context, rotation string, exercises []selectedExercise) (map[string]any, error) {
 	ns := lab.Namespace(rotation)
-	var kinds []string
-	seen, needHelm := map[string]bool{}, false
-	for _, sel := range exercises {
-		if sel.program == nil {
+	vars := map[string]any{grading.VarLab: map[string]any{"namespace": ns, "rotation": rotation}}
+	for _, src := range r.Sources {
+		if src.ReadsSubmission() {
 			continue
 		}
-		for _, f := range sel.program.Facts {
-			variable, name, _ := strings.Cut(f, ".")
-			switch {
-			case variable == grading.VarKube && !seen[name]:
-				seen[name] = true
-				kinds = append(kinds, name)
-			case variable == grading.VarHelm:
-				needHelm = true
+		var facts []string
+		for _, sel := range exercises {
+			if sel.program == nil {
+				continue
+			}
+			for _, f := range factsOf(src.Variable(), sel.program.Facts) {
+				if !slices.Contains(facts, f) {
+					facts = append(facts, f)
+				}
 			}
 		}
-	}
-	kubeFacts, err := r.Facts.Collect(ctx, ns, kinds)
-	if err != nil {
-		return nil, err
-	}
-	helmFacts := map[string]any{}
-	if needHelm {
-		if helmFacts, err = r.HelmFacts.Collect(ctx, ns); err != nil {
+		if len(facts) == 0 {
+			vars[src.Variable()] = map[string]any{}
+			continue
+		}
+		got, err := src.Collect(ctx, factsource.Request{Rotation: rotation, Namespace: ns, Facts: facts})
+		if err != nil {
 			return nil, err
 		}
+		vars[src.Variable()] = got
 	}
-	return map[string]any{
-		grading.VarKube: kubeFacts,
-		grading.VarHelm: helmFacts,
-		grading.VarLab:  map[string]any{"namespace": ns, "rotation": rotation},
-	}, nil
+	return vars, nil
+}
+
+// factsOf returns the names of variable's facts among a program's facts:
+// "deployments" for "kube.deployments".
+func factsOf(variable string, facts []string) []string {
+	var out []string
+	for _, f := range facts {
+		if v, name, _ := strings.Cut(f, "."); v == variable {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // gradeOne grades one exercise and records its transition (notify.go announces it).

@@ -31,6 +31,7 @@ import (
 	"github.com/handson-dev/rotation-operator/internal/apply"
 	"github.com/handson-dev/rotation-operator/internal/grading"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
+	"github.com/handson-dev/rotation-operator/internal/grading/factsource"
 	"github.com/handson-dev/rotation-operator/internal/lab"
 	"github.com/handson-dev/rotation-operator/internal/registry"
 )
@@ -56,17 +57,15 @@ type LearningRotationReconciler struct {
 	// ResyncInterval regrades every rotation at least this often.
 	ResyncInterval time.Duration
 
-	// Programs caches compiled exercises; Facts reads the lab; Learners acts as the learner.
-	Programs  *grading.Cache
-	Facts     FactCollector
-	HelmFacts HelmCollector
-	Learners  *LearnerClients
-	// SubmissionCollectors grade submitted files, by the fact variable they
-	// provide ("terraform", "docker"). Exercises reading a variable with no
-	// collector here fail their checks with an evaluation error.
-	SubmissionCollectors map[string]SubmissionCollector
+	// Programs caches compiled exercises; Learners acts as the learner.
+	Programs *grading.Cache
+	Learners *LearnerClients
+	// Sources collect the facts checks read (package source/builtin lists
+	// them), and say what a reset deletes. Exercises reading a variable with
+	// no source here fail their checks with an evaluation error.
+	Sources []factsource.Source
 	// GradingDone, if set, carries rotations whose background grading (a
-	// collector's ErrGradingPending) has finished, so they are graded again
+	// source's ErrGradingPending) has finished, so they are graded again
 	// at once rather than at the next poll.
 	GradingDone <-chan event.GenericEvent
 	// Registry is the lab image registry; when set, every lab gets the
@@ -74,16 +73,6 @@ type LearningRotationReconciler struct {
 	Registry *registry.Config
 
 	applier *apply.Applier
-}
-
-// FactCollector reads the kube facts of a lab namespace.
-type FactCollector interface {
-	Collect(ctx context.Context, namespace string, resources []string) (map[string]any, error)
-}
-
-// HelmCollector reads Helm's release storage in a lab namespace.
-type HelmCollector interface {
-	Collect(ctx context.Context, namespace string) (map[string]any, error)
 }
 
 // rotationScope carries one reconcile pass's state between its steps.
@@ -105,9 +94,9 @@ type rotationScope struct {
 	stage stage
 	// gradeRequest is the grade request this pass answers (requests step).
 	gradeRequest string
-	// labFacts holds lab-wide facts a submission collector read once in
-	// this pass (the lab's registry and Deployments) for every exercise.
-	labFacts map[string]map[string]any
+	// labFacts holds lab-wide facts a submission source read once in this
+	// pass (the lab's registry and Deployments) for every exercise.
+	labFacts map[string]any
 	// resetPending names exercises a reset is still deleting objects of;
 	// they are not graded until it is done.
 	resetPending map[string]bool
@@ -298,8 +287,8 @@ func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 		r.ResyncInterval = 5 * time.Minute
 	}
 	r.applier = &apply.Applier{Client: r.Client, FieldOwner: FieldOwner}
-	r.Facts, r.HelmFacts = instrumentKube(r.Facts), instrumentHelm(r.HelmFacts)
-	if err := registerMetrics(mgr.GetClient()); err != nil {
+	r.Sources = instrument(r.Sources)
+	if err := registerMetrics(mgr.GetClient(), r.Sources); err != nil {
 		return err
 	}
 	b := ctrl.NewControllerManagedBy(mgr).

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,20 +14,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
+	"github.com/handson-dev/rotation-operator/internal/grading/factsource"
 )
-
-// Fact collectors, as the collector label of the grading metrics. Terraform
-// and Docker are there before their collectors, so dashboards and alerts can
-// be written once; call ObserveGrading from those collectors.
-const (
-	CollectorKube      = "kube"
-	CollectorHelm      = "helm"
-	CollectorTerraform = "terraform"
-	CollectorDocker    = "docker"
-)
-
-// Collectors lists every value of the collector label.
-var Collectors = []string{CollectorKube, CollectorHelm, CollectorTerraform, CollectorDocker}
 
 // Metric names, served on the manager's metrics endpoint (/metrics) with
 // controller-runtime's own (reconcile counts, durations, work queues).
@@ -60,7 +49,6 @@ var (
 	states = []rotationsv1.ExerciseState{
 		rotationsv1.ExerciseNotStarted, rotationsv1.ExerciseInProgress, rotationsv1.ExercisePassed, rotationsv1.ExerciseFailed,
 	}
-	tracks = []rotationsv1.Track{rotationsv1.TrackKubernetes, rotationsv1.TrackDocker, rotationsv1.TrackHelm, rotationsv1.TrackTerraform}
 
 	registerOnce sync.Once
 	registerErr  error
@@ -77,15 +65,16 @@ func ObserveGrading(collector string, start time.Time, err error) {
 
 // registerMetrics adds the operator's metrics to controller-runtime's
 // registry, once per process; the status gauges read rotations through
-// reader (the manager's cache), at scrape time.
-func registerMetrics(reader client.Reader) error {
+// reader (the manager's cache), at scrape time. Every source's grading
+// series exists from the start, at zero, so dashboards and alerts can be
+// written before a track is used.
+func registerMetrics(reader client.Reader, srcs []factsource.Source) error {
 	status.reader.Store(&reader)
+	for _, src := range srcs {
+		gradingDuration.WithLabelValues(src.Variable())
+		gradingErrors.WithLabelValues(src.Variable())
+	}
 	registerOnce.Do(func() {
-		for _, c := range Collectors {
-			// Every series exists from the start, at zero.
-			gradingDuration.WithLabelValues(c)
-			gradingErrors.WithLabelValues(c)
-		}
 		for _, c := range []prometheus.Collector{gradingDuration, gradingErrors, status} {
 			if err := metrics.Registry.Register(c); err != nil {
 				registerErr = err
@@ -166,7 +155,7 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, p := range phases {
 		ch <- prometheus.MustNewConstMetric(rotationsDesc, prometheus.GaugeValue, byPhase[p], string(p))
 	}
-	for _, t := range tracks {
+	for _, t := range rotationsv1.Tracks {
 		for _, s := range states {
 			ch <- prometheus.MustNewConstMetric(exercisesDesc, prometheus.GaugeValue, byState[key{t, s}], string(t), string(s))
 		}
@@ -176,41 +165,31 @@ func (c *statusCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(helpDesc, prometheus.GaugeValue, help)
 }
 
-// instrumentKube and instrumentHelm time the fact collectors the reconciler uses.
-func instrumentKube(c FactCollector) FactCollector {
-	if c == nil {
-		return nil
+// instrument times every source's collections, with one wrapper.
+func instrument(srcs []factsource.Source) []factsource.Source {
+	out := make([]factsource.Source, len(srcs))
+	for i, src := range srcs {
+		if _, done := src.(timed); done {
+			out[i] = src
+			continue
+		}
+		out[i] = timed{src}
 	}
-	if _, done := c.(timedKube); done {
-		return c
-	}
-	return timedKube{c}
+	return out
 }
 
-func instrumentHelm(c HelmCollector) HelmCollector {
-	if c == nil {
-		return nil
-	}
-	if _, done := c.(timedHelm); done {
-		return c
-	}
-	return timedHelm{c}
-}
+// timed is a source whose collections are timed, by its variable. A
+// collection left running in the background (ErrPending) is timed as far
+// as the pass waited, and is no error.
+type timed struct{ factsource.Source }
 
-type timedKube struct{ FactCollector }
-
-func (t timedKube) Collect(ctx context.Context, namespace string, resources []string) (map[string]any, error) {
+func (t timed) Collect(ctx context.Context, req factsource.Request) (map[string]any, error) {
 	start := time.Now()
-	out, err := t.FactCollector.Collect(ctx, namespace, resources)
-	ObserveGrading(CollectorKube, start, err)
-	return out, err
-}
-
-type timedHelm struct{ HelmCollector }
-
-func (t timedHelm) Collect(ctx context.Context, namespace string) (map[string]any, error) {
-	start := time.Now()
-	out, err := t.HelmCollector.Collect(ctx, namespace)
-	ObserveGrading(CollectorHelm, start, err)
+	out, err := t.Source.Collect(ctx, req)
+	if errors.Is(err, factsource.ErrPending) {
+		ObserveGrading(t.Variable(), start, nil)
+	} else {
+		ObserveGrading(t.Variable(), start, err)
+	}
 	return out, err
 }

@@ -4,22 +4,15 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/lab"
 )
-
-// maxHelpMessage is status.helpRequest.message's limit, in bytes.
-const maxHelpMessage = 1024
 
 // request is a learner's request ConfigMap, parsed.
 type request struct {
@@ -86,13 +79,7 @@ func (r *LearningRotationReconciler) reconcileRequests(ctx context.Context, s *r
 	}
 	r.acknowledgeHelp(s)
 	s.found.help = true
-
-	s.gradeRequest = newestGradeRequest(lr.Annotations[rotationsv1.AnnotationGradeRequested], grade)
-	if !writable(s) && s.gradeRequest != "" {
-		// No grading pass while suspended, expired or not yet started: the
-		// results as they stand are the answer, and the phase says why.
-		lr.Status.GradeRequest = s.gradeRequest
-	}
+	serveGrade(s, grade)
 	return result, nil
 }
 
@@ -131,74 +118,4 @@ func (r *LearningRotationReconciler) refuseRequest(ctx context.Context, s *rotat
 	s.events.add(corev1.EventTypeWarning, "InvalidRequest", "ServeRequest",
 		fmt.Sprintf("request ConfigMap %s/%s refused and deleted: %s", cm.Namespace, cm.Name, why))
 	return client.IgnoreNotFound(r.Client.Delete(ctx, cm, client.Preconditions{UID: &cm.UID}))
-}
-
-// registerHelp records a help request whose requestedAt is new.
-func (r *LearningRotationReconciler) registerHelp(s *rotationScope, req *request) {
-	st := &s.lr.Status
-	at := metav1.NewTime(req.requestedAt)
-	if st.HelpRequest != nil && st.HelpRequest.RequestedAt.Equal(&at) {
-		return
-	}
-	msg := truncateUTF8(strings.TrimSpace(req.cm.Data[rotationsv1.RequestKeyMessage]), maxHelpMessage)
-	st.HelpRequest = &rotationsv1.HelpRequestStatus{Message: msg, RequestedAt: at}
-	note := "the learner asks for help"
-	if msg != "" {
-		note += ": " + msg
-	}
-	note += fmt.Sprintf(" (acknowledge: kubectl annotate lr %s %s=%s --overwrite)", s.lr.Name, rotationsv1.AnnotationHelpAcknowledged, req.raw)
-	s.events.add(corev1.EventTypeWarning, rotationsv1.ReasonHelpRequested, "RequestHelp", truncateUTF8(note, 1000))
-}
-
-// acknowledgeHelp closes the open help request when a mentor set the
-// acknowledgement annotation to its requestedAt.
-func (r *LearningRotationReconciler) acknowledgeHelp(s *rotationScope) {
-	help := s.lr.Status.HelpRequest
-	if help == nil || help.AcknowledgedAt != nil {
-		return
-	}
-	ack, err := time.Parse(time.RFC3339, s.lr.Annotations[rotationsv1.AnnotationHelpAcknowledged])
-	if err != nil || !ack.Equal(help.RequestedAt.Time) {
-		return
-	}
-	now := metav1.NewTime(r.Clock.Now().UTC().Truncate(time.Second))
-	help.AcknowledgedAt = &now
-}
-
-// newestGradeRequest picks which grade request status.gradeRequest answers:
-// the mentor's annotation or the learner's ConfigMap, whichever asked last.
-// The annotation is free text; read as a time (RFC 3339 or Unix seconds, as
-// `date +%s` writes) it competes with the ConfigMap's requestedAt, and
-// otherwise it counts as older than any learner request. Both inputs are
-// stable between requests, so the echo does not flip between passes.
-func newestGradeRequest(annotation string, cm *request) string {
-	switch {
-	case cm == nil:
-		return annotation
-	case annotation == "":
-		return cm.raw
-	}
-	at, err := time.Parse(time.RFC3339, annotation)
-	if err != nil {
-		secs, perr := strconv.ParseInt(annotation, 10, 64)
-		if perr != nil {
-			return cm.raw
-		}
-		at = time.Unix(secs, 0)
-	}
-	if at.After(cm.requestedAt) {
-		return annotation
-	}
-	return cm.raw
-}
-
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }

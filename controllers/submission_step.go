@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -16,55 +15,27 @@ import (
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/grading"
+	"github.com/handson-dev/rotation-operator/internal/grading/factsource"
 	"github.com/handson-dev/rotation-operator/internal/lab"
 	"github.com/handson-dev/rotation-operator/internal/submission"
 )
 
-// SubmissionCollector turns one exercise's submitted files into the facts of
-// a file-graded track (terraform, docker). Mistakes in the learner's files
-// are facts that make checks fail with a message; an error means the
-// grading infrastructure failed, and the exercise keeps its last result.
-type SubmissionCollector interface {
-	Collect(ctx context.Context, in SubmissionInput) (map[string]any, error)
-}
-
-// ErrGradingPending, from a SubmissionCollector, means the facts are being
-// collected in the background (a terraform run, a runner Job): the exercise
-// keeps its last result and the rotation is looked at again shortly,
-// without holding a reconcile worker for the whole run.
-var ErrGradingPending = errors.New("grading in progress")
+// ErrGradingPending is factsource.ErrPending: a source collects in the
+// background, the exercise keeps its last result.
+var ErrGradingPending = factsource.ErrPending
 
 // pendingPoll is how soon a rotation with grading in progress is looked at
 // again at the latest: GradingDone usually brings it back sooner.
 const pendingPoll = 10 * time.Second
 
-// submissionOptional is implemented by collectors that need a submission
-// only for some of their facts; without it every fact needs one.
-type submissionOptional interface {
-	NeedsSubmission(facts []string) bool
-}
-
-// needsSubmission tells whether sel's checks read a fact that comes from files.
-func (r *LearningRotationReconciler) needsSubmission(sel selectedExercise, variables []string) bool {
-	for _, v := range variables {
-		opt, ok := r.SubmissionCollectors[v].(submissionOptional)
-		if !ok || opt.NeedsSubmission(sel.program.Facts) {
+// needsSubmission tells whether sel's checks read a fact of srcs that comes from files.
+func needsSubmission(sel selectedExercise, srcs []factsource.Source) bool {
+	for _, src := range srcs {
+		if src.NeedsSubmission(factsOf(src.Variable(), sel.program.Facts)) {
 			return true
 		}
 	}
 	return false
-}
-
-// SubmissionInput is what a SubmissionCollector grades.
-type SubmissionInput struct {
-	Rotation, Namespace, Exercise string
-	Submission                    *submission.Submission
-	// Kubeconfig returns a kubeconfig for the lab's learner ServiceAccount
-	// with a short-lived token; learner files run with nothing more.
-	Kubeconfig func(ctx context.Context) ([]byte, error)
-	// labFacts is the pass's memo of lab-wide facts, shared by the
-	// exercises graded in one pass (see DockerFacts).
-	labFacts map[string]map[string]any
 }
 
 // submissionFacts is the outcome of reading and collecting one exercise's submission.
@@ -77,33 +48,33 @@ type submissionFacts struct {
 	digest  string
 }
 
-// fileVariables are the variables of sel's checks that come from a submission.
-func (r *LearningRotationReconciler) fileVariables(sel selectedExercise) []string {
-	if sel.program == nil || len(r.SubmissionCollectors) == 0 {
+// submissionSources are the sources of sel's checks that read a
+// submission, collected for sel alone.
+func (r *LearningRotationReconciler) submissionSources(sel selectedExercise) []factsource.Source {
+	if sel.program == nil {
 		return nil
 	}
-	var out []string
-	for _, f := range sel.program.Facts {
-		variable, _, _ := strings.Cut(f, ".")
-		if _, ok := r.SubmissionCollectors[variable]; ok && !slices.Contains(out, variable) {
-			out = append(out, variable)
+	var out []factsource.Source
+	for _, src := range r.Sources {
+		if src.ReadsSubmission() && len(factsOf(src.Variable(), sel.program.Facts)) > 0 {
+			out = append(out, src)
 		}
 	}
 	return out
 }
 
 // collectSubmission reads an exercise's submission ConfigMap and runs the
-// collectors of its file-graded variables over it. It never writes: the
+// sources of its file-graded variables over it. It never writes: the
 // submission belongs to the learner.
 func (r *LearningRotationReconciler) collectSubmission(ctx context.Context, s *rotationScope, sel selectedExercise,
-	variables []string, base map[string]any) (submissionFacts, error) {
+	srcs []factsource.Source, base map[string]any) (submissionFacts, error) {
 	ns := lab.Namespace(s.lr.Name)
 	name := submission.ConfigMapName(sel.ex.Name)
 	cm := &corev1.ConfigMap{}
 	// ConfigMaps are read around the cache: the operator caches only its own.
 	if err := r.APIReader.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, cm); err != nil {
-		if apierrors.IsNotFound(err) && !r.needsSubmission(sel, variables) {
-			return r.runCollectors(ctx, s, sel, variables, base, nil, nil)
+		if apierrors.IsNotFound(err) && !needsSubmission(sel, srcs) {
+			return r.runCollectors(ctx, s, sel, srcs, base, nil, nil)
 		}
 		if apierrors.IsNotFound(err) {
 			return submissionFacts{blocked: fmt.Sprintf(
@@ -131,28 +102,24 @@ func (r *LearningRotationReconciler) collectSubmission(ctx context.Context, s *r
 	if !sub.SubmittedAt.IsZero() {
 		status.SubmittedAt = &metav1.Time{Time: sub.SubmittedAt}
 	}
-	return r.runCollectors(ctx, s, sel, variables, base, sub, status)
+	return r.runCollectors(ctx, s, sel, srcs, base, sub, status)
 }
 
 // runCollectors adds the exercise's file-graded variables to the pass's.
 // sub is nil when the exercise's checks need no submission and there is none.
 func (r *LearningRotationReconciler) runCollectors(ctx context.Context, s *rotationScope, sel selectedExercise,
-	variables []string, base map[string]any, sub *submission.Submission, status *rotationsv1.SubmissionStatus) (submissionFacts, error) {
+	srcs []factsource.Source, base map[string]any, sub *submission.Submission, status *rotationsv1.SubmissionStatus) (submissionFacts, error) {
 	vars := maps.Clone(base)
-	in := SubmissionInput{
-		Rotation: s.lr.Name, Namespace: lab.Namespace(s.lr.Name), Exercise: sel.ex.Name, Submission: sub,
-		Kubeconfig: func(ctx context.Context) ([]byte, error) { return r.Learners.Kubeconfig(ctx, s.lr.Name) },
-	}
 	if s.labFacts == nil {
-		s.labFacts = map[string]map[string]any{}
+		s.labFacts = map[string]any{}
 	}
-	in.labFacts = s.labFacts
-	for _, v := range variables {
-		if sub == nil && v == grading.VarSubmission {
-			vars[v] = map[string]any{"files": map[string]any{}, "digest": ""}
-			continue
-		}
-		facts, err := r.SubmissionCollectors[v].Collect(ctx, in)
+	for _, src := range srcs {
+		v := src.Variable()
+		facts, err := src.Collect(ctx, factsource.Request{
+			Rotation: s.lr.Name, Namespace: lab.Namespace(s.lr.Name), Facts: factsOf(v, sel.program.Facts),
+			Exercise: sel.ex.Name, Submission: sub, Memo: s.labFacts,
+			Kubeconfig: func(ctx context.Context) ([]byte, error) { return r.Learners.Kubeconfig(ctx, s.lr.Name) },
+		})
 		if errors.Is(err, ErrGradingPending) {
 			return submissionFacts{}, fmt.Errorf("exercise %s: %w", sel.ex.Name, err)
 		}
@@ -185,8 +152,8 @@ func blockedResult(p *grading.Program, why string) grading.Result {
 // gradeSubmission grades an exercise whose checks read file-graded facts.
 // An infrastructure error leaves the exercise's last result in place.
 func (r *LearningRotationReconciler) gradeSubmission(ctx context.Context, s *rotationScope, sel selectedExercise,
-	prev rotationsv1.ExerciseResult, variables []string, vars map[string]any, now time.Time) (rotationsv1.ExerciseResult, error) {
-	sf, err := r.collectSubmission(ctx, s, sel, variables, vars)
+	prev rotationsv1.ExerciseResult, srcs []factsource.Source, vars map[string]any, now time.Time) (rotationsv1.ExerciseResult, error) {
+	sf, err := r.collectSubmission(ctx, s, sel, srcs, vars)
 	if err != nil {
 		return prev, err
 	}
@@ -206,13 +173,4 @@ func shortDigest(d string) string {
 		return hex[:12]
 	}
 	return d
-}
-
-// FilesCollector provides the "submission" variable: the submitted files'
-// text, for checks such as submission.files['main.tf'].contains('backend').
-type FilesCollector struct{}
-
-// Collect returns the submission's own facts.
-func (FilesCollector) Collect(_ context.Context, in SubmissionInput) (map[string]any, error) {
-	return in.Submission.Facts(), nil
 }

@@ -31,6 +31,15 @@ func TestTerraformExerciseThroughTheOperator(t *testing.T) {
 	const ns, exercise = "lab-tfe", "terraform-basics"
 	terraform := doTerraformBasics(t, "tfe")
 
+	// Terraform collections are timed like every fact source's.
+	m, err := scrape(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := m[`rotation_operator_grading_duration_seconds_count{collector="terraform"}`]; v < 1 {
+		t.Errorf("terraform collections timed %v times after grading one", v)
+	}
+
 	// A reset deletes what the state manages, and the state: the learner's
 	// next apply starts from nothing rather than failing on objects that
 	// already exist.

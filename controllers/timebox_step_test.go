@@ -104,57 +104,6 @@ func TestTimeboxCreationIsTheDefaultStart(t *testing.T) {
 	}
 }
 
-func TestNewestGradeRequest(t *testing.T) {
-	at := time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
-	cm := &request{requestedAt: at, raw: at.Format(time.RFC3339)}
-	tests := []struct {
-		annotation string
-		cm         *request
-		want       string
-	}{
-		{"", nil, ""},
-		{"42", nil, "42"},
-		{"", cm, cm.raw},
-		{"not a time", cm, cm.raw},
-		{at.Add(time.Minute).Format(time.RFC3339), cm, at.Add(time.Minute).Format(time.RFC3339)},
-		{at.Add(-time.Minute).Format(time.RFC3339), cm, cm.raw},
-		{"1777885260", cm, "1777885260"}, // Unix seconds, a minute after
-		{"1777885140", cm, cm.raw},
-	}
-	for _, tt := range tests {
-		if got := newestGradeRequest(tt.annotation, tt.cm); got != tt.want {
-			t.Errorf("newestGradeRequest(%q, %v) = %q, want %q", tt.annotation, tt.cm != nil, got, tt.want)
-		}
-	}
-}
-
-func TestParseRequest(t *testing.T) {
-	cm := func(name, kind string, data map[string]string) *corev1.ConfigMap {
-		return &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{rotationsv1.LabelRequest: kind}}, Data: data}
-	}
-	at := "2026-05-04T09:00:00Z"
-	tests := []struct {
-		name string
-		cm   *corev1.ConfigMap
-		ok   bool
-	}{
-		{"help", cm("rotation-help", "help", map[string]string{"requestedAt": at, "message": "hi"}), true},
-		{"grade", cm("rotation-grade", "grade", map[string]string{"requestedAt": at}), true},
-		{"reset", cm("rotation-reset-web", "reset", map[string]string{"requestedAt": at, "exercise": "web"}), true},
-		{"reset naming another exercise", cm("rotation-reset-web", "reset", map[string]string{"requestedAt": at, "exercise": "db"}), false},
-		{"reset without exercise", cm("rotation-reset-", "reset", map[string]string{"requestedAt": at}), false},
-		{"help under another name", cm("help-me", "help", map[string]string{"requestedAt": at}), false},
-		{"no requestedAt", cm("rotation-help", "help", nil), false},
-		{"garbage requestedAt", cm("rotation-grade", "grade", map[string]string{"requestedAt": "\x00yesterday"}), false},
-		{"unknown kind", cm("rotation-fly", "fly", map[string]string{"requestedAt": at}), false},
-	}
-	for _, tt := range tests {
-		if _, err := parseRequest(tt.cm); (err == nil) != tt.ok {
-			t.Errorf("%s: err = %v, want ok=%t", tt.name, err, tt.ok)
-		}
-	}
-}
-
 func TestMinutesBetween(t *testing.T) {
 	t0 := time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
 	for _, tt := range []struct {

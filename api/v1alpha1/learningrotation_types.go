@@ -59,6 +59,10 @@ const (
 	TrackTerraform  Track = "terraform"
 )
 
+// Tracks lists every Track, in the Enum's order: a new track is added here
+// and to the Enum marker above.
+var Tracks = []Track{TrackKubernetes, TrackDocker, TrackHelm, TrackTerraform}
+
 // ExerciseSelection picks the exercises of a rotation: the named ones plus
 // every exercise of the listed tracks.
 type ExerciseSelection struct {

@@ -11,6 +11,9 @@ import (
 // Cache keeps one compiled Program per Exercise generation, so checks are
 // compiled once and not on every grading pass.
 type Cache struct {
+	// Env is the grading language compiled to; nil means the built-in sources'.
+	Env *Env
+
 	mu      sync.Mutex
 	entries map[types.UID]cacheEntry
 }
@@ -29,7 +32,7 @@ func (c *Cache) Get(ex *rotationsv1.Exercise) (*Program, error) {
 	if e, ok := c.entries[ex.UID]; ok && e.generation == ex.Generation {
 		return e.program, e.err
 	}
-	p, err := Compile(&ex.Spec)
+	p, err := c.compile(&ex.Spec)
 	if c.entries == nil {
 		c.entries = map[types.UID]cacheEntry{}
 	}
@@ -42,4 +45,11 @@ func (c *Cache) Forget(uid types.UID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.entries, uid)
+}
+
+func (c *Cache) compile(spec *rotationsv1.ExerciseSpec) (*Program, error) {
+	if c.Env != nil {
+		return c.Env.Compile(spec)
+	}
+	return Compile(spec)
 }

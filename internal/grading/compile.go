@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/checker"
@@ -56,25 +55,19 @@ type CompileError struct {
 func (e *CompileError) Error() string { return fmt.Sprintf("check %q: %v", e.Check, e.Err) }
 func (e *CompileError) Unwrap() error { return e.Err }
 
-var (
-	envOnce sync.Once
-	baseEnv *cel.Env
-	envErr  error
-)
-
-func env() (*cel.Env, error) {
-	envOnce.Do(func() { baseEnv, envErr = newEnv() })
-	return baseEnv, envErr
-}
-
-// Compile compiles every check of an exercise. It fails on the first check
-// that does not parse or type-check, reads an unknown fact, does not return a
-// bool, or could exceed the cost limit.
+// Compile compiles every check of an exercise over the built-in sources.
+// It fails on the first check that does not parse or type-check, reads an
+// unknown fact, does not return a bool, or could exceed the cost limit.
 func Compile(spec *rotationsv1.ExerciseSpec) (*Program, error) {
-	e, err := env()
+	e, err := defaultEnv()
 	if err != nil {
 		return nil, err
 	}
+	return e.Compile(spec)
+}
+
+// Compile compiles every check of an exercise, as the package's Compile.
+func (e *Env) Compile(spec *rotationsv1.ExerciseSpec) (*Program, error) {
 	p := &Program{}
 	refs := &factRefs{whole: map[string]bool{}, named: map[string]bool{}}
 	for _, c := range spec.Checks {
@@ -119,26 +112,26 @@ func (r *factRefs) result() (facts, scope []string) {
 	return facts, scope
 }
 
-func compileCheck(e *cel.Env, c rotationsv1.Check, refs *factRefs) (CompiledCheck, error) {
-	checked, iss := e.Compile(c.Expression)
+func compileCheck(e *Env, c rotationsv1.Check, refs *factRefs) (CompiledCheck, error) {
+	checked, iss := e.cel.Compile(c.Expression)
 	if iss.Err() != nil {
 		return CompiledCheck{}, iss.Err()
 	}
 	if checked.OutputType() != cel.BoolType && checked.OutputType() != cel.DynType {
 		return CompiledCheck{}, fmt.Errorf("must evaluate to a bool, not %s", checked.OutputType())
 	}
-	whole, named, err := factsRead(checked)
+	whole, named, err := factsRead(checked, e.known)
 	if err != nil {
 		return CompiledCheck{}, err
 	}
-	est, err := e.EstimateCost(checked, sizeEstimator{})
+	est, err := e.cel.EstimateCost(checked, sizeEstimator{})
 	if err != nil {
 		return CompiledCheck{}, fmt.Errorf("estimating cost: %w", err)
 	}
 	if est.Max > CostLimit {
 		return CompiledCheck{}, fmt.Errorf("estimated cost %d exceeds the limit %d: iterate over fewer collections or nest fewer loops", est.Max, CostLimit)
 	}
-	prg, err := e.Program(checked, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
+	prg, err := e.cel.Program(checked, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
 	if err != nil {
 		return CompiledCheck{}, err
 	}
@@ -152,29 +145,29 @@ func compileCheck(e *cel.Env, c rotationsv1.Check, refs *factRefs) (CompiledChec
 }
 
 // factsRead finds every kube.<fact> (or kube['<fact>']) in a checked
-// expression, and rejects facts no collector provides. A fact used only as
+// expression, and rejects facts no source provides. A fact used only as
 // kube.<fact>['name'] or 'name' in kube.<fact> is read by name; any other use
 // reads the whole fact. Reading the variable itself (size(kube)) reads all.
-func factsRead(checked *cel.Ast) (whole, named map[string]bool, err error) {
+func factsRead(checked *cel.Ast, known knownFacts) (whole, named map[string]bool, err error) {
 	whole, named = map[string]bool{}, map[string]bool{}
 	uses := map[int64]string{}   // expression id -> fact, for every fact reference
 	byName := map[int64]string{} // fact reference id -> object name, when used by name
 	var errs []error
 	nav := ast.NavigateAST(checked.NativeRep())
 	ast.PostOrderVisit(nav, ast.NewExprVisitor(func(ex ast.Expr) {
-		if variable, name, ok := factReference(ex); ok {
+		if variable, name, ok := factReference(ex, known); ok {
 			switch {
 			case name == "":
-				for _, f := range knownFacts[variable] {
+				for _, f := range known[variable] {
 					whole[variable+"."+f] = true
 				}
-			case !slices.Contains(knownFacts[variable], name):
-				errs = append(errs, unknownFactError(variable, name))
+			case !slices.Contains(known[variable], name):
+				errs = append(errs, known.unknownFactError(variable, name))
 			default:
 				uses[ex.ID()] = variable + "." + name
 			}
-		} else if variable, ok := bareFactVariable(ex); ok {
-			for _, f := range knownFacts[variable] {
+		} else if variable, ok := bareFactVariable(ex, known); ok {
+			for _, f := range known[variable] {
 				whole[variable+"."+f] = true
 			}
 		}
@@ -218,18 +211,18 @@ func stringLiteral(ex ast.Expr) (string, bool) {
 
 // factReference recognises kube.x, kube['x'], kube.?x, kube[?'x'] and a
 // dynamic index kube[e] (every fact).
-func factReference(ex ast.Expr) (variable, name string, ok bool) {
+func factReference(ex ast.Expr, known knownFacts) (variable, name string, ok bool) {
 	switch ex.Kind() {
 	case ast.SelectKind:
 		sel := ex.AsSelect()
-		if id, isIdent := identName(sel.Operand()); isIdent && knownFacts[id] != nil {
+		if id, isIdent := identName(sel.Operand()); isIdent && known[id] != nil {
 			return id, sel.FieldName(), true
 		}
 	case ast.CallKind:
 		call := ex.AsCall()
 		if fn := call.FunctionName(); fn == "_[_]" || fn == "_[?_]" || fn == "_?._" {
 			args := call.Args()
-			if id, isIdent := identName(args[0]); isIdent && knownFacts[id] != nil {
+			if id, isIdent := identName(args[0]); isIdent && known[id] != nil {
 				if args[1].Kind() == ast.LiteralKind {
 					if s, isStr := args[1].AsLiteral().(types.String); isStr {
 						return id, string(s), true
@@ -244,14 +237,14 @@ func factReference(ex ast.Expr) (variable, name string, ok bool) {
 
 // bareFactVariable recognises a use of kube that is not the operand of a
 // kube.x or kube['x'] reference, e.g. size(kube) or 'pods' in kube.
-func bareFactVariable(ex ast.Expr) (string, bool) {
+func bareFactVariable(ex ast.Expr, known knownFacts) (string, bool) {
 	id, isIdent := identName(ex)
-	if !isIdent || knownFacts[id] == nil {
+	if !isIdent || known[id] == nil {
 		return "", false
 	}
 	if nav, isNav := ex.(ast.NavigableExpr); isNav {
 		if parent, hasParent := nav.Parent(); hasParent {
-			if _, _, isRef := factReference(parent); isRef && referenceOperand(parent).ID() == ex.ID() {
+			if _, _, isRef := factReference(parent, known); isRef && referenceOperand(parent).ID() == ex.ID() {
 				return "", false
 			}
 		}

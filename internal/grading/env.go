@@ -4,53 +4,90 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/ext"
 	"k8s.io/apiserver/pkg/cel/library"
 
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/docker"
+	"github.com/handson-dev/rotation-operator/internal/grading/facts/files"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
+	"github.com/handson-dev/rotation-operator/internal/grading/factsource"
+	"github.com/handson-dev/rotation-operator/internal/grading/factsource/builtin"
 )
 
-// Fact variables checks may read. Each is a map from a fact name to its data:
-// kube.deployments is every Deployment of the lab, keyed by name.
+// VarLab describes the lab: lab.namespace, lab.rotation. Every other
+// variable is a fact source's (package source/builtin lists them); each is
+// a map from a fact name to its data: kube.deployments is every Deployment
+// of the lab, keyed by name.
+const VarLab = "lab"
+
+// The built-in sources' variables, for callers that build facts by hand
+// (tests, the lab catalogue's cases). A new source needs no entry here.
 const (
-	VarKube = "kube"
-	// VarHelm holds Helm's release storage: helm.releases['web'].
-	VarHelm = "helm"
-	// VarDocker holds the Docker track's facts: docker.dockerfile (the
-	// submitted Dockerfile and its rule findings), docker.images (the lab's
-	// pushed images), docker.registry and docker.workloads (Deployments
-	// running them). See package facts/docker for their shape.
-	VarDocker = "docker"
-	// VarLab describes the lab: lab.namespace, lab.rotation.
-	VarLab = "lab"
-	// VarSubmission is the exercise's latest submission:
-	// submission.files['main.tf'] is a file's text, submission.digest its sha256.
-	VarSubmission = "submission"
-	// VarTerraform holds the terraform facts of the exercise's submission:
-	// terraform.valid, terraform.resources['kubernetes_config_map_v1.app'],
-	// terraform.inSync (see package facts/terraform).
-	VarTerraform = "terraform"
+	VarKube       = kube.Variable
+	VarHelm       = helm.Variable
+	VarDocker     = docker.Variable
+	VarSubmission = files.Variable
+	VarTerraform  = terraform.Variable
 )
 
-// knownFacts lists, per variable, the facts a collector provides. New tracks
-// add a variable and its collector here.
-var knownFacts = map[string][]string{
-	VarKube:       kube.Resources(),
-	VarHelm:       {helm.FactReleases},
-	VarDocker:     docker.Facts(),
-	VarSubmission: {"files", "digest"},
-	VarTerraform:  terraform.Facts(),
+// Env is the grading language over a set of fact sources: one CEL variable
+// per source, plus lab.
+type Env struct {
+	cel   *cel.Env
+	known knownFacts
+}
+
+// knownFacts lists, per variable, the facts its source provides.
+type knownFacts map[string][]string
+
+// NewEnv builds the grading language of sources.
+func NewEnv(sources []factsource.Source) (*Env, error) {
+	known := knownFacts{}
+	opts := []cel.EnvOption{cel.Variable(VarLab, cel.MapType(cel.StringType, cel.StringType))}
+	for _, s := range sources {
+		v := s.Variable()
+		if _, dup := known[v]; dup || v == VarLab {
+			return nil, fmt.Errorf("fact variable %q declared twice", v)
+		}
+		known[v] = s.Facts()
+		opts = append(opts, cel.Variable(v, s.Type()))
+	}
+	e, err := cel.NewEnv(append(opts,
+		cel.OptionalTypes(),
+		ext.Strings(),
+		library.Quantity(),
+		library.Lists(),
+		library.Regex(),
+	)...)
+	if err != nil {
+		return nil, err
+	}
+	return &Env{cel: e, known: known}, nil
+}
+
+var defaultEnv = sync.OnceValues(func() (*Env, error) {
+	return NewEnv(builtin.Sources(builtin.Deps{}))
+})
+
+// KnownFacts returns "kube.deployments" style names of every fact of the
+// built-in sources, sorted.
+func KnownFacts() []string {
+	e, err := defaultEnv()
+	if err != nil {
+		return nil
+	}
+	return e.KnownFacts()
 }
 
 // KnownFacts returns "kube.deployments" style names of every fact, sorted.
-func KnownFacts() []string {
+func (e *Env) KnownFacts() []string {
 	var out []string
-	for v, names := range knownFacts {
+	for v, names := range e.known {
 		for _, n := range names {
 			out = append(out, v+"."+n)
 		}
@@ -59,22 +96,6 @@ func KnownFacts() []string {
 	return out
 }
 
-func newEnv() (*cel.Env, error) {
-	return cel.NewEnv(
-		cel.Variable(VarKube, cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.DynType))),
-		cel.Variable(VarHelm, cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.DynType))),
-		cel.Variable(VarDocker, cel.MapType(cel.StringType, cel.DynType)),
-		cel.Variable(VarLab, cel.MapType(cel.StringType, cel.StringType)),
-		cel.Variable(VarSubmission, cel.MapType(cel.StringType, cel.DynType)),
-		cel.Variable(VarTerraform, cel.MapType(cel.StringType, cel.DynType)),
-		cel.OptionalTypes(),
-		ext.Strings(),
-		library.Quantity(),
-		library.Lists(),
-		library.Regex(),
-	)
-}
-
-func unknownFactError(variable, name string) error {
-	return fmt.Errorf("unknown fact %s.%s; known %s facts: %s", variable, name, variable, strings.Join(knownFacts[variable], ", "))
+func (k knownFacts) unknownFactError(variable, name string) error {
+	return fmt.Errorf("unknown fact %s.%s; known %s facts: %s", variable, name, variable, strings.Join(k[variable], ", "))
 }

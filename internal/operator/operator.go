@@ -31,10 +31,8 @@ import (
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/controllers"
 	"github.com/handson-dev/rotation-operator/internal/grading"
-	"github.com/handson-dev/rotation-operator/internal/grading/facts/docker"
-	"github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
-	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
 	tf "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
+	"github.com/handson-dev/rotation-operator/internal/grading/factsource/builtin"
 	"github.com/handson-dev/rotation-operator/internal/lab"
 	"github.com/handson-dev/rotation-operator/internal/registry"
 	"github.com/handson-dev/rotation-operator/labs"
@@ -206,17 +204,10 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		TokenTTL:       o.TokenTTL,
 		ResyncInterval: o.GradingInterval,
 		Programs:       programs,
-		Facts:          &kube.Collector{Reader: mgr.GetAPIReader()},
-		HelmFacts:      &helm.Collector{Reader: mgr.GetAPIReader()},
 		Learners: &controllers.LearnerClients{
 			Operator: mgr.GetClient(), Base: cfg, Scheme: mgr.GetScheme(), Mapper: mgr.GetRESTMapper(),
 		},
-		SubmissionCollectors: map[string]controllers.SubmissionCollector{
-			grading.VarSubmission: controllers.FilesCollector{},
-			grading.VarTerraform:  controllers.TerraformFacts{Collector: o.Terraform, Reader: mgr.GetAPIReader()},
-			grading.VarDocker: controllers.DockerFacts{
-				Collector: &docker.Collector{Registry: registryOrEmpty(o.Registry)}, Reader: mgr.GetAPIReader()},
-		},
+		Sources:  builtin.Sources(builtin.Deps{Reader: mgr.GetAPIReader(), Terraform: o.Terraform, Registry: registryOrEmpty(o.Registry)}),
 		Registry: o.Registry,
 	}
 	if o.Terraform != nil {
@@ -241,8 +232,8 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	return mgr, nil
 }
 
-// registryOrEmpty gives the Docker collector a registry to read; without
-// one its registry facts carry the configuration error.
+// registryOrEmpty gives the Docker source a registry to read; without one
+// its registry facts carry the configuration error.
 func registryOrEmpty(c *registry.Config) registry.Config {
 	if c == nil {
 		return registry.Config{}
