@@ -3,13 +3,21 @@
 IMG ?= ghcr.io/handson-dev/rotation-operator:latest
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 KUSTOMIZE_VERSION ?= v5.8.3
-GOLANGCI_LINT_VERSION ?= v2.6.2
 
 LOCALBIN ?= $(shell pwd)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
 KUSTOMIZE ?= $(LOCALBIN)/kustomize-$(KUSTOMIZE_VERSION)
 # Test timeout: the first run builds the control plane from source (~12 min cold).
 TEST_TIMEOUT ?= 40m
+# Unit tests start no control plane and build nothing but themselves.
+UNIT_TEST_TIMEOUT ?= 10m
+# Test categories: hack/testpkgs puts every package with tests into exactly
+# one, from what its test binary links (internal/localcluster or envtest:
+# integration; test/...: e2e; else unit). Its own test checks that. The
+# list is assigned first so that a failing classification fails the target.
+go-test-category = pkgs=$$(go run ./hack/testpkgs $(1)); go test $$pkgs -count=1 -timeout $(2)
+# Packages make lint checks, e.g. LINT_PKGS="./api/... ./cmd/...".
+LINT_PKGS ?= ./...
 
 .DEFAULT_GOAL := help
 SHELL := /usr/bin/env bash -o pipefail
@@ -40,18 +48,35 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: tools
-tools: ## Build (once) and cache kube-apiserver, etcd, kube-controller-manager, kube-scheduler and kwok.
+tools: ## Build (once) and cache kube-apiserver, etcd, kube-controller-manager, kube-scheduler and kwok (golangci-lint: make lint).
 	go run ./hack/ensure-tools
 
 .PHONY: test
-test: manifests generate vet ## Run all tests against a real control plane (builds it on first use), then the fuzz targets briefly.
-	go test ./... -count=1 -timeout $(TEST_TIMEOUT)
-	$(MAKE) fuzz
+test: vet test-unit test-integration test-e2e lint ## Run every test (unit, integration, e2e) and the linter: the one test command, as in .ci/run.
+
+.PHONY: test-unit
+test-unit: manifests generate ## Unit tests: packages whose tests start no control plane, with the fuzz targets' seed corpora.
+	$(call go-test-category,unit,$(UNIT_TEST_TIMEOUT))
+
+.PHONY: test-integration
+test-integration: manifests generate ## Integration tests: packages whose tests start a real kube-apiserver and etcd (built on first use).
+	$(call go-test-category,integration,$(TEST_TIMEOUT))
+
+.PHONY: test-e2e
+test-e2e: manifests generate ## End-to-end suites under test/: journeys, faults, bad input, the real node.
+	$(call go-test-category,e2e,$(TEST_TIMEOUT))
+
+.PHONY: lint
+lint: ## Run golangci-lint (.golangci.yml; built once into the tool cache) on LINT_PKGS (default ./...).
+	@lint=$$(go run ./hack/ensure-tools golangci-lint | sed -n 's/^golangci-lint=//p'); \
+	test -x "$$lint" || { echo "lint: no golangci-lint from hack/ensure-tools"; exit 1; }; \
+	echo "$$lint run $(LINT_PKGS)"; "$$lint" run $(LINT_PKGS)
 
 # Fuzz targets over everything the operator parses from learner- or
 # author-written data, as package:Target. Each runs for FUZZTIME; go test
 # runs one -fuzz target per invocation. A small minimize budget keeps slow
-# inputs (a whole Helm release) from stalling a short run.
+# inputs (a whole Helm release) from stalling a short run. make test runs
+# only their seed corpora, as unit tests: timed fuzzing is make fuzz alone.
 FUZZTIME ?= 10s
 FUZZMINIMIZETIME ?= 200x
 FUZZ_TARGETS = \

@@ -8,6 +8,7 @@ import (
 // +kubebuilder:validation:Enum=User;Group
 type SubjectKind string
 
+// The kinds of Subject.
 const (
 	UserKind  SubjectKind = "User"
 	GroupKind SubjectKind = "Group"
@@ -52,6 +53,7 @@ type ExerciseName string
 // +kubebuilder:validation:Enum=kubernetes;docker;helm;terraform
 type Track string
 
+// The tracks, one per kind of fact source.
 const (
 	TrackKubernetes Track = "kubernetes"
 	TrackDocker     Track = "docker"
@@ -109,6 +111,7 @@ type Schedule struct {
 // +kubebuilder:validation:Enum=small;medium;large
 type SizeProfile string
 
+// The size profiles of a lab.
 const (
 	SizeSmall  SizeProfile = "small"
 	SizeMedium SizeProfile = "medium"
@@ -157,6 +160,7 @@ type LearningRotationSpec struct {
 // +kubebuilder:validation:Enum=Pending;Scheduled;Provisioning;Active;Suspended;Expired;Failed
 type RotationPhase string
 
+// The phases of a rotation.
 const (
 	PhasePending      RotationPhase = "Pending"
 	PhaseScheduled    RotationPhase = "Scheduled"
@@ -172,12 +176,12 @@ const (
 type LearnerAccess string
 
 const (
-	// AccessReadWrite: the rotation is active.
+	// AccessReadWrite means the rotation is active.
 	AccessReadWrite LearnerAccess = "ReadWrite"
-	// AccessReadOnly: the deadline passed or the rotation is suspended; the
+	// AccessReadOnly means the deadline passed or the rotation is suspended; the
 	// learner can still look at their work.
 	AccessReadOnly LearnerAccess = "ReadOnly"
-	// AccessNone: the rotation has not started, or the lab was deleted after retention.
+	// AccessNone means the rotation has not started, or the lab was deleted after retention.
 	AccessNone LearnerAccess = "None"
 )
 

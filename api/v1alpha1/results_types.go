@@ -7,13 +7,13 @@ import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 type ExerciseState string
 
 const (
-	// NotStarted: no check passes and the learner has not touched the exercise.
+	// ExerciseNotStarted means no check passes and the learner has not touched the exercise.
 	ExerciseNotStarted ExerciseState = "NotStarted"
-	// InProgress: some work is there, not every check passes yet.
+	// ExerciseInProgress means some work is there, not every check passes yet.
 	ExerciseInProgress ExerciseState = "InProgress"
-	// Passed: every check passes.
+	// ExercisePassed means every check passes.
 	ExercisePassed ExerciseState = "Passed"
-	// Failed: the exercise passed before and a later change broke it, or it
+	// ExerciseFailed means the exercise passed before and a later change broke it, or it
 	// cannot be graded (for example the Exercise is missing or invalid).
 	ExerciseFailed ExerciseState = "Failed"
 )

@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
+			return fmt.Errorf("%w: %w", errUsage, err)
 		}
 		if fs.NArg() == 0 {
 			break
@@ -91,7 +91,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch cmd, arg := pos[0], pos[1]; cmd {
 	case "archive":
 		if _, err := name.NewTag(ref); err != nil {
-			return fmt.Errorf("%w: --ref %q: %v", errUsage, ref, err)
+			return fmt.Errorf("%w: --ref %q: %w", errUsage, ref, err)
 		}
 		img, err := buildImage(ctx, o)
 		if err != nil {
@@ -122,7 +122,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		tag, err := name.NewTag(arg, nameOpts...)
 		if err != nil {
-			return fmt.Errorf("%w: %q: %v", errUsage, arg, err)
+			return fmt.Errorf("%w: %q: %w", errUsage, arg, err)
 		}
 		img, err := buildImage(ctx, o)
 		if err != nil {

@@ -10,6 +10,7 @@ package main_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -121,8 +122,8 @@ func kubectlRotation(t *testing.T, kubeconfig string, args ...string) result {
 	err := cmd.Run()
 	code := 0
 	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
 			t.Fatalf("running kubectl-rotation %s: %v", strings.Join(args, " "), err)
 		}
 		code = ee.ExitCode()

@@ -1,10 +1,10 @@
 // Command ensure-tools builds (once) and prints the paths of the local
 // control-plane binaries: kube-apiserver, kube-controller-manager,
 // kube-scheduler, etcd and kwok. It backs `make tools`. helm, the
-// Terraform kubernetes provider mirror and kube-router are built only when
-// named.
+// Terraform kubernetes provider mirror, kube-router and golangci-lint (make
+// lint) are built only when named.
 //
-//	go run ./hack/ensure-tools [kubernetes|etcd|kwok|helm|terraform-provider-kubernetes|kube-router ...]
+//	go run ./hack/ensure-tools [kubernetes|etcd|kwok|helm|terraform-provider-kubernetes|kube-router|golangci-lint ...]
 package main
 
 import (
@@ -38,6 +38,7 @@ func main() {
 		{"helm", p.Helm},
 		{"terraform-provider-mirror", p.TerraformProviderMirror},
 		{"kube-router", p.KubeRouter},
+		{"golangci-lint", p.GolangciLint},
 	} {
 		if kv[1] != "" {
 			fmt.Printf("%s=%s\n", kv[0], kv[1])

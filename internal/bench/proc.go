@@ -71,10 +71,10 @@ func startOperator(self, kubeconfig string, c OperatorConfig, log io.Writer) (*o
 func (p *operatorProc) stop() {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-p.done:
+	case <-p.done: //nolint:errcheck // the exit status after a signal does not matter
 	case <-time.After(20 * time.Second):
 		_ = p.cmd.Process.Kill()
-		<-p.done
+		<-p.done //nolint:errcheck // as above
 	}
 }
 
@@ -83,7 +83,7 @@ func (p *operatorProc) scrape(ctx context.Context) (metrics, error) {
 	select {
 	case err := <-p.done:
 		p.done <- err
-		return nil, fmt.Errorf("the operator exited: %v", err)
+		return nil, fmt.Errorf("the operator exited: %w", err)
 	default:
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.metrics, nil)

@@ -145,7 +145,7 @@ func rawKubeconfig(ctx context.Context, c client.Client, cfg *rest.Config, lr *r
 func retryQuota(ctx context.Context, retries *int64, f func() error) error {
 	for {
 		err := f()
-		if err == nil || !(apierrors.IsForbidden(err) && strings.Contains(err.Error(), "status unknown for quota")) {
+		if err == nil || !apierrors.IsForbidden(err) || !strings.Contains(err.Error(), "status unknown for quota") {
 			return err
 		}
 		atomic.AddInt64(retries, 1)

@@ -109,7 +109,7 @@ func Run(ctx context.Context, o operator.Options, node localcluster.NodeMode, ou
 			return err
 		}
 	case <-ctx.Done():
-		<-mgrErr
+		<-mgrErr //nolint:errcheck // stopping on request: the manager's error is the cancellation
 	}
 	fmt.Fprintln(out, "stopping the operator and the control plane")
 	return nil

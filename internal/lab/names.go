@@ -12,7 +12,7 @@ const (
 	LearnerBinding         = "learner"
 	MentorBinding          = "mentor"
 	MentorKubeconfigRole   = "mentor-kubeconfig"
-	KubeconfigSecret       = "learner-kubeconfig"
+	KubeconfigSecret       = "learner-kubeconfig" //nolint:gosec // G101: the Secret's name, not a credential
 	KubeconfigKey          = "kubeconfig"
 	QuotaName              = "lab-quota"
 	LimitRangeName         = "lab-limits"

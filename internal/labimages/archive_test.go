@@ -3,6 +3,7 @@ package labimages
 import (
 	"archive/tar"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -28,7 +29,7 @@ func readTar(t *testing.T, path string) (names []string, data map[string][]byte)
 	tr := tar.NewReader(f)
 	for {
 		hdr, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return names, data
 		}
 		if err != nil {

@@ -205,7 +205,7 @@ func TestImageConfig(t *testing.T) {
 			if cf.OS != "linux" || cf.Architecture != runtime.GOARCH {
 				t.Errorf("platform %s/%s", cf.OS, cf.Architecture)
 			}
-			if !cf.Created.Time.Equal(Epoch) || len(cf.History) != 1 || !cf.History[0].Created.Time.Equal(Epoch) {
+			if !cf.Created.Equal(Epoch) || len(cf.History) != 1 || !cf.History[0].Created.Equal(Epoch) {
 				t.Errorf("created %s, history %+v: want the epoch, for reproducible digests", cf.Created, cf.History)
 			}
 			if !slices.Contains(c.Env, "PATH=/") {

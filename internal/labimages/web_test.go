@@ -3,6 +3,7 @@ package labimages
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -211,7 +212,8 @@ func runWeb(t *testing.T, args ...string) (stdout, stderr string, exit int) {
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
 		return o.String(), e.String(), ee.ExitCode()
 	}
 	if err != nil {

@@ -70,7 +70,7 @@ func (p *process) waitHealthy(ctx context.Context, url string, timeout time.Dura
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("%s exited before becoming healthy (%v); log %s:\n%s", p.name, p.waitErr, p.logPath, logTail(p.logPath, 30))
+			return fmt.Errorf("%s exited before becoming healthy (%w); log %s:\n%s", p.name, p.waitErr, p.logPath, logTail(p.logPath, 30))
 		case <-ctx.Done():
 			return fmt.Errorf("%s not healthy at %s after %s; log %s:\n%s", p.name, url, timeout, p.logPath, logTail(p.logPath, 30))
 		case <-time.After(200 * time.Millisecond):

@@ -171,7 +171,7 @@ func (n *realNode) configureAPIServer(api *envtest.APIServer) {
 	// envtest generates its own serving certificate (for localhost only)
 	// unless the cert dir already has one: ours also names the node IP
 	// and the kubernetes Service.
-	api.SecureServing.CA = n.pki.CACert
+	api.CA = n.pki.CACert
 	args := api.Configure()
 	args.Set("bind-address", "0.0.0.0")
 	args.Set("advertise-address", n.cfg.NodeIP)

@@ -95,7 +95,7 @@ func readHostRecord() (*hostRecord, error) {
 	}
 	var r hostRecord
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s is not a node record (%v): remove it by hand after checking the host", hostRecordPath, err)
+		return nil, fmt.Errorf("%s is not a node record (%w): remove it by hand after checking the host", hostRecordPath, err)
 	}
 	if r.Dir == "" || !filepath.IsAbs(r.Dir) || r.Bridge == "" {
 		return nil, fmt.Errorf("%s names no node dir or bridge: remove it by hand after checking the host", hostRecordPath)

@@ -97,10 +97,7 @@ func ipsets() []string {
 	if err != nil {
 		return nil
 	}
-	var sets []string
-	for _, s := range strings.Fields(string(out)) {
-		sets = append(sets, s)
-	}
+	sets := strings.Fields(string(out))
 	sort.Strings(sets)
 	return sets
 }

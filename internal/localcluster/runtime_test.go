@@ -144,7 +144,7 @@ func TestRunPodsJobs(t *testing.T) {
 
 	var mu sync.Mutex
 	ran := map[string]int{} // job name -> runs
-	runPods(t, func(ctx context.Context, pod *corev1.Pod, stdout, stderr io.Writer) int32 {
+	runPods(t, func(_ context.Context, pod *corev1.Pod, stdout, stderr io.Writer) int32 {
 		jobName := pod.Labels["job-name"]
 		mu.Lock()
 		ran[jobName]++
@@ -233,7 +233,7 @@ func TestRunPodsPicksUpRunningPod(t *testing.T) {
 		t.Fatalf("harness pod is %s without a runtime, want Running", pod.Status.Phase)
 	}
 
-	runPods(t, func(ctx context.Context, pod *corev1.Pod, stdout, stderr io.Writer) int32 {
+	runPods(t, func(_ context.Context, _ *corev1.Pod, stdout, _ io.Writer) int32 {
 		fmt.Fprintln(stdout, "late")
 		return 0
 	})
@@ -249,7 +249,7 @@ func TestRunPodsPodDeletedMidRun(t *testing.T) {
 	ns := newNamespace(t, c, "runtime-deleted")
 	started := make(chan struct{})
 	cancelled := make(chan struct{})
-	stop := runPods(t, func(ctx context.Context, pod *corev1.Pod, stdout, stderr io.Writer) int32 {
+	stop := runPods(t, func(ctx context.Context, _ *corev1.Pod, stdout, _ io.Writer) int32 {
 		fmt.Fprintln(stdout, "working")
 		close(started)
 		<-ctx.Done()

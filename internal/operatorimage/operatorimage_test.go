@@ -49,7 +49,7 @@ func binaries(t *testing.T) (manager, terraform, mirror string) {
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), labimages.BuildEnv(GOARCH)...)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			standIns.err = fmt.Errorf("go build: %v\n%s", err, out)
+			standIns.err = fmt.Errorf("go build: %w\n%s", err, out)
 			return
 		}
 		b, err := os.ReadFile(pause)
@@ -201,7 +201,7 @@ func TestImageLayout(t *testing.T) {
 	if c := cf.Config; c.User != "65532:65532" || !slices.Equal(c.Entrypoint, []string{"/manager"}) || len(c.Cmd) != 0 || c.WorkingDir != "/" {
 		t.Errorf("user %q entrypoint %q cmd %q workdir %q; want 65532:65532, [/manager], none, /", c.User, c.Entrypoint, c.Cmd, c.WorkingDir)
 	}
-	if cf.OS != "linux" || cf.Architecture != GOARCH || !cf.Created.Time.Equal(labimages.Epoch) || len(cf.History) != 4 {
+	if cf.OS != "linux" || cf.Architecture != GOARCH || !cf.Created.Equal(labimages.Epoch) || len(cf.History) != 4 {
 		t.Errorf("platform %s/%s, created %s, %d history entries", cf.OS, cf.Architecture, cf.Created, len(cf.History))
 	}
 	m, err := img.Manifest()

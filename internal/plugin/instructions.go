@@ -65,7 +65,7 @@ The rotation is the one of the current namespace (lab-<rotation>) unless
 					if apierrors.IsNotFound(exErr) {
 						return fmt.Errorf("exercise %q: no instructions in lab %s and no such Exercise in the catalog", exercise, lab.Namespace(name))
 					}
-					return fmt.Errorf("exercise %q: reading the lab's instructions: %v; reading the catalog: %w", exercise, err, exErr)
+					return fmt.Errorf("exercise %q: reading the lab's instructions: %v; reading the catalog: %w", exercise, err, exErr) //nolint:errorlint // only the catalog's error decides; the lab's NotFound/Forbidden is context, and wrapping it would change how errors.go reports this
 				}
 				md = ex.Spec.Instructions
 				for k, v := range ex.Spec.Starter.Files {

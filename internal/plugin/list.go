@@ -19,7 +19,7 @@ import (
 )
 
 func newListCommand(o *Options) *cobra.Command {
-	print := genericclioptions.NewPrintFlags("").WithTypeSetter(Scheme)
+	printFlags := genericclioptions.NewPrintFlags("").WithTypeSetter(Scheme)
 	var selector string
 	cmd := &cobra.Command{
 		Use:     "list",
@@ -61,7 +61,7 @@ and no others, so a mentor sees exactly theirs.`,
 				list.Items = mine
 			}
 			sort.Slice(list.Items, func(i, j int) bool { return list.Items[i].Name < list.Items[j].Name })
-			switch out := *print.OutputFormat; out {
+			switch out := *printFlags.OutputFormat; out {
 			case "", "wide":
 				if len(list.Items) == 0 {
 					fmt.Fprintln(o.Streams.ErrOut, "No rotations found.")
@@ -69,7 +69,7 @@ and no others, so a mentor sees exactly theirs.`,
 				}
 				return o.writeList(list.Items, out == "wide")
 			default:
-				p, err := print.ToPrinter()
+				p, err := printFlags.ToPrinter()
 				if err != nil {
 					return usageErrorf(err)
 				}
@@ -85,7 +85,7 @@ and no others, so a mentor sees exactly theirs.`,
 			}
 		},
 	}
-	print.AddFlags(cmd)
+	printFlags.AddFlags(cmd)
 	setOutputUsage(cmd, "Output format: wide, json, yaml, name, jsonpath=..., go-template=...")
 	cmd.Flags().StringVarP(&selector, "selector", "l", "", "Label selector to filter rotations, e.g. team=payments")
 	return cmd

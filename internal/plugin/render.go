@@ -131,13 +131,6 @@ func oneLine(s string, n int) string {
 	return s
 }
 
-func mark(passed bool) string {
-	if passed {
-		return markPass
-	}
-	return markFail
-}
-
 // exerciseMark is ✓ for a passed exercise, ✗ for a failed one, and · or ○ otherwise.
 func exerciseMark(state rotationsv1.ExerciseState) string {
 	switch state {
@@ -150,13 +143,6 @@ func exerciseMark(state rotationsv1.ExerciseState) string {
 	default:
 		return "○"
 	}
-}
-
-func timeOrDash(t *metav1.Time) string {
-	if t == nil {
-		return "-"
-	}
-	return formatTime(t.Time)
 }
 
 // style applies ANSI styles when color is on.

@@ -125,16 +125,16 @@ func buildReport(lr *rotationsv1.LearningRotation, catalog map[string]*rotations
 			StartedAt: timePtr(e.StartedAt), FirstPassedAt: timePtr(e.FirstPassedAt),
 			Checks: []ReportCheck{},
 		}
-		max := map[string]int32{}
+		maxPoints := map[string]int32{}
 		if ex := catalog[e.Name]; ex != nil {
 			re.Title = ex.Spec.Title
 			for _, c := range ex.Spec.Checks {
-				max[c.Name] = c.Points
+				maxPoints[c.Name] = c.Points
 			}
 		}
 		for _, c := range e.Checks {
 			rc := ReportCheck{Name: c.Name, Passed: c.Passed, Points: c.Points, Message: c.Message}
-			if m, ok := max[c.Name]; ok {
+			if m, ok := maxPoints[c.Name]; ok {
 				rc.MaxPoints = &m
 			}
 			re.Checks = append(re.Checks, rc)

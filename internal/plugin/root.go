@@ -23,7 +23,7 @@ import (
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
-// EnvNow, when set to an RFC 3339 time, is the plugin's clock. It exists for
+// EnvNow names the variable that, set to an RFC 3339 time, is the plugin's clock. It exists for
 // tests (deterministic "time left"); it is not a user-facing setting.
 const EnvNow = "KUBECTL_ROTATION_NOW"
 

@@ -14,7 +14,7 @@ import (
 )
 
 func newStatusCommand(o *Options) *cobra.Command {
-	print := genericclioptions.NewPrintFlags("").WithTypeSetter(Scheme)
+	printFlags := genericclioptions.NewPrintFlags("").WithTypeSetter(Scheme)
 	var watchFlag bool
 	cmd := &cobra.Command{
 		Use:   "status [ROTATION]",
@@ -37,8 +37,8 @@ date as the operator grades (a watch, no polling); stop it with Ctrl-C.`,
 				return err
 			}
 			var p printers.ResourcePrinter
-			if *print.OutputFormat != "" {
-				if p, err = print.ToPrinter(); err != nil {
+			if *printFlags.OutputFormat != "" {
+				if p, err = printFlags.ToPrinter(); err != nil {
 					return usageErrorf(err)
 				}
 			}
@@ -63,7 +63,7 @@ date as the operator grades (a watch, no polling); stop it with Ctrl-C.`,
 			return o.watchStatus(cmd.Context(), name, render)
 		},
 	}
-	print.AddFlags(cmd)
+	printFlags.AddFlags(cmd)
 	setOutputUsage(cmd, "Output format: json, yaml, name, jsonpath=..., go-template=... (default: a readable summary)")
 	cmd.Flags().BoolVarP(&watchFlag, "watch", "w", false, "Keep watching and print the status again whenever it changes")
 	return cmd

@@ -44,7 +44,7 @@ func (c Config) Validate() error {
 	}
 	if c.Prefix != "" {
 		if _, err := name.NewRepository("example.com/"+c.Prefix+"/x", name.StrictValidation); err != nil {
-			errs = append(errs, fmt.Errorf("repository prefix %q: %v", c.Prefix, err))
+			errs = append(errs, fmt.Errorf("repository prefix %q: %w", c.Prefix, err))
 		}
 	}
 	if len(c.Key) > 0 && len(c.Key) < KeySize {

@@ -265,7 +265,11 @@ func TestBodyLimit(t *testing.T) {
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	defer s.Stop(context.Background())
+	defer func() {
+		if err := s.Stop(context.Background()); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	}()
 	big, err := random.Image(64<<10, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -412,7 +416,11 @@ func TestLabStorageQuota(t *testing.T) {
 	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	defer s.Stop(context.Background())
+	defer func() {
+		if err := s.Stop(context.Background()); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	}()
 	cfg := s.Config()
 	push := func(ns, image string) (v1.Image, error) {
 		img, err := random.Image(40<<10, 1)

@@ -42,6 +42,9 @@ type Paths struct {
 	// network policy controller (firewall mode), so NetworkPolicies are
 	// enforced between real pods. Only built when asked for by name.
 	KubeRouter string
+	// GolangciLint is golangci-lint, for make lint. Only built when asked
+	// for by name.
+	GolangciLint string
 }
 
 // Tool names accepted by Ensure.
@@ -55,6 +58,8 @@ const (
 	TerraformProviderKubernetes = "terraform-provider-kubernetes"
 	// KubeRouter enforces NetworkPolicy on the real node (Paths.KubeRouter).
 	KubeRouter = "kube-router"
+	// GolangciLint is the linter behind make lint (Paths.GolangciLint).
+	GolangciLint = "golangci-lint"
 )
 
 // AllTools lists the control-plane tools; Ensure with no names builds them
@@ -62,7 +67,7 @@ const (
 var AllTools = []string{Kubernetes, Etcd, Kwok}
 
 // OptionalTools are known to Ensure but built only when named explicitly.
-var OptionalTools = []string{Helm, TerraformProviderKubernetes, KubeRouter}
+var OptionalTools = []string{Helm, TerraformProviderKubernetes, KubeRouter, GolangciLint}
 
 // tool describes how one wrapper module under hack/tools/<name> is built.
 type tool struct {
@@ -94,6 +99,7 @@ type tool struct {
 }
 
 var tools = map[string]tool{
+	GolangciLint: golangciLint,
 	Kubernetes: {
 		name:          Kubernetes,
 		versionModule: "k8s.io/kubernetes",
@@ -304,7 +310,7 @@ func copyFiles(files []string, dir string) error {
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, filepath.Base(f)), data, 0o644); err != nil { //nolint:gosec // G703: files from the kwok module, into the tool's own build dir
 			return err
 		}
 	}

@@ -513,7 +513,7 @@ func terraformStateCases() []badInput {
 			testutil.Eventually(t, time.Minute, func(ctx context.Context) error {
 				for _, obj := range []client.Object{req, s} {
 					if err := admin.Get(ctx, client.ObjectKeyFromObject(obj), obj.DeepCopyObject().(client.Object)); !apierrors.IsNotFound(err) {
-						return fmt.Errorf("reset not served: %s %s still there (%v)", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
+						return fmt.Errorf("reset not served: %s %s still there (%w)", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
 					}
 				}
 				return nil

@@ -37,7 +37,7 @@ func requestCases() []badInput {
 					return err
 				}
 				if err := admin.Get(ctx, client.ObjectKeyFromObject(cm), &corev1.ConfigMap{}); !apierrors.IsNotFound(err) {
-					return fmt.Errorf("the refused request is still there: %v", err)
+					return fmt.Errorf("the refused request is still there: %w", err)
 				}
 				got = "refused and deleted: " + name
 				return nil

@@ -53,7 +53,7 @@ func TestFaultNamespaceStuckTerminating(t *testing.T) {
 		if apierrors.IsNotFound(err) {
 			return nil
 		}
-		return fmt.Errorf("rotation still there (err=%v)", err)
+		return fmt.Errorf("rotation still there (err=%w)", err)
 	})
 	// kube-controller-manager's namespace controller reports the finalizer.
 	testutil.Eventually(t, 90*time.Second, func(ctx context.Context) error {

@@ -88,7 +88,7 @@ func TestFaultTokenRefreshAndRevocation(t *testing.T) {
 	testutil.Eventually(t, 30*time.Second, func(context.Context) error {
 		for what, c := range map[string]client.Client{"old": oldToken, "renewed": newToken} {
 			if err := whoAmI(c); !apierrors.IsUnauthorized(err) {
-				return fmt.Errorf("the %s token after teardown: err = %v, want 401 Unauthorized", what, err)
+				return fmt.Errorf("the %s token after teardown: err = %w, want 401 Unauthorized", what, err)
 			}
 		}
 		return nil

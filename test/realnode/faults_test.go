@@ -45,7 +45,7 @@ func TestNodeCrashKeepsTheLabAndItsGrade(t *testing.T) {
 	testutil.Eventually(t, 60*time.Second, func(context.Context) error {
 		out, err := l.kubectl("exec", "deploy/web", "--", "/web", "get", "http://127.0.0.1:8080/readyz")
 		if err != nil {
-			return fmt.Errorf("exec after the crash: %v %s", err, out)
+			return fmt.Errorf("exec after the crash: %w %s", err, out)
 		}
 		return nil
 	})

@@ -93,7 +93,7 @@ func (l *learner) execUntil(want string, deploy string, cmd ...string) {
 	testutil.Eventually(l.t, 30*time.Second, func(context.Context) error {
 		out, err := l.kubectl(append([]string{"exec", "deploy/" + deploy, "--"}, cmd...)...)
 		if err != nil || !strings.Contains(out, want) {
-			return fmt.Errorf("exec in %s: %v %q, want %q", deploy, err, out, want)
+			return fmt.Errorf("exec in %s: %w %q, want %q", deploy, err, out, want)
 		}
 		return nil
 	})
@@ -168,7 +168,7 @@ func TestLearnerJourneyOnRealPods(t *testing.T) {
 	testutil.Eventually(t, 30*time.Second, func(context.Context) error {
 		out, err := l.kubectl("logs", "deploy/web")
 		if err != nil || !strings.Contains(out, "GET /") {
-			return fmt.Errorf("logs %v: %q", err, out)
+			return fmt.Errorf("logs %w: %q", err, out)
 		}
 		return nil
 	})
@@ -347,7 +347,7 @@ func TestSuspendStopsContainers(t *testing.T) {
 	testutil.Eventually(t, 90*time.Second, func(context.Context) error {
 		out, err := l.kubectl("get", "pods", "-l", "app=web", "-o", "name")
 		if err != nil || strings.TrimSpace(out) != "" {
-			return fmt.Errorf("pods still there: %v %q", err, out)
+			return fmt.Errorf("pods still there: %w %q", err, out)
 		}
 		return nil
 	})
@@ -358,7 +358,7 @@ func TestSuspendStopsContainers(t *testing.T) {
 	testutil.Eventually(t, 30*time.Second, func(context.Context) error {
 		out, err := l.kubectl("exec", "deploy/web", "--", "/web", "get", "http://127.0.0.1:8080/readyz")
 		if err != nil || strings.TrimSpace(out) == "" {
-			return fmt.Errorf("web does not answer after resume: %v %s", err, out)
+			return fmt.Errorf("web does not answer after resume: %w %s", err, out)
 		}
 		return nil
 	})
@@ -420,7 +420,7 @@ func TestLabsAreIsolatedOnTheNetwork(t *testing.T) {
 		testutil.Eventually(t, 30*time.Second, func(context.Context) error {
 			out, err := b.kubectl("exec", "deploy/web", "--", "/web", "get", "http://"+target+"/")
 			if err != nil || !strings.Contains(out, "web 1.0") {
-				return fmt.Errorf("inside the lab, %s: %v %s", target, err, out)
+				return fmt.Errorf("inside the lab, %s: %w %s", target, err, out)
 			}
 			return nil
 		})
