@@ -85,7 +85,8 @@ FUZZ_TARGETS = \
 	./internal/grading/facts/kube:FuzzNormalize \
 	./internal/submission:FuzzFromConfigMap \
 	./internal/submission:FuzzDigest \
-	./internal/lab:FuzzValidateStarter
+	./internal/lab:FuzzValidateStarter \
+	./internal/jsontree:FuzzWalker
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME (default 10s), e.g. make fuzz FUZZTIME=60s.
