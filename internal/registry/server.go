@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -55,6 +56,9 @@ type Options struct {
 	Key []byte
 	// Addr is the listen address; DefaultAddr (loopback, any port) if empty.
 	Addr string
+	// TLS, when set, serves HTTPS with it (a cluster's registry,
+	// cmd/lab-registry); nil serves plain HTTP (loopback).
+	TLS *tls.Config
 	// Prefix is the repository prefix of labs' repositories (Config.Prefix).
 	Prefix string
 	// MaxBodyBytes bounds a request body; DefaultMaxBodyBytes if zero.
@@ -187,6 +191,9 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("registry: %w", err)
 	}
+	if s.opts.TLS != nil {
+		ln = tls.NewListener(ln, s.opts.TLS)
+	}
 	s.ln = ln
 	s.srv = &http.Server{
 		Handler:           s.Handler(),
@@ -216,9 +223,9 @@ func (s *Server) Addr() string {
 }
 
 // Config is how labs and the grading collector reach this server once it
-// has started: plain HTTP on its loopback address, per-lab credentials.
+// has started: plain HTTP (or TLS) on its address, per-lab credentials.
 func (s *Server) Config() Config {
-	return Config{Host: s.Addr(), Prefix: s.opts.Prefix, Insecure: true, Key: s.opts.Key}
+	return Config{Host: s.Addr(), Prefix: s.opts.Prefix, Insecure: s.opts.TLS == nil, Key: s.opts.Key}
 }
 
 // Stop stops serving, waiting for requests in flight until ctx ends, and
