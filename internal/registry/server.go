@@ -2,9 +2,9 @@ package registry
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
