@@ -8,6 +8,8 @@
 //	    HOST and the Service's names, renewed when a third of its life is
 //	    left), then serve HTTPS with per-lab credentials, storing in --dir
 //	    (a PersistentVolume), with the offline base library/static:nonroot.
+//	    --tls-cert-file and --tls-key-file serve a certificate of your own
+//	    instead (cert-manager's, say); the key Secret is still made.
 //	lab-registry bootstrap --out DIR [--best-effort]
 //	    make the key and CA Secrets if absent and write DIR/key and
 //	    DIR/ca.crt: the operator pod's init container, so the operator
@@ -20,6 +22,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -79,6 +82,8 @@ func run(ctx context.Context, args []string, log *slog.Logger, client func() (ku
 	prefix := fs.String("prefix", "", "serve: repository prefix of labs (the operator's --registry-prefix)")
 	out := fs.String("out", "", "bootstrap: folder to write key and ca.crt into")
 	bestEffort := fs.Bool("best-effort", false, "bootstrap: log a failure and exit 0")
+	certFile := fs.String("tls-cert-file", "", "serve: a serving certificate of your own (PEM), instead of the self-signed CA's")
+	keyFile := fs.String("tls-key-file", "", "serve: its private key (PEM)")
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() > 0 {
 		return fmt.Errorf("%w (%v)", errUsage, err)
 	}
@@ -86,16 +91,15 @@ func run(ctx context.Context, args []string, log *slog.Logger, client func() (ku
 		return fmt.Errorf("%w: no --namespace and no $POD_NAMESPACE", errUsage)
 	}
 	c, err := client()
-	if err != nil {
-		return err
-	}
 	b := registry.Bootstrap{Client: c, Namespace: *namespace, Owner: *owner}
 	switch args[0] {
 	case "bootstrap":
 		if *out == "" {
 			return fmt.Errorf("%w: bootstrap needs --out", errUsage)
 		}
-		err := bootstrap(ctx, b, *out)
+		if err == nil {
+			err = bootstrap(ctx, b, *out)
+		}
 		if err != nil && *bestEffort {
 			log.Error("the lab registry's key and CA are not available: the operator starts without a lab registry (Docker exercises fail their image checks saying so)", "err", err)
 			return nil
@@ -105,14 +109,22 @@ func run(ctx context.Context, args []string, log *slog.Logger, client func() (ku
 		}
 		return err
 	case "serve":
+		if err != nil {
+			return err
+		}
 		if *host == "" {
 			return fmt.Errorf("%w: serve needs --host", errUsage)
 		}
 		if err := (registry.Config{Host: *host, Prefix: *prefix}).Validate(); err != nil {
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
-		b.Hosts = registry.ServingHosts(*host, registry.Service, *namespace)
-		return serve(ctx, b, *addr, *dir, *prefix, log)
+		if (*certFile == "") != (*keyFile == "") {
+			return fmt.Errorf("%w: --tls-cert-file and --tls-key-file go together", errUsage)
+		}
+		if *certFile == "" {
+			b.Hosts = registry.ServingHosts(*host, registry.Service, *namespace)
+		}
+		return serve(ctx, b, servingOptions{addr: *addr, dir: *dir, prefix: *prefix, host: *host, certFile: *certFile, keyFile: *keyFile}, log)
 	default:
 		return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 	}
@@ -134,17 +146,27 @@ func bootstrap(ctx context.Context, b registry.Bootstrap, out string) error {
 	return os.WriteFile(filepath.Join(out, "ca.crt"), m.CACert, 0o644)
 }
 
-func serve(ctx context.Context, b registry.Bootstrap, addr, dir, prefix string, log *slog.Logger) error {
+type servingOptions struct {
+	addr, dir, prefix, host string
+	certFile, keyFile       string
+}
+
+func serve(ctx context.Context, b registry.Bootstrap, o servingOptions, log *slog.Logger) error {
 	m, err := b.Ensure(ctx)
 	if err != nil {
 		return err
 	}
-	pair, err := tls.X509KeyPair(m.TLSCert, m.TLSKey)
+	var pair tls.Certificate
+	if o.certFile != "" {
+		pair, err = tls.LoadX509KeyPair(o.certFile, o.keyFile)
+	} else {
+		pair, err = tls.X509KeyPair(m.TLSCert, m.TLSKey)
+	}
 	if err != nil {
 		return err
 	}
 	srv, err := registry.New(registry.Options{
-		Dir: dir, Key: m.Key, Addr: addr, Prefix: prefix,
+		Dir: o.dir, Key: m.Key, Addr: o.addr, Prefix: o.prefix,
 		TLS: &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12},
 		Log: logr.FromSlogHandler(log.Handler()),
 	})
@@ -161,7 +183,7 @@ func serve(ctx context.Context, b registry.Bootstrap, addr, dir, prefix string, 
 	if err := srv.Start(ctx); err != nil {
 		return err
 	}
-	log.Info("serving the lab registry over TLS", "addr", srv.Addr(), "hosts", strings.Join(b.Hosts, ","), "storage", dir)
+	log.Info("serving the lab registry over TLS", "addr", srv.Addr(), "host", o.host, "certificate", cmp.Or(o.certFile, "self-signed CA's for "+strings.Join(b.Hosts, ",")), "storage", o.dir)
 	<-ctx.Done()
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
