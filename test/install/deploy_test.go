@@ -82,8 +82,11 @@ func kustomizeBuild(t testing.TB, image, host string) string {
 	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
 		name, tag = image[:i], image[i+1:]
 	}
-	k := fmt.Sprintf("resources:\n- %s\nimages:\n- name: ghcr.io/handson-dev/rotation-operator\n  newName: %s\n  newTag: %s\n",
-		filepath.Join(repoRoot(t), "config", "default"), name, tag)
+	base, err := filepath.Rel(overlay, filepath.Join(repoRoot(t), "config", "default"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := fmt.Sprintf("resources:\n- %s\nimages:\n- name: ghcr.io/handson-dev/rotation-operator\n  newName: %s\n  newTag: %s\n", base, name, tag)
 	if err := os.WriteFile(filepath.Join(overlay, "kustomization.yaml"), []byte(k), 0o644); err != nil {
 		t.Fatal(err)
 	}

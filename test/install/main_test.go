@@ -20,6 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
+	ctrl "sigs.k8s.io/controller-runtime"
+
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/labimages"
 	"github.com/handson-dev/rotation-operator/internal/localcluster"
@@ -44,6 +47,7 @@ func run(m *testing.M) (code int) {
 		fmt.Println("install e2e not run:", why)
 		return 0
 	}
+	ctrl.SetLogger(logr.Discard())
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "install-e2e-")
 	if err != nil {
