@@ -91,7 +91,8 @@ func kustomizeBuild(t testing.TB, image, host string) string {
 		t.Fatal(err)
 	}
 	opts := krusty.MakeDefaultOptions()
-	opts.LoadRestrictions = 0 // LoadRestrictionsNone: the base is outside the overlay
+	opts.LoadRestrictions = 0                 // LoadRestrictionsNone: the base is outside the overlay
+	opts.Reorder = krusty.ReorderOptionLegacy // kustomize build's: namespaces and CRDs first
 	res, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), overlay)
 	if err != nil {
 		t.Fatalf("kustomize build config/default: %v", err)

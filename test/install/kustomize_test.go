@@ -18,7 +18,13 @@ func TestMakeDeploy(t *testing.T) {
 	registryVolume(t)
 	host := registryHost(t)
 	start := time.Now()
-	kubectl(t, kustomizeBuild(t, operatorImage, host), "apply", "--server-side", "-f", "-")
+	manifest := kustomizeBuild(t, operatorImage, host)
+	t.Cleanup(func() {
+		if t.Failed() { // leave the cluster clean for the next test
+			_, _ = kubectlErr(manifest, "delete", "--ignore-not-found", "--wait=true", "--timeout=3m", "-f", "-")
+		}
+	})
+	kubectl(t, manifest, "apply", "--server-side", "-f", "-")
 	trustRegistry(t, host)
 	first := applyRotation(t, "first-k")
 	waitAvailable(t, operatorDeployment, 2, 3*time.Minute)
@@ -33,7 +39,7 @@ func TestMakeDeploy(t *testing.T) {
 	jl.kubectlExercise()
 	l.dockerPush(host)
 
-	kubectl(t, kustomizeBuild(t, operatorImage, host), "delete", "--ignore-not-found", "--wait=true", "--timeout=3m", "-f", "-")
+	kubectl(t, manifest, "delete", "--ignore-not-found", "--wait=true", "--timeout=3m", "-f", "-")
 	assertNothingLeft(t)
 }
 

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
@@ -32,6 +33,10 @@ import (
 // operatorImage is the name the built image is imported under: a name no
 // registry serves, so the kubelet must find it on the node.
 const operatorImage = "rotation.local/rotation-operator:e2e"
+
+// operatorImageNext is a newer build of it, for the upgrade: the same
+// programs, another image (a label more), another digest.
+const operatorImageNext = "rotation.local/rotation-operator:e2e-next"
 
 var (
 	cluster *localcluster.Cluster
@@ -105,8 +110,22 @@ func buildImages(ctx context.Context, dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return "", err
+	}
+	cfg := cf.Config.DeepCopy()
+	cfg.Labels["org.opencontainers.image.version"] = "e2e-next"
+	nextImg, err := mutate.Config(img, *cfg)
+	if err != nil {
+		return "", err
+	}
+	next, err := operatorimage.AsLabImage(operatorImageNext, nextImg)
+	if err != nil {
+		return "", err
+	}
 	archive := filepath.Join(dir, "images.tar")
-	if err := operatorimage.WriteArchive(archive, operatorImage, img, lab...); err != nil {
+	if err := operatorimage.WriteArchive(archive, operatorImage, img, append(lab, next)...); err != nil {
 		return "", err
 	}
 	imageBuilt = time.Since(start)
