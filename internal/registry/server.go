@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -200,6 +201,7 @@ func (s *Server) Start(ctx context.Context) error {
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          log.New(serverErrors{s.opts.Log}, "", 0),
 	}
 	s.done = make(chan error, 1)
 	go func() {
@@ -493,4 +495,17 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{"code": code, "message": message}}})
+}
+
+// serverErrors passes net/http's server errors to the registry's log,
+// without the TLS handshakes a TCP probe (the kubelet's) leaves unfinished.
+type serverErrors struct{ log logr.Logger }
+
+func (w serverErrors) Write(p []byte) (int, error) {
+	line := strings.TrimSpace(string(p))
+	if strings.Contains(line, "TLS handshake error") && strings.HasSuffix(line, "EOF") {
+		return len(p), nil
+	}
+	w.log.Info(line)
+	return len(p), nil
 }
