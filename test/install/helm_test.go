@@ -55,8 +55,11 @@ func TestHelmInstall(t *testing.T) {
 	// The namespace runs pods under the restricted Pod Security standard.
 	t.Cleanup(func() {
 		if t.Failed() { // leave the cluster clean for the next test
+			paths, err := toolchain.Ensure(context.Background(), os.Stderr, toolchain.Helm)
+			if err == nil {
+				_ = exec.Command(paths.Helm, "--kubeconfig", cluster.KubeconfigPath, "uninstall", "rotation", "--namespace", operatorNamespace, "--wait", "--timeout", "3m").Run()
+			}
 			_, _ = kubectlErr("", "delete", "namespace", operatorNamespace, "--ignore-not-found", "--wait=true", "--timeout=2m")
-			_, _ = kubectlErr("", "delete", "crd", "learningrotations.rotations.handson.dev", "exercises.rotations.handson.dev", "--ignore-not-found")
 		}
 	})
 	kubectl(t, "", "create", "namespace", operatorNamespace)
