@@ -12,6 +12,8 @@ COPY controllers/ controllers/
 COPY internal/ internal/
 COPY labs/ labs/
 RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath -ldflags="-s -w" -o manager ./cmd/rotation-operator
+# The labs' registry in a cluster (config/registry) runs from this image too.
+RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath -ldflags="-s -w" -o lab-registry ./cmd/lab-registry
 
 # The Terraform kubernetes provider, built from the same wrapper module the
 # tests use and laid out as a filesystem_mirror: graded Terraform may use
@@ -37,5 +39,6 @@ WORKDIR /
 COPY --from=builder /workspace/manager /manager
 COPY --from=terraform /bin/terraform /usr/local/bin/terraform
 COPY --from=provider /mirror /opt/terraform/mirror
+COPY --from=builder /workspace/lab-registry /lab-registry
 USER 65532:65532
 ENTRYPOINT ["/manager"]

@@ -210,13 +210,20 @@ install: manifests kustomize ## Install the CRDs, learner/mentor ClusterRoles an
 uninstall: manifests kustomize ## Remove the CRDs (and every rotation with them) from the current cluster.
 	$(KUSTOMIZE) build config/crd | kubectl delete --ignore-not-found -f -
 
+# The lab registry's address (config/registry), as kubelets and learners
+# reach it: by default the first node's InternalIP at the registry's NodePort.
+REGISTRY_NODEPORT ?= 30500
+REGISTRY_HOST ?= $(shell kubectl get nodes -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}'):$(REGISTRY_NODEPORT)
+# config/registry's placeholder for REGISTRY_HOST.
+REGISTRY_PLACEHOLDER := registry.invalid:30500
+
 .PHONY: deploy
-deploy: manifests kustomize ## Deploy the operator into the current cluster with image $(IMG).
-	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
-	$(KUSTOMIZE) build config/default | kubectl apply --server-side -f -
+deploy: manifests kustomize ## Deploy the operator and the lab registry with image $(IMG) and registry address $(REGISTRY_HOST).
+	cd config/default && $(KUSTOMIZE) edit set image controller=$(IMG)
+	$(KUSTOMIZE) build config/default | sed 's|$(REGISTRY_PLACEHOLDER)|$(REGISTRY_HOST)|g' | kubectl apply --server-side -f -
 
 .PHONY: undeploy
-undeploy: kustomize ## Remove the operator from the current cluster.
+undeploy: kustomize ## Remove the operator, the registry (with its images) and the CRDs (with every rotation).
 	$(KUSTOMIZE) build config/default | kubectl delete --ignore-not-found -f -
 
 ##@ Tool binaries

@@ -5,6 +5,7 @@ package operator
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -150,6 +151,15 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	}
 	if o.LabCAData == nil {
 		o.LabCAData = cfg.CAData
+	}
+	if o.LabCAData == nil && cfg.CAFile != "" {
+		// In a pod the CA is a file (the ServiceAccount's ca.crt): without
+		// it learner kubeconfigs would not verify the apiserver.
+		ca, err := os.ReadFile(cfg.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading the apiserver CA for learner kubeconfigs: %w", err)
+		}
+		o.LabCAData = ca
 	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}

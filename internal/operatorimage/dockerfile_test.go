@@ -3,6 +3,7 @@ package operatorimage
 import (
 	"encoding/json"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -149,7 +150,7 @@ func TestDockerfileEquivalence(t *testing.T) {
 		}
 		copies[rest[1]] = from
 	}
-	wantDest := []string{ManagerPath, TerraformPath, MirrorPath}
+	wantDest := []string{ManagerPath, RegistryPath, TerraformPath, MirrorPath}
 	var gotDest []string
 	for d := range copies {
 		gotDest = append(gotDest, d)
@@ -160,12 +161,19 @@ func TestDockerfileEquivalence(t *testing.T) {
 		t.Fatalf("the Dockerfile copies to %q, Build puts programs at %q", gotDest, wantDest)
 	}
 
-	// /manager: the builder's go build, with Build's flags.
-	builder := byName[copies[ManagerPath]]
-	run := strings.Join(builder.all("RUN"), "\n")
-	for _, want := range []string{"CGO_ENABLED=0", "go build", "-trimpath", `-ldflags="-s -w"`, Package} {
-		if !strings.Contains(run, want) {
-			t.Errorf("the Dockerfile builds %s without %s: %s", ManagerPath, want, run)
+	// /manager and /lab-registry: the builder's go build, with Build's flags.
+	for dest, pkg := range map[string]string{ManagerPath: Package, RegistryPath: RegistryPackage} {
+		builder := byName[copies[dest]]
+		var build string
+		for _, r := range builder.all("RUN") {
+			if strings.Contains(r, pkg) {
+				build = r
+			}
+		}
+		for _, want := range []string{"CGO_ENABLED=0", "go build", "-trimpath", `-ldflags="-s -w"`, pkg, "-o " + strings.TrimPrefix(path.Base(dest), "/")} {
+			if !strings.Contains(build, want) {
+				t.Errorf("the Dockerfile builds %s without %s: %q", dest, want, build)
+			}
 		}
 	}
 	args := strings.Join(BuildArgs("OUT"), " ")

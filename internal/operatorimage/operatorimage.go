@@ -3,6 +3,8 @@
 // sources the Dockerfile uses and laid out as the Dockerfile lays it out:
 //
 //	/manager                 go build CGO_ENABLED=0 -trimpath -ldflags="-s -w" ./cmd/rotation-operator
+//	/lab-registry            the same go build of ./cmd/lab-registry: the labs' registry
+//	                         in a cluster (config/registry), so it needs no image of its own
 //	/usr/local/bin/terraform the terraform CLI (Options.Terraform: a static binary)
 //	/opt/terraform/mirror/   the kubernetes provider as a filesystem mirror
 //	                         (toolchain.TerraformProviderKubernetes, built static)
@@ -14,13 +16,13 @@
 // this image as `/manager runner terraform ...`.
 //
 // Unlike distroless, the image has no CA bundle, no tzdata and no
-// os-release: nothing from the build machine but the three programs.
+// os-release: nothing from the build machine but the four programs.
 //
 // Build caches the image as an OCI layout under
 //
 //	<cache root>/operatorimage/<key>/
 //
-// where key hashes the three binaries and how the image is put together,
+// where key hashes the four binaries and how the image is put together,
 // so a warm Build costs an up-to-date go build check and hashing the
 // binaries (about two seconds), and the same binaries make the same
 // digest.
@@ -59,6 +61,7 @@ import (
 // runner Job (terraform.JobFor) expects them.
 const (
 	ManagerPath   = "/manager"
+	RegistryPath  = "/lab-registry"
 	TerraformPath = "/usr/local/bin/terraform"
 	MirrorPath    = "/opt/terraform/mirror"
 )
@@ -70,16 +73,22 @@ var User = fmt.Sprintf("%d:%d", labimages.UID, labimages.GID)
 // Package is what the manager is built from, relative to the repository.
 const Package = "./cmd/rotation-operator"
 
+// RegistryPackage is what /lab-registry is built from.
+const RegistryPackage = "./cmd/lab-registry"
+
 // formatVersion is part of every cache key: bump it when the image is put
 // together differently in a way the other inputs of the key do not show.
-const formatVersion = "operatorimage/1"
+const formatVersion = "operatorimage/2"
 
 // BuildArgs are the arguments of go build for the manager, writing out:
 // the Dockerfile's (CGO_ENABLED=0 is in the environment, BuildEnv), and
 // no VCS stamp, which the Dockerfile's build has none of either (no .git
 // in its context) and which would change the binary with every commit.
-func BuildArgs(out string) []string {
-	return []string{"build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", out, Package}
+func BuildArgs(out string) []string { return BuildArgsFor(out, Package) }
+
+// BuildArgsFor are BuildArgs for another package of the image.
+func BuildArgsFor(out, pkg string) []string {
+	return []string{"build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w", "-o", out, pkg}
 }
 
 // BuildEnv is the environment of the manager's go build for linux/goarch:
@@ -99,9 +108,10 @@ type Options struct {
 	CacheDir string
 	// Go is the go command (go, from PATH).
 	Go string
-	// Manager is a linux/GOARCH manager binary to use instead of building
-	// one (tests).
-	Manager string
+	// Manager and Registry are linux/GOARCH binaries of the manager and
+	// of cmd/lab-registry to use instead of building them (tests); both or
+	// neither.
+	Manager, Registry string
 	// Terraform is the terraform CLI to put into the image; it must be a
 	// static linux/GOARCH binary (the image has no libc). Default: terraform
 	// on PATH.
@@ -172,15 +182,21 @@ func Build(ctx context.Context, opts Options) (v1.Image, error) {
 	}
 	defer unlock()
 
-	managerPath := o.Manager
+	managerPath, registryPath := o.Manager, o.Registry
 	if managerPath == "" {
-		if managerPath, err = buildManager(ctx, o); err != nil {
+		if managerPath, err = buildProgram(ctx, o, Package, "manager"); err != nil {
+			return nil, err
+		}
+	}
+	if registryPath == "" {
+		if registryPath, err = buildProgram(ctx, o, RegistryPackage, "lab-registry"); err != nil {
 			return nil, err
 		}
 	}
 	providerRel := toolchain.TerraformProviderMirrorPath("linux", GOARCH)
 	inputs := []struct{ what, path string }{
 		{"the manager", managerPath},
+		{"the lab registry", registryPath},
 		{"terraform", o.Terraform},
 		{"the terraform kubernetes provider", filepath.Join(o.ProviderMirror, filepath.FromSlash(providerRel))},
 	}
@@ -195,7 +211,7 @@ func Build(ctx context.Context, opts Options) (v1.Image, error) {
 		}
 		bins[i] = b
 	}
-	files := Layers(bins[0], bins[1], bins[2])
+	files := Layers(bins[0], bins[1], bins[2], bins[3])
 	key, err := cacheKey(files)
 	if err != nil {
 		return nil, err
@@ -228,28 +244,29 @@ func Build(ctx context.Context, opts Options) (v1.Image, error) {
 	return img, nil
 }
 
-// buildManager runs go build for the manager into a fixed path of the
-// cache, where go finds it up to date next time and does not link again.
-func buildManager(ctx context.Context, o Options) (string, error) {
-	out := filepath.Join(o.CacheDir, "manager-linux-"+GOARCH)
+// buildProgram runs go build for pkg into a fixed path of the cache, where
+// go finds it up to date next time and does not link again.
+func buildProgram(ctx context.Context, o Options, pkg, name string) (string, error) {
+	out := filepath.Join(o.CacheDir, name+"-linux-"+GOARCH)
 	start := time.Now()
-	fmt.Fprintf(o.Log, "go build %s for linux/%s\n", Package, GOARCH)
-	cmd := exec.CommandContext(ctx, o.Go, BuildArgs(out)...)
+	fmt.Fprintf(o.Log, "go build %s for linux/%s\n", pkg, GOARCH)
+	cmd := exec.CommandContext(ctx, o.Go, BuildArgsFor(out, pkg)...)
 	cmd.Dir = o.RepoRoot
 	cmd.Env = append(os.Environ(), BuildEnv(GOARCH)...)
 	var stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stderr, &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("operator image: go %s: %w\n%s", strings.Join(BuildArgs(out), " "), err, stderr.String())
+		return "", fmt.Errorf("operator image: go %s: %w\n%s", strings.Join(BuildArgsFor(out, pkg), " "), err, stderr.String())
 	}
-	fmt.Fprintf(o.Log, "go build %s: %s\n", Package, time.Since(start).Round(100*time.Millisecond))
+	fmt.Fprintf(o.Log, "go build %s: %s\n", pkg, time.Since(start).Round(100*time.Millisecond))
 	return out, nil
 }
 
 // Layers are the image's layers, each a list of files: the base (users,
-// home, /tmp), terraform, the provider mirror and the manager, which
-// changes most often and so comes last (a node keeps the layers before).
-func Layers(manager, terraform, provider []byte) [][]labimages.File {
+// home, /tmp), terraform, the provider mirror, the lab registry and the
+// manager, which changes most often and so comes last (a node keeps the
+// layers before).
+func Layers(manager, labRegistry, terraform, provider []byte) [][]labimages.File {
 	dirs := func(p string) []labimages.File { // p's parents, outermost first
 		var out []labimages.File
 		for d := path.Dir(p); d != "/"; d = path.Dir(d) {
@@ -265,6 +282,7 @@ func Layers(manager, terraform, provider []byte) [][]labimages.File {
 		labimages.BaseFiles(),
 		append(dirs(TerraformPath), file(TerraformPath, terraform)),
 		append(dirs(providerPath), file(providerPath, provider)),
+		{file(RegistryPath, labRegistry)},
 		{file(ManagerPath, manager)},
 	}
 }
@@ -274,6 +292,7 @@ var layerHistory = []string{
 	"users, /home/nonroot and /tmp (internal/operatorimage)",
 	"COPY terraform " + TerraformPath,
 	"COPY the kubernetes provider mirror " + MirrorPath,
+	"go build " + RegistryPackage + " -> " + RegistryPath,
 	"go build " + Package + " -> " + ManagerPath,
 }
 

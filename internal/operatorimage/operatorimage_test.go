@@ -21,17 +21,18 @@ import (
 	"github.com/handson-dev/rotation-operator/internal/toolchain"
 )
 
-// standIns are small static binaries standing for the manager, terraform
-// and the provider (the lab pause program with a marker appended: still a
+// standIns are small static binaries standing for the manager, the lab
+// registry, terraform and the provider (the lab pause program with a marker appended: still a
 // valid ELF file), so the test builds no operator and needs no terraform.
 var standIns struct {
 	once                         sync.Once
-	manager, terraform, provider string
+	manager, registry, terraform string
+	provider                     string
 	mirror                       string
 	err                          error
 }
 
-func binaries(t *testing.T) (manager, terraform, mirror string) {
+func binaries(t *testing.T) (manager, labRegistry, terraform, mirror string) {
 	t.Helper()
 	standIns.once.Do(func() {
 		dir, err := os.MkdirTemp("", "operatorimage-test-")
@@ -59,7 +60,7 @@ func binaries(t *testing.T) (manager, terraform, mirror string) {
 		}
 		standIns.mirror = filepath.Join(dir, "mirror")
 		provider := filepath.Join(standIns.mirror, filepath.FromSlash(toolchain.TerraformProviderMirrorPath("linux", GOARCH)))
-		for p, marker := range map[*string]string{&standIns.manager: filepath.Join(dir, "manager"), &standIns.terraform: filepath.Join(dir, "terraform"), &standIns.provider: provider} {
+		for p, marker := range map[*string]string{&standIns.manager: filepath.Join(dir, "manager"), &standIns.registry: filepath.Join(dir, "lab-registry"), &standIns.terraform: filepath.Join(dir, "terraform"), &standIns.provider: provider} {
 			*p = marker
 			if err := os.MkdirAll(filepath.Dir(marker), 0o755); err != nil {
 				standIns.err = err
@@ -74,7 +75,7 @@ func binaries(t *testing.T) (manager, terraform, mirror string) {
 	if standIns.err != nil {
 		t.Fatal(standIns.err)
 	}
-	return standIns.manager, standIns.terraform, standIns.mirror
+	return standIns.manager, standIns.registry, standIns.terraform, standIns.mirror
 }
 
 func TestMain(m *testing.M) {
@@ -87,8 +88,8 @@ func TestMain(m *testing.M) {
 
 func build(t *testing.T, cache string, log io.Writer) v1.Image {
 	t.Helper()
-	manager, terraform, mirror := binaries(t)
-	img, err := Build(context.Background(), Options{CacheDir: cache, Manager: manager, Terraform: terraform, ProviderMirror: mirror, Log: log})
+	manager, labRegistry, terraform, mirror := binaries(t)
+	img, err := Build(context.Background(), Options{CacheDir: cache, Manager: manager, Registry: labRegistry, Terraform: terraform, ProviderMirror: mirror, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,6 +163,8 @@ func TestImageLayout(t *testing.T) {
 		"opt/terraform/mirror/registry.terraform.io/hashicorp/kubernetes/" + toolchain.TerraformProviderVersion + "/linux_" + GOARCH + "/ dir 755 0:0",
 		provider + " file 755 0:0",
 	}, {
+		"lab-registry file 755 0:0",
+	}, {
 		"manager file 755 0:0",
 	}}
 	got := files(t, img)
@@ -180,7 +183,7 @@ func TestImageLayout(t *testing.T) {
 			if !h.ModTime.Equal(labimages.Epoch) || h.Uname != "" || h.Gname != "" {
 				t.Errorf("%s: time %s, owner names %q:%q; want the epoch and numeric owners only", h.Name, h.ModTime, h.Uname, h.Gname)
 			}
-			marker := map[string]string{"manager": "manager", "usr/local/bin/terraform": "terraform", provider: filepath.Base(provider)}[h.Name]
+			marker := map[string]string{"manager": "manager", "lab-registry": "lab-registry", "usr/local/bin/terraform": "terraform", provider: filepath.Base(provider)}[h.Name]
 			if marker != "" && !bytes.HasSuffix(f.data, []byte("stand-in "+marker)) {
 				t.Errorf("%s is not the %s given", h.Name, marker)
 			}
@@ -201,14 +204,14 @@ func TestImageLayout(t *testing.T) {
 	if c := cf.Config; c.User != "65532:65532" || !slices.Equal(c.Entrypoint, []string{"/manager"}) || len(c.Cmd) != 0 || c.WorkingDir != "/" {
 		t.Errorf("user %q entrypoint %q cmd %q workdir %q; want 65532:65532, [/manager], none, /", c.User, c.Entrypoint, c.Cmd, c.WorkingDir)
 	}
-	if cf.OS != "linux" || cf.Architecture != GOARCH || !cf.Created.Equal(labimages.Epoch) || len(cf.History) != 4 {
+	if cf.OS != "linux" || cf.Architecture != GOARCH || !cf.Created.Equal(labimages.Epoch) || len(cf.History) != 5 {
 		t.Errorf("platform %s/%s, created %s, %d history entries", cf.OS, cf.Architecture, cf.Created, len(cf.History))
 	}
 	m, err := img.Manifest()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.MediaType != "application/vnd.oci.image.manifest.v1+json" || len(m.Layers) != 4 {
+	if m.MediaType != "application/vnd.oci.image.manifest.v1+json" || len(m.Layers) != 5 {
 		t.Errorf("manifest %s with %d layers", m.MediaType, len(m.Layers))
 	}
 }
@@ -241,7 +244,7 @@ func TestBuildIsCachedAndReproducible(t *testing.T) {
 // TestRefusesDynamicBinaries: a dynamically linked terraform (the image
 // has no libc) is refused, with why.
 func TestRefusesDynamicBinaries(t *testing.T) {
-	manager, _, mirror := binaries(t)
+	manager, labRegistry, _, mirror := binaries(t)
 	dynamic := ""
 	for _, p := range []string{"/bin/true", "/usr/bin/true", "/bin/ls"} {
 		if b, err := os.ReadFile(p); err == nil && StaticLinuxExecutable(b, GOARCH) != nil && strings.Contains(StaticLinuxExecutable(b, GOARCH).Error(), "dynamically linked") {
@@ -252,14 +255,14 @@ func TestRefusesDynamicBinaries(t *testing.T) {
 	if dynamic == "" {
 		t.Skip("no dynamically linked executable on this machine")
 	}
-	_, err := Build(context.Background(), Options{CacheDir: t.TempDir(), Manager: manager, Terraform: dynamic, ProviderMirror: mirror})
+	_, err := Build(context.Background(), Options{CacheDir: t.TempDir(), Manager: manager, Registry: labRegistry, Terraform: dynamic, ProviderMirror: mirror})
 	if err == nil || !strings.Contains(err.Error(), "terraform") || !strings.Contains(err.Error(), "dynamically linked") {
 		t.Fatalf("Build with a dynamic terraform: %v", err)
 	}
 	if err := StaticLinuxExecutable([]byte("#!/bin/sh\n"), GOARCH); err == nil {
 		t.Error("a shell script passed as a static executable")
 	}
-	_, err = Build(context.Background(), Options{CacheDir: t.TempDir(), Manager: manager, Terraform: manager, ProviderMirror: t.TempDir()})
+	_, err = Build(context.Background(), Options{CacheDir: t.TempDir(), Manager: manager, Registry: labRegistry, Terraform: manager, ProviderMirror: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "provider") {
 		t.Errorf("Build without the provider in the mirror: %v", err)
 	}

@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -55,6 +57,9 @@ type Options struct {
 	Key []byte
 	// Addr is the listen address; DefaultAddr (loopback, any port) if empty.
 	Addr string
+	// TLS, when set, serves HTTPS with it (a cluster's registry,
+	// cmd/lab-registry); nil serves plain HTTP (loopback).
+	TLS *tls.Config
 	// Prefix is the repository prefix of labs' repositories (Config.Prefix).
 	Prefix string
 	// MaxBodyBytes bounds a request body; DefaultMaxBodyBytes if zero.
@@ -187,12 +192,16 @@ func (s *Server) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("registry: %w", err)
 	}
+	if s.opts.TLS != nil {
+		ln = tls.NewListener(ln, s.opts.TLS)
+	}
 	s.ln = ln
 	s.srv = &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          log.New(serverErrors{s.opts.Log}, "", 0),
 	}
 	s.done = make(chan error, 1)
 	go func() {
@@ -216,9 +225,9 @@ func (s *Server) Addr() string {
 }
 
 // Config is how labs and the grading collector reach this server once it
-// has started: plain HTTP on its loopback address, per-lab credentials.
+// has started: plain HTTP (or TLS) on its address, per-lab credentials.
 func (s *Server) Config() Config {
-	return Config{Host: s.Addr(), Prefix: s.opts.Prefix, Insecure: true, Key: s.opts.Key}
+	return Config{Host: s.Addr(), Prefix: s.opts.Prefix, Insecure: s.opts.TLS == nil, Key: s.opts.Key}
 }
 
 // Stop stops serving, waiting for requests in flight until ctx ends, and
@@ -490,4 +499,17 @@ func writeError(w http.ResponseWriter, status int, code, message string) {
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"errors": []map[string]any{{"code": code, "message": message}}})
+}
+
+// serverErrors passes net/http's server errors to the registry's log,
+// without the TLS handshakes a TCP probe (the kubelet's) leaves unfinished.
+type serverErrors struct{ log logr.Logger }
+
+func (w serverErrors) Write(p []byte) (int, error) {
+	line := strings.TrimSpace(string(p))
+	if strings.Contains(line, "TLS handshake error") && strings.HasSuffix(line, "EOF") {
+		return len(p), nil
+	}
+	w.log.Info(line)
+	return len(p), nil
 }
