@@ -66,7 +66,8 @@ const (
 	MaxManifestObjects = 500
 )
 
-// Fact names under the helm variable.
+// FactReleases is the fact name of the lab's releases under the helm
+// variable.
 const FactReleases = "releases"
 
 // Helm's Secrets driver: the label every release Secret carries, the labels
