@@ -78,7 +78,7 @@ const (
 	nameLabel    = "name"
 	versionLabel = "version"
 	releaseKey   = "release"
-	secretPrefix = "sh.helm.release.v1."
+	secretPrefix = "sh.helm.release.v1." //nolint:gosec // G101: the name prefix of Helm's release Secrets, not a credential.
 )
 
 // Collector reads Helm release Secrets of a lab. Reader should read the
