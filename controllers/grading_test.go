@@ -332,9 +332,9 @@ func TestDeselectedExerciseInstructionsArePruned(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.Eventually(t, 20*time.Second, func(ctx context.Context) error {
-		err := admin.Get(ctx, client.ObjectKey{Namespace: "lab-prune", Name: "exercise-t-drop"}, cm)
-		if !apierrors.IsNotFound(err) {
-			return fmt.Errorf("instructions of the dropped exercise still there (err=%v)", err)
+		dropped := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "lab-prune", Name: "exercise-t-drop"}}
+		if err := gone(ctx, dropped); err != nil {
+			return fmt.Errorf("instructions of the dropped exercise: %w", err)
 		}
 		if err := admin.Get(ctx, client.ObjectKey{Name: "prune"}, lr); err != nil {
 			return err

@@ -123,7 +123,7 @@ func describe(obj client.Object) string {
 	return obj.GetObjectKind().GroupVersionKind().Kind + " " + obj.GetName()
 }
 
-// ReasonNamespaceTerminating: the lab namespace of an earlier rotation of
+// ReasonNamespaceTerminating says the lab namespace of an earlier rotation of
 // the same name is still being deleted.
 const ReasonNamespaceTerminating = "NamespaceTerminating"
 

@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -138,9 +137,8 @@ func TestDeletingTheRotationRemovesTheLab(t *testing.T) {
 	}
 	// The namespace controller and garbage collector of kube-controller-manager do the work.
 	testutil.Eventually(t, 90*time.Second, func(ctx context.Context) error {
-		err := admin.Get(ctx, client.ObjectKey{Name: "lab-gone"}, &corev1.Namespace{})
-		if !apierrors.IsNotFound(err) {
-			return fmt.Errorf("namespace lab-gone still there (err=%v)", err)
+		if err := gone(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "lab-gone"}}); err != nil {
+			return err
 		}
 		crs := &metav1.PartialObjectMetadataList{}
 		crs.SetGroupVersionKind(rbacGVK("ClusterRoleList"))

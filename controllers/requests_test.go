@@ -38,10 +38,14 @@ func annotate(t testing.TB, rotation, key, value string) {
 }
 
 func gone(ctx context.Context, obj client.Object) error {
-	if err := admin.Get(ctx, client.ObjectKeyFromObject(obj), obj); !apierrors.IsNotFound(err) {
-		return fmt.Errorf("%T %s still there (err=%v)", obj, obj.GetName(), err)
+	err := admin.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err == nil:
+		return fmt.Errorf("%T %s still there", obj, obj.GetName())
 	}
-	return nil
+	return fmt.Errorf("%T %s still there? %w", obj, obj.GetName(), err)
 }
 
 func TestHelpRequestRoundTrip(t *testing.T) {
@@ -158,7 +162,7 @@ func TestHelpRequestRoundTrip(t *testing.T) {
 		return findEvent(ctx, rotation, corev1.EventTypeWarning, "InvalidRequest")
 	})
 	// The operator kept running: the open request is still there.
-	lr = rotationWhere(t, rotation, func(lr *rotationsv1.LearningRotation) error {
+	rotationWhere(t, rotation, func(lr *rotationsv1.LearningRotation) error {
 		return condition(lr, rotationsv1.ConditionHelpRequested, metav1.ConditionTrue, rotationsv1.ReasonHelpRequested)
 	})
 }

@@ -84,7 +84,7 @@ func (r *LearningRotationReconciler) collectSubmission(ctx context.Context, s *r
 		}
 		return submissionFacts{}, err
 	}
-	status := &rotationsv1.SubmissionStatus{ConfigMap: name, Files: int32(len(cm.Data) + len(cm.BinaryData))}
+	status := &rotationsv1.SubmissionStatus{ConfigMap: name, Files: int32(len(cm.Data) + len(cm.BinaryData))} //nolint:gosec // G115: a ConfigMap's 1 MiB bounds its keys far below MaxInt32.
 	sub, err := submission.FromConfigMap(cm)
 	if err != nil {
 		all := maps.Clone(cm.Data)

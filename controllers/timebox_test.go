@@ -89,6 +89,18 @@ func canWrite(ctx context.Context, c client.Client, ns string) error {
 	return c.Create(ctx, restrictedDeployment(ns, "probe"), client.DryRunAll)
 }
 
+// forbidden says what is wrong when err, of a write the learner may not
+// do, is not Forbidden.
+func forbidden(what string, err error) error {
+	switch {
+	case apierrors.IsForbidden(err):
+		return nil
+	case err == nil:
+		return fmt.Errorf("%s: allowed, want Forbidden", what)
+	}
+	return fmt.Errorf("%s: %w, want Forbidden", what, err)
+}
+
 func webService(ns string) *corev1.Service {
 	return &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns},
@@ -172,10 +184,7 @@ func TestExpiryMakesTheLabReadOnlyAndRetentionDeletesIt(t *testing.T) {
 	}
 	// The learner's writes fail; RBAC may take a moment to see the new binding.
 	testutil.Eventually(t, 10*time.Second, func(ctx context.Context) error {
-		if err := canWrite(ctx, learner, ns); !apierrors.IsForbidden(err) {
-			return fmt.Errorf("learner creating a Deployment after the deadline: err = %v, want Forbidden", err)
-		}
-		return nil
+		return forbidden("learner creating a Deployment after the deadline", canWrite(ctx, learner, ns))
 	})
 	patch := client.RawPatch("application/merge-patch+json", []byte(`{"spec":{"replicas":1}}`))
 	if err := learner.Patch(ctx, &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"}}, patch); !apierrors.IsForbidden(err) {
@@ -230,10 +239,7 @@ func TestExpiryMakesTheLabReadOnlyAndRetentionDeletesIt(t *testing.T) {
 	}
 	// kube-controller-manager's namespace controller empties and removes it.
 	testutil.Eventually(t, 90*time.Second, func(ctx context.Context) error {
-		if err := admin.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{}); !apierrors.IsNotFound(err) {
-			return fmt.Errorf("namespace %s still there (err=%v)", ns, err)
-		}
-		return nil
+		return gone(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 	})
 	testutil.Eventually(t, 10*time.Second, func(ctx context.Context) error {
 		return findEvent(ctx, rotation, corev1.EventTypeNormal, rotationsv1.ReasonLabDeleted)
@@ -323,10 +329,7 @@ func TestSuspendAndResume(t *testing.T) {
 		}
 	}
 	testutil.Eventually(t, 10*time.Second, func(ctx context.Context) error {
-		if err := canWrite(ctx, learner, ns); !apierrors.IsForbidden(err) {
-			return fmt.Errorf("learner writing while suspended: err = %v, want Forbidden", err)
-		}
-		return nil
+		return forbidden("learner writing while suspended", canWrite(ctx, learner, ns))
 	})
 	// Grading is paused: a change that passes a check is not graded yet.
 	if err := admin.Create(ctx, webService(ns)); err != nil {

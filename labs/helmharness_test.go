@@ -117,6 +117,9 @@ func (e chartEdit) apply(t *testing.T, c *chart.Chart) {
 		if err == nil {
 			err = json.Unmarshal(data, &fields)
 		}
+		if err != nil {
+			t.Fatalf("chart %s: %v", c.Name(), err)
+		}
 		maps.Copy(fields, e.Metadata)
 		if data, err = json.Marshal(fields); err == nil {
 			c.Metadata = &chart.Metadata{}

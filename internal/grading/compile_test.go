@@ -130,7 +130,7 @@ func TestCompileErrors(t *testing.T) {
 			if !errors.As(err, &ce) {
 				t.Fatalf("error %T %v is not a *CompileError", err, err)
 			}
-			if ce.Check != "bad" || ce.Err == nil || errors.Unwrap(err) != ce.Err {
+			if ce.Check != "bad" || ce.Err == nil || !errors.Is(err, ce.Err) {
 				t.Errorf("CompileError = %+v, want the check \"bad\" and its cause", ce)
 			}
 			for _, w := range tt.want {

@@ -12,10 +12,11 @@ import (
 type Transition string
 
 const (
+	// NoTransition means nothing changed for the learner.
 	NoTransition Transition = ""
-	// Passed: every check passes and did not before.
+	// TransitionPassed means every check passes and did not before.
 	TransitionPassed Transition = "ExercisePassed"
-	// Regressed: the exercise passed before and a change broke it.
+	// TransitionRegressed means the exercise passed before and a change broke it.
 	TransitionRegressed Transition = "ExerciseRegressed"
 )
 

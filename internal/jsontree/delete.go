@@ -1,6 +1,6 @@
 package jsontree
 
-// Each, as a step of a path, stands for every element of a list.
+// Each is the step of a path that stands for every element of a list.
 const Each = "[*]"
 
 // DeleteKeys deletes keys, in place, from the maps that path leads to from

@@ -46,8 +46,10 @@ const (
 	// DefaultQPS is the client-side QPS limit; negative means none (the
 	// apiserver's priority and fairness still applies), as controller-runtime's
 	// GetConfig sets it.
-	DefaultQPS   float32 = -1
-	DefaultBurst         = 0
+	DefaultQPS float32 = -1
+	// DefaultBurst is the client-side burst, unused while DefaultQPS means
+	// no limit.
+	DefaultBurst int = 0
 )
 
 // Options configure the operator.

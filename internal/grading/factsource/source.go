@@ -44,7 +44,7 @@ type Source interface {
 	ResetTargets(ctx context.Context, req ResetRequest) (Targets, error)
 }
 
-// ErrPending, from Collect, means the facts are being collected in the
+// ErrPending is the error of Collect that means the facts are being collected in the
 // background (a terraform run, a runner Job): the exercise keeps its last
 // result and the rotation is looked at again shortly, without holding a
 // reconcile worker for the whole run.

@@ -122,7 +122,8 @@ func lintStage(f *findings, a *analysis, st *stage, inImage bool) {
 	c := &st.cmd
 	for _, w := range c.workdirs {
 		p := w.Path
-		if !path.IsAbs(p) && !strings.HasPrefix(p, "$") && !(len(p) > 1 && p[1] == ':') {
+		windowsDrive := len(p) > 1 && p[1] == ':'
+		if !path.IsAbs(p) && !strings.HasPrefix(p, "$") && !windowsDrive {
 			f.add("DL3000", lineOf(w), "DL3000: WORKDIR %s is relative: use an absolute path", p)
 		}
 	}

@@ -110,16 +110,16 @@ CMD ["hello"]
 // Dockerfile in one way and must violate exactly the listed rules, the
 // first at the given line with a message that says why.
 func TestRules(t *testing.T) {
-	edit := func(base, old, new string) string {
+	edit := func(base, old, replacement string) string {
 		t.Helper()
 		if !strings.Contains(base, old) {
 			t.Fatalf("%q is not in the Dockerfile", old)
 		}
-		return strings.Replace(base, old, new, 1)
+		return strings.Replace(base, old, replacement, 1)
 	}
 	g := goodDockerfile
-	replace := func(old, new string) string { return edit(g, old, new) }
-	deb := func(old, new string) string { return edit(goodDebian, old, new) }
+	replace := func(old, replacement string) string { return edit(g, old, replacement) }
+	deb := func(old, replacement string) string { return edit(goodDebian, old, replacement) }
 	singleStage := "FROM golang:1.26-alpine\nWORKDIR /src\nCOPY go.mod main.go ./\nRUN go build -o /hello .\nUSER 10001\nHEALTHCHECK CMD [\"/hello\", \"-health\"]\nCMD [\"/hello\"]\n"
 	withFinal := replace("nonroot@sha256:6ec5aa99dc335666e79dc64e4a6c8b89c33a543a1967f20d360922a80dd21f02", "nonroot@sha256:6ec5aa99dc335666e79dc64e4a6c8b89c33a543a1967f20d360922a80dd21f02 AS final")
 	tests := []struct {

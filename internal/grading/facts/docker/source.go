@@ -30,13 +30,20 @@ func NewSource(c *Collector, reader client.Reader) Source {
 	return Source{Collector: c, Reader: reader}
 }
 
-func (Source) Variable() string      { return Variable }
-func (Source) Type() *cel.Type       { return cel.MapType(cel.StringType, cel.DynType) }
-func (Source) Facts() []string       { return Facts() }
+// Variable is "docker".
+func (Source) Variable() string { return Variable }
+
+// Type is a map of the facts by name.
+func (Source) Type() *cel.Type { return cel.MapType(cel.StringType, cel.DynType) }
+
+// Facts are the Docker facts' names.
+func (Source) Facts() []string { return Facts() }
+
+// ReadsSubmission is true: the Dockerfile is the exercise's submission.
 func (Source) ReadsSubmission() bool { return true }
 
-// NeedsSubmission: only docker.dockerfile comes from the learner's files;
-// images and workloads are graded from the registry and the lab.
+// NeedsSubmission is true for docker.dockerfile alone, the only fact from the
+// learner's files; images and workloads are graded from the registry and the lab.
 func (Source) NeedsSubmission(facts []string) bool { return slices.Contains(facts, FactDockerfile) }
 
 // Collect reads the lab's registry and Deployments, and the submission if any.
@@ -72,6 +79,7 @@ func (s Source) Collect(ctx context.Context, req factsource.Request) (map[string
 	return WithDockerfile(lab, files), nil
 }
 
+// ResetTargets is empty: images stay in the registry.
 func (Source) ResetTargets(context.Context, factsource.ResetRequest) (factsource.Targets, error) {
 	return factsource.Targets{}, nil
 }

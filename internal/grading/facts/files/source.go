@@ -19,10 +19,19 @@ const Variable = "submission"
 // it is the learner's.
 type Source struct{}
 
-func (Source) Variable() string              { return Variable }
-func (Source) Type() *cel.Type               { return cel.MapType(cel.StringType, cel.DynType) }
-func (Source) Facts() []string               { return []string{"files", "digest"} }
-func (Source) ReadsSubmission() bool         { return true }
+// Variable is "submission".
+func (Source) Variable() string { return Variable }
+
+// Type is a map of the facts by name.
+func (Source) Type() *cel.Type { return cel.MapType(cel.StringType, cel.DynType) }
+
+// Facts are files and digest.
+func (Source) Facts() []string { return []string{"files", "digest"} }
+
+// ReadsSubmission is true: the submission is all it reads.
+func (Source) ReadsSubmission() bool { return true }
+
+// NeedsSubmission is true: every fact is the submission's.
 func (Source) NeedsSubmission([]string) bool { return true }
 
 // Collect returns the submission's own facts; without one, no files.
@@ -33,6 +42,7 @@ func (Source) Collect(_ context.Context, req factsource.Request) (map[string]any
 	return req.Submission.Facts(), nil
 }
 
+// ResetTargets is empty: the submission is the learner's.
 func (Source) ResetTargets(context.Context, factsource.ResetRequest) (factsource.Targets, error) {
 	return factsource.Targets{}, nil
 }

@@ -66,7 +66,8 @@ const (
 	MaxManifestObjects = 500
 )
 
-// Fact names under the helm variable.
+// FactReleases is the fact name of the lab's releases under the helm
+// variable.
 const FactReleases = "releases"
 
 // Helm's Secrets driver: the label every release Secret carries, the labels
@@ -77,7 +78,7 @@ const (
 	nameLabel    = "name"
 	versionLabel = "version"
 	releaseKey   = "release"
-	secretPrefix = "sh.helm.release.v1."
+	secretPrefix = "sh.helm.release.v1." //nolint:gosec // G101: the name prefix of Helm's release Secrets, not a credential.
 )
 
 // Collector reads Helm release Secrets of a lab. Reader should read the

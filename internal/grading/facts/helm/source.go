@@ -27,14 +27,21 @@ type Source struct{ Collector *Collector }
 // NewSource reads labs through reader, around the cache.
 func NewSource(reader client.Reader) Source { return Source{Collector: &Collector{Reader: reader}} }
 
+// Variable is "helm".
 func (Source) Variable() string { return Variable }
 
+// Type is a map of the facts by name, each a map of objects by name.
 func (Source) Type() *cel.Type {
 	return cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.DynType))
 }
 
-func (Source) Facts() []string               { return []string{FactReleases} }
-func (Source) ReadsSubmission() bool         { return false }
+// Facts is releases alone.
+func (Source) Facts() []string { return []string{FactReleases} }
+
+// ReadsSubmission is false: the facts are the lab's, read once per pass.
+func (Source) ReadsSubmission() bool { return false }
+
+// NeedsSubmission is false: no fact comes from a submission.
 func (Source) NeedsSubmission([]string) bool { return false }
 
 // Collect reads every release of the lab.
@@ -42,7 +49,7 @@ func (s Source) Collect(ctx context.Context, req factsource.Request) (map[string
 	return s.Collector.Collect(ctx, req.Namespace)
 }
 
-// ResetTargets: the objects of the releases the exercise's checks name
+// ResetTargets lists the objects of the releases the exercise's checks name
 // (from each release's rendered manifest), then the releases' storage.
 func (s Source) ResetTargets(ctx context.Context, req factsource.ResetRequest) (factsource.Targets, error) {
 	releases := releasesIn(req.Scope)

@@ -37,7 +37,7 @@ func (l *testLab) applyAs(tb testing.TB, files map[string]string) error {
 	}
 	for _, args := range [][]string{{"init", "-input=false", "-no-color"}, {"apply", "-auto-approve", "-input=false", "-no-color"}} {
 		if out, err := l.learnerTerraform(tb, dir, args...); err != nil {
-			return fmt.Errorf("terraform %s: %v\n%s", args[0], err, out)
+			return fmt.Errorf("terraform %s: %w\n%s", args[0], err, out)
 		}
 	}
 	return nil

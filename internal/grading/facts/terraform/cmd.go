@@ -221,5 +221,5 @@ contexts:
 current-context: lab
 `, host, port, saDir, saDir, namespace)
 	p := filepath.Join(dir, "kubeconfig")
-	return p, os.WriteFile(p, []byte(kc), 0o600)
+	return p, os.WriteFile(p, []byte(kc), 0o600) //nolint:gosec // G703: dir is the runner's own work directory; only the content comes from the environment.
 }

@@ -37,7 +37,7 @@ func TestFallbackWithoutNamespaces(t *testing.T) {
 		mu       sync.Mutex
 		warnings []string
 	)
-	log := funcr.New(func(prefix, args string) {
+	log := funcr.New(func(_, args string) {
 		mu.Lock()
 		defer mu.Unlock()
 		warnings = append(warnings, args)

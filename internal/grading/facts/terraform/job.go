@@ -204,8 +204,8 @@ func jobName(exercise, digest string) string {
 	sum := sha256.Sum256([]byte(exercise + "\x00" + digest))
 	suffix := hex.EncodeToString(sum[:])[:10]
 	base := "terraform-" + exercise
-	if max := 63 - len(suffix) - 1; len(base) > max {
-		base = strings.TrimRight(base[:max], "-.")
+	if limit := 63 - len(suffix) - 1; len(base) > limit {
+		base = strings.TrimRight(base[:limit], "-.")
 	}
 	return base + "-" + suffix
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -135,6 +136,8 @@ func reachableByOthers(path string) bool {
 
 // linkTree recreates src under dst: dirs 0755, files hard-linked (copied
 // when links fail), readable by everyone.
+//
+//nolint:gosec // G122, G703: src is the operator's own provider mirror and dst a directory it just made; no learner writes to either.
 func linkTree(src, dst string) error {
 	if err := os.Chmod(dst, 0o755); err != nil {
 		return err
@@ -176,7 +179,7 @@ func linkTree(src, dst string) error {
 func FindTerraform(explicit string) (string, error) {
 	for _, p := range []string{explicit, os.Getenv("ROTATION_TERRAFORM")} {
 		if p != "" {
-			if _, err := os.Stat(p); err != nil {
+			if _, err := os.Stat(p); err != nil { //nolint:gosec // G703: the operator's own flag or environment names it.
 				return "", fmt.Errorf("terraform binary %s: %w", p, err)
 			}
 			return filepath.Abs(p)
@@ -256,6 +259,22 @@ func (e *sandboxError) Unwrap() error { return e.err }
 
 type scratchPaths struct{ submission, kubeconfig, work string }
 
+// chownTree gives dir and everything in it to uid and gid owner, through
+// an os.Root so that no path can lead out of dir.
+func chownTree(dir string, owner int) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return fs.WalkDir(root.FS(), ".", func(path string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return root.Lchown(path, owner, owner)
+	})
+}
+
 // writeScratch lays out a run's scratch dir: submission/<files>,
 // kubeconfig, work/. File names that are not flat are left out (the
 // submission API refuses them before this).
@@ -282,13 +301,7 @@ func writeScratch(dir string, req Request) (scratchPaths, error) {
 		return p, err
 	}
 	if owner := sandboxOwner(); owner >= 0 {
-		err := filepath.Walk(dir, func(path string, _ os.FileInfo, err error) error {
-			if err != nil {
-				return err
-			}
-			return os.Lchown(path, owner, owner)
-		})
-		if err != nil {
+		if err := chownTree(dir, owner); err != nil {
 			return p, err
 		}
 	}
@@ -470,7 +483,7 @@ var _ io.Writer = (*limitedBuffer)(nil)
 // first use (about 3 minutes) and cached.
 func LocalMirror(ctx context.Context, progress io.Writer) (string, error) {
 	if d := os.Getenv("ROTATION_TERRAFORM_MIRROR"); d != "" {
-		if _, err := os.Stat(d); err != nil {
+		if _, err := os.Stat(d); err != nil { //nolint:gosec // G703: the operator's own environment names it.
 			return "", fmt.Errorf("ROTATION_TERRAFORM_MIRROR: %w", err)
 		}
 		return filepath.Abs(d)

@@ -225,7 +225,7 @@ func remount(mp string, readOnly bool) error {
 		{unix.ST_NOATIME, unix.MS_NOATIME}, {unix.ST_NODIRATIME, unix.MS_NODIRATIME}, {unix.ST_RELATIME, unix.MS_RELATIME},
 		{0x2000 /* ST_NOSYMFOLLOW */, unix.MS_NOSYMFOLLOW},
 	} {
-		if uintptr(st.Flags)&m.st != 0 {
+		if uintptr(st.Flags)&m.st != 0 { //nolint:gosec // G115: a bit mask, converted for its bits, not its value.
 			flags |= m.ms
 		}
 	}

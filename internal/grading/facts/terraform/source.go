@@ -21,11 +21,13 @@ import (
 // submission: terraform.valid, terraform.resources['kubernetes_config_map_v1.app'].
 const Variable = "terraform"
 
-// Track conventions: the kubernetes backend with workspace "default" and
-// secret_suffix = <exercise> keeps its state in this Secret and locks it
-// with this Lease.
+// StateSecret names the Secret an exercise's Terraform state is kept in, by
+// the track's convention: the kubernetes backend with workspace "default"
+// and secret_suffix = <exercise>.
 func StateSecret(exercise string) string { return "tfstate-default-" + exercise }
-func LockLease(exercise string) string   { return "lock-tfstate-default-" + exercise }
+
+// LockLease names the Lease that locks the state of StateSecret.
+func LockLease(exercise string) string { return "lock-tfstate-default-" + exercise }
 
 // Source grades Terraform submissions by running them through the sandboxed
 // runner (init, validate, fmt, plan, show; never apply), as the learner. A
@@ -44,10 +46,19 @@ func NewSource(c *Collector, reader client.Reader) Source {
 	return Source{Collector: c, Reader: reader}
 }
 
-func (Source) Variable() string              { return Variable }
-func (Source) Type() *cel.Type               { return cel.MapType(cel.StringType, cel.DynType) }
-func (Source) Facts() []string               { return Facts() }
-func (Source) ReadsSubmission() bool         { return true }
+// Variable is "terraform".
+func (Source) Variable() string { return Variable }
+
+// Type is a map of the facts by name.
+func (Source) Type() *cel.Type { return cel.MapType(cel.StringType, cel.DynType) }
+
+// Facts are the Terraform facts' names.
+func (Source) Facts() []string { return Facts() }
+
+// ReadsSubmission is true: each exercise's submission is run on its own.
+func (Source) ReadsSubmission() bool { return true }
+
+// NeedsSubmission is true: every fact comes from running the submission.
 func (Source) NeedsSubmission([]string) bool { return true }
 
 // Collect grades the exercise's submission.
@@ -71,7 +82,7 @@ func (s Source) Collect(ctx context.Context, req factsource.Request) (map[string
 	return facts, err
 }
 
-// ResetTargets: the objects the exercise's state manages (read as the
+// ResetTargets lists the objects the exercise's state manages (read as the
 // learner), with the state and its lock, so the learner's next apply starts
 // from nothing instead of failing on objects that already exist. Every
 // exercise is looked at: a learner may have used Terraform for any.

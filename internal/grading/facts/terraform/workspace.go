@@ -137,12 +137,12 @@ func readSubmission(dir string) (map[string][]byte, []string, error) {
 			continue
 		}
 		p := filepath.Join(root, name)
-		real, err := filepath.EvalSymlinks(p)
-		if err != nil || filepath.Dir(real) != root && !strings.HasPrefix(real, root+string(filepath.Separator)) {
+		resolved, err := filepath.EvalSymlinks(p)
+		if err != nil || filepath.Dir(resolved) != root && !strings.HasPrefix(resolved, root+string(filepath.Separator)) {
 			ignored = append(ignored, name)
 			continue
 		}
-		fi, err := os.Stat(real)
+		fi, err := os.Stat(resolved)
 		if err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
@@ -157,7 +157,7 @@ func readSubmission(dir string) (map[string][]byte, []string, error) {
 		if total > MaxSubmissionSize {
 			return nil, nil, fmt.Errorf("submission: over %d bytes", MaxSubmissionSize)
 		}
-		data, err := os.ReadFile(real)
+		data, err := os.ReadFile(resolved)
 		if err != nil {
 			return nil, nil, err
 		}
