@@ -211,7 +211,7 @@ func TestTerraformExerciseThroughARunnerJob(t *testing.T) {
 	ranPods.Lock()
 	before, beforeJobs := len(ranPods.pods), len(ranPods.jobs)
 	ranPods.Unlock()
-	doTerraformBasics(t, "tfjob")
+	env.DoTerraformBasics(t, "tfjob")
 
 	ranPods.Lock()
 	ran := append([]string(nil), ranPods.pods[before:]...)
