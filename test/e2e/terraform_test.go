@@ -60,8 +60,12 @@ func TestTerraformExerciseThroughTheOperator(t *testing.T) {
 		for _, o := range append(managed, tf.StateObject{GroupVersionKind: corev1.SchemeGroupVersion.WithKind("Secret"), Namespace: ns, Name: state.Name}) {
 			u := &unstructured.Unstructured{}
 			u.SetGroupVersionKind(o.GroupVersionKind)
-			if err := env.Admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: o.Name}, u); !apierrors.IsNotFound(err) {
-				return fmt.Errorf("%s %s after the reset: %v", o.Kind, o.Name, err)
+			err := env.Admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: o.Name}, u)
+			if err == nil {
+				return fmt.Errorf("%s %s still there after the reset", o.Kind, o.Name)
+			}
+			if !apierrors.IsNotFound(err) {
+				return fmt.Errorf("%s %s after the reset: %w", o.Kind, o.Name, err)
 			}
 		}
 		return nil
