@@ -52,32 +52,6 @@ func scaleExercise(name string) *rotationsv1.Exercise {
 	}
 }
 
-func createExercise(t testing.TB, ex *rotationsv1.Exercise) {
-	t.Helper()
-	if err := admin.Create(context.Background(), ex); err != nil {
-		t.Fatalf("creating exercise %s: %v", ex.Name, err)
-	}
-	t.Cleanup(func() { _ = admin.Delete(context.Background(), ex) })
-}
-
-// exerciseResult waits until cond holds for the rotation's result of an exercise.
-func exerciseResult(t testing.TB, rotation, exercise string, cond func(*rotationsv1.LearningRotation, *rotationsv1.ExerciseResult) error) *rotationsv1.LearningRotation {
-	t.Helper()
-	lr := &rotationsv1.LearningRotation{}
-	testutil.Eventually(t, 30*time.Second, func(ctx context.Context) error {
-		if err := admin.Get(ctx, client.ObjectKey{Name: rotation}, lr); err != nil {
-			return err
-		}
-		for i := range lr.Status.Exercises {
-			if lr.Status.Exercises[i].Name == exercise {
-				return cond(lr, &lr.Status.Exercises[i])
-			}
-		}
-		return fmt.Errorf("no result for %s yet: %+v", exercise, lr.Status.Exercises)
-	})
-	return lr
-}
-
 func TestLearnerDoesAnExerciseStepByStep(t *testing.T) {
 	ctx := context.Background()
 	createExercise(t, scaleExercise("t-scale"))

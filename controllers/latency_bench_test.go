@@ -72,7 +72,7 @@ func waitCheck(b testing.TB, rotation, exercise, check string, passed bool) {
 		if err := admin.Get(ctx, client.ObjectKey{Name: rotation}, lr); err == nil {
 			for i := range lr.Status.Exercises {
 				if r := &lr.Status.Exercises[i]; r.Name == exercise {
-					if c, ok := checkResult(r, check); ok && c.Passed == passed {
+					if c, ok := testutil.CheckResult(r, check); ok && c.Passed == passed {
 						return
 					}
 				}

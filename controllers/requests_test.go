@@ -20,14 +20,6 @@ import (
 	"github.com/handson-dev/rotation-operator/internal/testutil"
 )
 
-// requestConfigMap is a learner's request, as kubectl rotation writes it.
-func requestConfigMap(ns, name, kind string, data map[string]string) *corev1.ConfigMap {
-	return &corev1.ConfigMap{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{rotationsv1.LabelRequest: kind}},
-		Data:       data,
-	}
-}
-
 func annotate(t testing.TB, rotation, key, value string) {
 	t.Helper()
 	patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, key, value)
@@ -274,7 +266,7 @@ func helmResetExercise(name string) *rotationsv1.Exercise {
 func TestResetUninstallsTheHelmRelease(t *testing.T) {
 	ctx := context.Background()
 	const rotation, exercise, ns = "tb-helmreset", "tb-helm-reset", "lab-tb-helmreset"
-	chart := writeChart(t)
+	chart := testutil.WriteChart(t)
 	createExercise(t, helmResetExercise(exercise))
 	createRotation(t, testutil.Rotation(rotation).Exercises(exercise).Obj())
 	waitReady(t, rotation)
@@ -282,9 +274,9 @@ func TestResetUninstallsTheHelmRelease(t *testing.T) {
 	if err := admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: "learner-kubeconfig"}, secret); err != nil {
 		t.Fatal(err)
 	}
-	helm := newHelmCLI(t, secret.Data["kubeconfig"])
-	helm.must(t, "install", "web", chart)
-	helm.must(t, "upgrade", "web", chart, "--set", "replicaCount=2")
+	helm := testutil.NewHelmCLI(t, secret.Data["kubeconfig"])
+	helm.Must(t, "install", "web", chart)
+	helm.Must(t, "upgrade", "web", chart, "--set", "replicaCount=2")
 	exerciseResult(t, rotation, exercise, func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
 		if r.State != rotationsv1.ExercisePassed {
 			return fmt.Errorf("result = %+v", r)
@@ -303,7 +295,7 @@ func TestResetUninstallsTheHelmRelease(t *testing.T) {
 		return nil
 	})
 	// The release and what it installed are gone, for helm too.
-	if out := strings.TrimSpace(helm.must(t, "list", "-q")); out != "" {
+	if out := strings.TrimSpace(helm.Must(t, "list", "-q")); out != "" {
 		t.Errorf("helm list after the reset: %q", out)
 	}
 	for _, obj := range []client.Object{
@@ -315,7 +307,7 @@ func TestResetUninstallsTheHelmRelease(t *testing.T) {
 		}
 	}
 	// The learner starts over with the same release name.
-	helm.must(t, "install", "web", chart)
+	helm.Must(t, "install", "web", chart)
 	exerciseResult(t, rotation, exercise, func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
 		if r.State != rotationsv1.ExercisePassed || r.Resets != 1 {
 			return fmt.Errorf("result = %+v", r)

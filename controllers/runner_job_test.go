@@ -203,7 +203,7 @@ func runRunnerPod(cs kubernetes.Interface, cfg *rest.Config, terraformBin, mirro
 }
 
 // TestTerraformExerciseThroughARunnerJob is cluster mode end to end: the
-// same learner work as TestTerraformExerciseThroughTheOperator, graded by
+// same learner work as test/e2e's TestTerraformExerciseThroughTheOperator, graded by
 // runner Jobs the operator creates in the lab, run as the learner, with
 // the facts read from the runner pod's log through the apiserver. Only the
 // container runtime is the test's (kwok runs no containers).
@@ -211,7 +211,7 @@ func TestTerraformExerciseThroughARunnerJob(t *testing.T) {
 	ranPods.Lock()
 	before, beforeJobs := len(ranPods.pods), len(ranPods.jobs)
 	ranPods.Unlock()
-	doTerraformBasics(t, "tfjob")
+	env.DoTerraformBasics(t, "tfjob")
 
 	ranPods.Lock()
 	ran := append([]string(nil), ranPods.pods[before:]...)

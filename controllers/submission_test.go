@@ -32,23 +32,6 @@ func filesExercise(name string) *rotationsv1.Exercise {
 	}
 }
 
-func submit(t *testing.T, c client.Client, ns, exercise string, files map[string]string) {
-	t.Helper()
-	ctx := context.Background()
-	cm := submission.ConfigMap(ns, exercise, files, time.Now())
-	existing := &corev1.ConfigMap{}
-	if err := c.Get(ctx, client.ObjectKeyFromObject(cm), existing); err == nil {
-		existing.Data, existing.BinaryData, existing.Annotations = cm.Data, cm.BinaryData, cm.Annotations
-		if err := c.Update(ctx, existing); err != nil {
-			t.Fatalf("resubmitting: %v", err)
-		}
-		return
-	}
-	if err := c.Create(ctx, cm); err != nil {
-		t.Fatalf("submitting: %v", err)
-	}
-}
-
 func TestSubmissionsAreGradedNewestFirstAndKeepCredit(t *testing.T) {
 	ctx := context.Background()
 	createExercise(t, filesExercise("t-files"))

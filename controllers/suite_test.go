@@ -3,7 +3,6 @@ package controllers_test
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,7 +10,6 @@ import (
 
 	"go.uber.org/zap/zapcore"
 	rbacv1 "k8s.io/api/rbac/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -20,14 +18,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
-	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/embedded"
 	tf "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/localcluster"
 	"github.com/handson-dev/rotation-operator/internal/operator"
-	"github.com/handson-dev/rotation-operator/internal/registry"
 	"github.com/handson-dev/rotation-operator/internal/testutil"
 	"github.com/handson-dev/rotation-operator/internal/toolchain"
+	"github.com/handson-dev/rotation-operator/test/harness"
 )
 
 // The suite runs the real operator against a real control plane: apiserver
@@ -38,8 +35,8 @@ var (
 	admin   client.Client
 	// writes counts every API write the operator makes.
 	writes testutil.WriteCounter
-	// labRegistry is the lab image registry the operator hands labs.
-	labRegistry *registry.Server
+	// env binds internal/testutil's helpers to this control plane.
+	env testutil.Env
 	// terraformMirror is the provider mirror the operator's Terraform grader uses.
 	terraformMirror string
 	// clock is the operator's clock; tests step it to reach token renewal.
@@ -103,6 +100,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	terraformMirror = paths.TerraformProviderMirror
+	env = testutil.Env{Config: cluster.Config, Admin: admin, TerraformMirror: terraformMirror}
 	// Terraform grading: local mode (the sandboxed subprocess) for most
 	// labs, cluster mode (runner Jobs) for labs named lab-tfjob*, whose
 	// pods the test's pod runtime executes (kwok runs no containers).
@@ -138,24 +136,18 @@ func run(m *testing.M) int {
 	}
 	defer func() { _ = stopPods() }()
 	// The lab image registry, as the embedded mode runs it.
-	regKey, err := registry.NewKey()
-	if err == nil {
-		labRegistry, err = registry.New(registry.Options{Dir: filepath.Join(os.TempDir(), fmt.Sprintf("rotation-registry-%d", os.Getpid())), Key: regKey})
-	}
-	if err == nil {
-		err = labRegistry.Start(ctx)
-	}
+	labRegistry, stopRegistry, err := harness.StartLabRegistry(ctx)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "registry:", err)
 		return 1
 	}
-	defer func() { _ = labRegistry.Stop(context.Background()) }()
+	defer stopRegistry()
 	regCfg := labRegistry.Config()
 	cfg := rest.CopyConfig(cluster.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: operatorUser}
 	writes.Wrap(cfg)
 	// The metrics endpoint is served as in production, on a free local port.
-	if metricsAddr, err = freeLocalAddr(); err != nil {
+	if metricsAddr, err = testutil.FreeLocalAddr(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -185,52 +177,4 @@ func zapLevel() zapcore.Level {
 		return -1
 	}
 	return 2 // errors only: keep test output readable
-}
-
-// createRotation creates lr and removes it when the test ends.
-func createRotation(t testing.TB, lr *rotationsv1.LearningRotation) *rotationsv1.LearningRotation {
-	t.Helper()
-	if err := admin.Create(context.Background(), lr); err != nil {
-		t.Fatalf("creating rotation %s: %v", lr.Name, err)
-	}
-	t.Cleanup(func() { _ = admin.Delete(context.Background(), lr) })
-	return lr
-}
-
-// waitReady waits for the rotation to be Ready and returns it.
-func waitReady(t testing.TB, name string) *rotationsv1.LearningRotation {
-	t.Helper()
-	lr := &rotationsv1.LearningRotation{}
-	testutil.Eventually(t, 60*time.Second, func(ctx context.Context) error {
-		if err := admin.Get(ctx, client.ObjectKey{Name: name}, lr); err != nil {
-			return err
-		}
-		if !meta.IsStatusConditionTrue(lr.Status.Conditions, rotationsv1.ConditionReady) || lr.Status.ObservedGeneration != lr.Generation {
-			return fmt.Errorf("rotation %s not Ready: %+v", name, lr.Status.Conditions)
-		}
-		return nil
-	})
-	return lr
-}
-
-// userClient returns a client that impersonates user (with groups), as RBAC sees them.
-func userClient(t testing.TB, user string, groups ...string) client.Client {
-	t.Helper()
-	cfg := rest.CopyConfig(cluster.Config)
-	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: append([]string{"system:authenticated"}, groups...)}
-	c, err := client.New(cfg, client.Options{Scheme: operator.Scheme()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// freeLocalAddr finds a free loopback port for a server started later.
-func freeLocalAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }

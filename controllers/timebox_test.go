@@ -77,13 +77,6 @@ func condition(lr *rotationsv1.LearningRotation, t string, status metav1.Conditi
 	return nil
 }
 
-// learnerSA is a client acting as the lab's learner ServiceAccount, as the
-// issued kubeconfig does.
-func learnerSA(t testing.TB, rotation string) client.Client {
-	ns := "lab-" + rotation
-	return userClient(t, "system:serviceaccount:"+ns+":learner", "system:serviceaccounts", "system:serviceaccounts:"+ns)
-}
-
 // canWrite tells whether c may create a Deployment in ns (a dry run: nothing is created).
 func canWrite(ctx context.Context, c client.Client, ns string) error {
 	return c.Create(ctx, restrictedDeployment(ns, "probe"), client.DryRunAll)

@@ -1,4 +1,4 @@
-package controllers_test
+package e2e_test
 
 import (
 	"context"
@@ -26,6 +26,7 @@ import (
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/lab"
 	"github.com/handson-dev/rotation-operator/internal/testutil"
+	"github.com/handson-dev/rotation-operator/test/harness"
 )
 
 const goodDockerfile = `FROM golang:1.26.8 AS build
@@ -46,10 +47,10 @@ ENTRYPOINT ["/hello"]
 // engine runs here), the Dockerfile handed in, the Deployment applied.
 func TestDockerExerciseThroughTheOperator(t *testing.T) {
 	ctx := context.Background()
-	createRotation(t, testutil.Rotation("dke").Exercises("docker-containerize").Obj())
-	waitReady(t, "dke")
+	env.CreateRotation(t, testutil.Rotation("dke").Exercises("docker-containerize").Obj())
+	env.WaitReady(t, "dke")
 	ns := "lab-dke"
-	learner := userClient(t, "dke@example.com")
+	learner := env.UserClient(t, "dke@example.com")
 
 	// The registry Secret, as the learner reads it.
 	secret := &corev1.Secret{}
@@ -79,7 +80,7 @@ func TestDockerExerciseThroughTheOperator(t *testing.T) {
 	}
 
 	// Nothing yet: the first check says how to hand in.
-	exerciseResult(t, "dke", "docker-containerize", func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
+	env.ExerciseResult(t, "dke", "docker-containerize", func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
 		if len(r.Checks) == 0 || !strings.Contains(r.Checks[0].Message, "kubectl rotation submit docker-containerize") {
 			return fmt.Errorf("checks = %+v", r.Checks)
 		}
@@ -87,13 +88,13 @@ func TestDockerExerciseThroughTheOperator(t *testing.T) {
 	})
 
 	// A bad Dockerfile first: the rules name what is wrong.
-	main, err := os.ReadFile(filepath.Join("..", "labs", "shared", "hello", "main.go"))
+	main, err := os.ReadFile(filepath.Join(harness.RepoRoot(), "labs", "shared", "hello", "main.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	submit(t, learner, ns, "docker-containerize", map[string]string{
+	testutil.Submit(t, learner, ns, "docker-containerize", map[string]string{
 		"Dockerfile": "FROM golang:latest\nCOPY main.go .\nRUN go build -o /hello main.go\nCMD /hello\n", "main.go": string(main)})
-	exerciseResult(t, "dke", "docker-containerize", func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
+	env.ExerciseResult(t, "dke", "docker-containerize", func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
 		failing := map[string]string{}
 		for _, c := range r.Checks {
 			if !c.Passed {
@@ -109,7 +110,7 @@ func TestDockerExerciseThroughTheOperator(t *testing.T) {
 		return nil
 	})
 	// Docker collections are timed like every fact source's.
-	if m, err := scrape(ctx); err != nil {
+	if m, err := testutil.Scrape(ctx, metricsAddr); err != nil {
 		t.Fatal(err)
 	} else if v := m[`rotation_operator_grading_duration_seconds_count{collector="docker"}`]; v < 1 {
 		t.Errorf("docker collections timed %v times after grading", v)
@@ -133,7 +134,7 @@ func TestDockerExerciseThroughTheOperator(t *testing.T) {
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		t.Fatal(err)
 	}
-	if err := push("lab-other/hello:v1", img); err == nil || !(strings.Contains(err.Error(), "DENIED") || strings.Contains(err.Error(), "403 Forbidden")) {
+	if err := push("lab-other/hello:v1", img); err == nil || !strings.Contains(err.Error(), "DENIED") && !strings.Contains(err.Error(), "403 Forbidden") {
 		t.Errorf("pushing into another lab: %v, want 403 DENIED", err)
 	}
 
@@ -141,8 +142,8 @@ func TestDockerExerciseThroughTheOperator(t *testing.T) {
 	if err := push(ns+"/hello:v1", img); err != nil {
 		t.Fatalf("learner push: %v", err)
 	}
-	submit(t, learner, ns, "docker-containerize", map[string]string{"Dockerfile": goodDockerfile, "main.go": string(main)})
-	raw, err := os.ReadFile(filepath.Join("..", "labs", "docker", "docker-containerize", "files", "deployment.yaml"))
+	testutil.Submit(t, learner, ns, "docker-containerize", map[string]string{"Dockerfile": goodDockerfile, "main.go": string(main)})
+	raw, err := os.ReadFile(filepath.Join(harness.RepoRoot(), "labs", "docker", "docker-containerize", "files", "deployment.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +157,7 @@ func TestDockerExerciseThroughTheOperator(t *testing.T) {
 	}
 	testutil.Eventually(t, 90*time.Second, func(ctx context.Context) error {
 		lr := &rotationsv1.LearningRotation{}
-		if err := admin.Get(ctx, client.ObjectKey{Name: "dke"}, lr); err != nil {
+		if err := env.Admin.Get(ctx, client.ObjectKey{Name: "dke"}, lr); err != nil {
 			return err
 		}
 		for _, r := range lr.Status.Exercises {
