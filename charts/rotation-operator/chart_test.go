@@ -5,6 +5,7 @@
 package rotationoperator_test
 
 import (
+	"errors"
 	"io"
 	"slices"
 	"strings"
@@ -59,7 +60,7 @@ func objects(t testing.TB, manifest string) []*unstructured.Unstructured {
 	dec := utilyaml.NewYAMLOrJSONDecoder(strings.NewReader(manifest), 4096)
 	for {
 		var m map[string]any
-		if err := dec.Decode(&m); err == io.EOF {
+		if err := dec.Decode(&m); errors.Is(err, io.EOF) {
 			return out
 		} else if err != nil {
 			t.Fatalf("the rendered chart is not YAML: %v", err)

@@ -92,7 +92,7 @@ func TestBestEffortBootstrap(t *testing.T) {
 		t.Fatalf("--best-effort without a cluster: %v", err)
 	}
 	c := fake.NewClientset()
-	c.PrependReactor("*", "*", func(a k8stesting.Action) (bool, runtime.Object, error) {
+	c.PrependReactor("*", "*", func(_ k8stesting.Action) (bool, runtime.Object, error) {
 		return true, nil, errors.New("forbidden")
 	})
 	if err := run(context.Background(), []string{"bootstrap", "--namespace=ns", "--out=" + t.TempDir(), "--best-effort"}, quiet, fakeClient(c)); err != nil {

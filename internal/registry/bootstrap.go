@@ -24,7 +24,7 @@ const (
 	CASecret = "lab-registry-ca"
 	// TLSSecret is the registry's serving certificate (kubernetes.io/tls,
 	// with ca.crt).
-	TLSSecret = "lab-registry-tls"
+	TLSSecret = "lab-registry-tls" //nolint:gosec // G101: a Secret's name, not a credential
 	// Service and Deployment are the registry's names in config/registry
 	// and the chart.
 	Service = "lab-registry"

@@ -166,7 +166,7 @@ func assertOnlyRuntimeLeft(t testing.TB) {
 	testutil.Eventually(t, 2*time.Minute, func(context.Context) error {
 		out, err := kubectlErr("", "-n", operatorNamespace, "get", "deployments,pods,services,configmaps,secrets,serviceaccounts,roles,rolebindings,persistentvolumeclaims,leases", "-o", "name")
 		if err != nil {
-			return fmt.Errorf("%v: %s", err, out)
+			return fmt.Errorf("%w: %s", err, out)
 		}
 		var left []string
 		for _, o := range strings.Fields(out) {

@@ -198,7 +198,7 @@ spec:
 	testutil.Eventually(l.t, 30*time.Second, func(context.Context) error {
 		out, err := l.kubectl("", "exec", "deploy/hello", "--", "/web", "get", "http://127.0.0.1:8080/")
 		if err != nil || !strings.Contains(out, "web 1.1") {
-			return fmt.Errorf("exec: %v %q", err, out)
+			return fmt.Errorf("exec: %w %q", err, out)
 		}
 		return nil
 	})

@@ -74,7 +74,7 @@ func assertNothingLeft(t testing.TB) {
 		for _, kind := range []string{"namespaces", "customresourcedefinitions", "clusterroles", "clusterrolebindings", "validatingadmissionpolicies", "validatingadmissionpolicybindings", "persistentvolumeclaims"} {
 			out, err := kubectlErr("", "get", kind, "-A", "-o", "name")
 			if err != nil {
-				return fmt.Errorf("%v: %s", err, out)
+				return fmt.Errorf("%w: %s", err, out)
 			}
 			for _, line := range strings.Fields(out) {
 				if strings.Contains(line, "rotation") || strings.Contains(line, "/lab-") || strings.Contains(line, "handson.dev") {
