@@ -75,6 +75,7 @@ func TestHelmInstall(t *testing.T) {
 	l.kubectlExercise()
 	l.dockerPush(host)
 	toolsExercises(t, tools.Name)
+	assertInfrastructureReady(t)
 
 	// The leader dies while a rotation is being provisioned: the other
 	// replica takes over and the lab converges, each object written once.

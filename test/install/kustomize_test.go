@@ -48,6 +48,7 @@ func TestMakeDeploy(t *testing.T) {
 	jl.kubectlExercise()
 	toolsExercises(t, tools.Name)
 	l.dockerPush(host)
+	assertInfrastructureReady(t)
 
 	// Upgrade: make deploy of a newer build over the running one keeps
 	// every rotation, grade, lab and pushed image.
