@@ -2,9 +2,9 @@
 
 IMG ?= ghcr.io/handson-dev/rotation-operator:latest
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
-# The kustomize release built on sigs.k8s.io/kustomize/api as go.mod requires
-# it (the chart's tests build config/ with that module); v5.8.2 and later
-# need a newer Go than go.mod's.
+# The kustomize release on sigs.k8s.io/kustomize/api v0.21.1, the one go.mod
+# requires (the chart's tests build config/ with it);
+# v5.8.3 needs Go 1.27.
 KUSTOMIZE_VERSION ?= v5.8.1
 
 LOCALBIN ?= $(shell pwd)/bin
