@@ -2,7 +2,10 @@
 
 IMG ?= ghcr.io/handson-dev/rotation-operator:latest
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
-KUSTOMIZE_VERSION ?= v5.8.3
+# The kustomize release on sigs.k8s.io/kustomize/api v0.21.1, the one go.mod
+# requires (the chart's tests build config/ with it);
+# v5.8.3 needs Go 1.27.
+KUSTOMIZE_VERSION ?= v5.8.1
 
 LOCALBIN ?= $(shell pwd)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen-$(CONTROLLER_TOOLS_VERSION)
@@ -217,10 +220,15 @@ REGISTRY_HOST ?= $(shell kubectl get nodes -o jsonpath='{.items[0].status.addres
 # config/registry's placeholder for REGISTRY_HOST.
 REGISTRY_PLACEHOLDER := registry.invalid:30500
 
+# make deploy sets the image in an overlay of config/default made for the
+# run (kustomize needs it inside the tree: a relative base), so tracked
+# files stay as they are.
 .PHONY: deploy
 deploy: manifests kustomize ## Deploy the operator and the lab registry with image $(IMG) and registry address $(REGISTRY_HOST).
-	cd config/default && $(KUSTOMIZE) edit set image controller=$(IMG)
-	$(KUSTOMIZE) build config/default | sed 's|$(REGISTRY_PLACEHOLDER)|$(REGISTRY_HOST)|g' | kubectl apply --server-side -f -
+	overlay=$$(mktemp -d config/deploy.XXXXXX) && trap 'rm -rf "$$overlay"' EXIT && \
+	printf 'resources:\n- ../default\n' >"$$overlay/kustomization.yaml" && \
+	(cd "$$overlay" && $(KUSTOMIZE) edit set image ghcr.io/handson-dev/rotation-operator=$(IMG)) && \
+	$(KUSTOMIZE) build "$$overlay" | sed 's|$(REGISTRY_PLACEHOLDER)|$(REGISTRY_HOST)|g' | kubectl apply --server-side -f -
 
 .PHONY: undeploy
 undeploy: kustomize ## Remove the operator, the registry (with its images) and the CRDs (with every rotation).
@@ -237,7 +245,9 @@ $(CONTROLLER_GEN):
 
 .PHONY: kustomize
 kustomize: $(KUSTOMIZE) ## Install kustomize into bin/.
+# The module cache comes first: offline, it serves kustomize's modules once
+# fetched (by this target, or by any build of the same version).
 $(KUSTOMIZE):
 	@mkdir -p $(LOCALBIN)
-	GOBIN=$(LOCALBIN) go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+	GOBIN=$(LOCALBIN) GOPROXY="file://$$(go env GOMODCACHE)/cache/download,$$(go env GOPROXY)" go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 	mv $(LOCALBIN)/kustomize $@

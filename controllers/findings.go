@@ -32,6 +32,15 @@ type findings struct {
 	// progress: the progress step ran, so Completed and the summary follow
 	// status.exercises.
 	progress bool
+	// infrastructure: what the operator's environment checks report
+	// (infrastructure_step.go); nil when the reconciler has none.
+	infrastructure *infrastructureFinding
+}
+
+// infrastructureFinding: the problems of what the cluster admin provides
+// for labs, none when all is well.
+type infrastructureFinding struct {
+	problems []InfrastructureProblem
 }
 
 // observation is a condition as a step found it.

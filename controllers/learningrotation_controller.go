@@ -71,6 +71,9 @@ type LearningRotationReconciler struct {
 	// Registry is the lab image registry; when set, every lab gets the
 	// Secret lab-registry with its credentials.
 	Registry *registry.Config
+	// Infrastructure reports problems of what labs rely on outside the
+	// rotation (infrastructure_step.go); nil reports none.
+	Infrastructure Infrastructure
 
 	applier *apply.Applier
 }
@@ -180,7 +183,7 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	}()
 
 	steps := []rotationStep{
-		r.reconcileSpec, r.reconcileSchedule, r.reconcileTimebox,
+		r.reconcileSpec, r.reconcileSchedule, r.reconcileTimebox, during(labLive, r.reconcileInfrastructure),
 		during(labLive, r.reconcileSuspend), during(labLive, r.reconcileAccess),
 		during(labLive, r.reconcileLab), during(labLive, r.reconcileKubeconfig), during(writable, r.reconcileResume),
 		during(writable, r.reconcileExercises), r.reconcileRequests, during(writable, r.reconcileGrades),

@@ -39,7 +39,7 @@ type change struct {
 var notifiers = []func(c change) []queuedEvent{
 	notifyExpired, notifyLabDeleted, notifySuspended, notifyLab, notifyResumed,
 	notifyUnresolved, notifyHelpAcknowledged, notifySubmissions, notifyGrades,
-	notifyOverruns, notifyCompleted,
+	notifyOverruns, notifyCompleted, notifyInfrastructure,
 }
 
 // transitionEvents are the events of a pass's status transition.

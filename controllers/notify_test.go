@@ -203,6 +203,28 @@ func TestTransitionEvents(t *testing.T) {
 			lr.Status.Score, lr.Status.MaxScore = 10, 10
 		},
 		want: []string{"Normal RotationCompleted: every exercise passed: score 10/10"},
+	}, {
+		name: "an infrastructure problem is announced",
+		prev: func(lr *rotationsv1.LearningRotation) {
+			lr.Status.Conditions = append(lr.Status.Conditions, provisioned)
+		},
+		found: findings{timed: true, lab: lab, infrastructure: &infrastructureFinding{problems: []InfrastructureProblem{{rotationsv1.ReasonRegistryUnavailable, "no lab registry key"}}}},
+		want:  []string{"Warning RegistryUnavailable: no lab registry key"},
+	}, {
+		name: "the same infrastructure problem is not announced again",
+		prev: func(lr *rotationsv1.LearningRotation) {
+			lr.Status.Conditions = append(lr.Status.Conditions, provisioned,
+				cond(rotationsv1.ConditionInfrastructureReady, metav1.ConditionFalse, rotationsv1.ReasonRegistryUnavailable, "no lab registry key"))
+		},
+		found: findings{timed: true, lab: lab, infrastructure: &infrastructureFinding{problems: []InfrastructureProblem{{rotationsv1.ReasonRegistryUnavailable, "no lab registry key"}}}},
+	}, {
+		name: "the infrastructure problem is gone",
+		prev: func(lr *rotationsv1.LearningRotation) {
+			lr.Status.Conditions = append(lr.Status.Conditions, provisioned,
+				cond(rotationsv1.ConditionInfrastructureReady, metav1.ConditionFalse, rotationsv1.ReasonRegistryUnavailable, "no lab registry key"))
+		},
+		found: findings{timed: true, lab: lab, infrastructure: &infrastructureFinding{}},
+		want:  []string{"Normal InfrastructureReady: gone"},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -47,6 +47,7 @@ var conditionTable = []conditionRule{
 	{rotationsv1.ConditionHelpRequested, helpCondition},
 	{rotationsv1.ConditionGraded, func(v passView) *observation { return v.found.graded }},
 	{rotationsv1.ConditionCompleted, completedCondition},
+	{rotationsv1.ConditionInfrastructureReady, infrastructureCondition},
 }
 
 // readyRule: when applies, Ready is ready(v) and the phase is phase

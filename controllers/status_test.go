@@ -229,6 +229,29 @@ func TestStatusTable(t *testing.T) {
 			rotationsv1.ConditionHelpRequested: {metav1.ConditionFalse, rotationsv1.ReasonHelpAcknowledged, "the help request of 2026-05-04T09:00:00Z was acknowledged at 2026-05-04T10:00:00Z"},
 		},
 		phase: rotationsv1.PhaseActive, observed: true,
+	}, {
+		name:  "an infrastructure problem: InfrastructureReady says it, Ready does not",
+		found: findings{timed: true, lab: provisioned, infrastructure: &infrastructureFinding{problems: []InfrastructureProblem{{rotationsv1.ReasonRegistryUnavailable, "no lab registry key"}, {rotationsv1.ReasonLearnerAPIUnreachable, "https://k8s.example.com does not answer"}}}},
+		conditions: map[string]want{
+			rotationsv1.ConditionInfrastructureReady: {metav1.ConditionFalse, rotationsv1.ReasonRegistryUnavailable, "no lab registry key; https://k8s.example.com does not answer"},
+			rotationsv1.ConditionReady:               {metav1.ConditionTrue, rotationsv1.ReasonReady, ""},
+		},
+		phase: rotationsv1.PhaseActive, observed: true,
+	}, {
+		name:  "no infrastructure problem ever: no condition",
+		found: findings{timed: true, lab: provisioned, infrastructure: &infrastructureFinding{}},
+		conditions: map[string]want{
+			rotationsv1.ConditionInfrastructureReady: {},
+		},
+		phase: rotationsv1.PhaseActive, observed: true,
+	}, {
+		name:  "the infrastructure problem is gone",
+		prev:  []metav1.Condition{cond(rotationsv1.ConditionInfrastructureReady, metav1.ConditionFalse, rotationsv1.ReasonRegistryUnavailable, "no lab registry key")},
+		found: findings{timed: true, lab: provisioned, infrastructure: &infrastructureFinding{}},
+		conditions: map[string]want{
+			rotationsv1.ConditionInfrastructureReady: {metav1.ConditionTrue, rotationsv1.ReasonInfrastructureReady, "gone"},
+		},
+		phase: rotationsv1.PhaseActive, observed: true,
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,6 +18,10 @@ const (
 	ConditionSuspended = "Suspended"
 	// ConditionHelpRequested is True while the learner's help request is open.
 	ConditionHelpRequested = "HelpRequested"
+	// ConditionInfrastructureReady is False while something the cluster
+	// admin provides for labs fails (the lab registry, the apiserver address
+	// in learners' kubeconfigs); it is set once such a problem was seen.
+	ConditionInfrastructureReady = "InfrastructureReady"
 )
 
 // Condition reasons, CamelCase as Kubernetes expects.
@@ -49,6 +53,12 @@ const (
 	ReasonLabDeleted = "LabDeleted"
 	// ReasonNotExpired: the deadline is still ahead.
 	ReasonNotExpired = "NotExpired"
+	// ReasonRegistryUnavailable: the lab image registry has no key or does not answer.
+	ReasonRegistryUnavailable = "RegistryUnavailable"
+	// ReasonLearnerAPIUnreachable: the apiserver address in learners' kubeconfigs does not answer.
+	ReasonLearnerAPIUnreachable = "LearnerAPIUnreachable"
+	// ReasonInfrastructureReady: the problems seen before are gone.
+	ReasonInfrastructureReady = "InfrastructureReady"
 )
 
 // Labels and annotations the operator sets or reads.

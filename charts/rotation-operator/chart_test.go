@@ -17,6 +17,7 @@ import (
 	kubefake "helm.sh/helm/v4/pkg/kube/fake"
 	release "helm.sh/helm/v4/pkg/release/v1"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -262,4 +263,75 @@ func TestSchemaRejectsBadValues(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTemplateRegistryExistingSecret: with registry.tls.existingSecret the
+// registry serves the Secret's certificate and the operator trusts its
+// ca.crt when it reads the registry; without it both use the self-signed
+// CA the lab-registry bootstrap keeps.
+func TestTemplateRegistryExistingSecret(t *testing.T) {
+	for _, tc := range []struct {
+		secret, caFile string
+	}{
+		{"my-cert", "/etc/lab-registry-tls/ca.crt"},
+		{"", "/run/lab-registry/ca.crt"},
+	} {
+		t.Run("existingSecret="+tc.secret, func(t *testing.T) {
+			vals := required()
+			vals["registry"].(map[string]any)["tls"] = map[string]any{"existingSecret": tc.secret}
+			m, err := template(t, vals)
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs := objects(t, m)
+
+			reg := deployment(t, objs, "lab-registry").Spec.Template.Spec
+			args := reg.Containers[0].Args
+			served := slices.Contains(args, "--tls-cert-file=/etc/lab-registry-tls/tls.crt") && slices.Contains(args, "--tls-key-file=/etc/lab-registry-tls/tls.key")
+			if served != (tc.secret != "") {
+				t.Errorf("registry args %q", args)
+			}
+			if got := secretVolumes(reg.Volumes); tc.secret != "" && !slices.Contains(got, tc.secret) || tc.secret == "" && len(got) > 0 {
+				t.Errorf("registry mounts the Secrets %q", got)
+			}
+			if tc.secret != "" && !slices.ContainsFunc(reg.Containers[0].VolumeMounts, func(m corev1.VolumeMount) bool {
+				return m.MountPath == "/etc/lab-registry-tls" && m.ReadOnly
+			}) {
+				t.Errorf("registry volume mounts %+v lack /etc/lab-registry-tls", reg.Containers[0].VolumeMounts)
+			}
+
+			op := deployment(t, objs, "rotation-operator").Spec.Template.Spec
+			var caFile string
+			for _, e := range op.Containers[0].Env {
+				if e.Name == "SSL_CERT_FILE" {
+					caFile = e.Value
+				}
+			}
+			if caFile != tc.caFile {
+				t.Errorf("the operator trusts %q, want %q", caFile, tc.caFile)
+			}
+			if got := secretVolumes(op.Volumes); tc.secret != "" && !slices.Contains(got, tc.secret) || tc.secret == "" && len(got) > 0 {
+				t.Errorf("the operator mounts the Secrets %q", got)
+			}
+			for _, v := range op.Volumes {
+				if v.Secret != nil && (len(v.Secret.Items) != 1 || v.Secret.Items[0].Key != "ca.crt") {
+					t.Errorf("the operator mounts more of %s than its ca.crt: %+v", v.Secret.SecretName, v.Secret.Items)
+				}
+			}
+		})
+	}
+	_, err := template(t, map[string]any{"registry": map[string]any{"host": "h:1", "tls": map[string]any{"existingSecret": "My_Cert"}}})
+	if err == nil || !strings.Contains(err.Error(), "existingSecret") {
+		t.Errorf("an existingSecret that is no Secret name: %v", err)
+	}
+}
+
+func secretVolumes(vols []corev1.Volume) []string {
+	var out []string
+	for _, v := range vols {
+		if v.Secret != nil {
+			out = append(out, v.Secret.SecretName)
+		}
+	}
+	return out
 }

@@ -72,7 +72,7 @@ func main() {
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 
 	var err error
-	if o.Registry, err = reg.config(); err != nil {
+	if o.Registry, o.RegistryProblem, err = reg.config(); err != nil {
 		fmt.Fprintln(os.Stderr, "rotation-operator:", err)
 		os.Exit(2)
 	}
@@ -140,28 +140,29 @@ type registryFlags struct {
 	insecure              bool
 }
 
-// config is the lab registry the flags describe, nil when there is none.
-func (f registryFlags) config() (*registry.Config, error) {
+// config is the lab registry the flags describe, nil when there is none;
+// problem says why a registry asked for is missing.
+func (f registryFlags) config() (_ *registry.Config, problem string, _ error) {
 	if f.host == "" {
-		return nil, nil
+		return nil, "", nil
 	}
 	if f.keyFile == "" {
-		return nil, errors.New("--registry-host needs --registry-key-file: lab credentials are derived from it")
+		return nil, "", errors.New("--registry-host needs --registry-key-file: lab credentials are derived from it")
 	}
 	key, err := os.ReadFile(f.keyFile)
 	if errors.Is(err, os.ErrNotExist) || (err == nil && len(bytes.TrimSpace(key)) == 0) {
 		// In a cluster the key comes from the lab-registry bootstrap; without
-		// it run without a registry (Docker checks then fail saying so) rather
-		// than exit in a loop.
+		// it run without a registry, reporting it on every rotation
+		// (RegistryUnavailable), rather than exit in a loop.
 		ctrl.Log.Error(err, "no lab registry key: running without a lab registry", "registry-key-file", f.keyFile)
-		return nil, nil
+		return nil, operator.RegistryKeyProblem(f.keyFile, err), nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	c := &registry.Config{Host: f.host, Prefix: f.prefix, Insecure: f.insecure, Key: bytes.TrimSpace(key)}
 	if err := c.Validate(); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return c, nil
+	return c, "", nil
 }

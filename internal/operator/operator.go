@@ -4,6 +4,7 @@
 package operator
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -83,6 +84,12 @@ type Options struct {
 	// Registry is the lab image registry (Docker track); nil leaves labs
 	// without one, and Docker exercises fail their registry checks saying so.
 	Registry *registry.Config
+	// RegistryProblem says why a registry was asked for but Registry is nil
+	// (RegistryKeyProblem): every rotation reports it (RegistryUnavailable).
+	RegistryProblem string
+	// InfrastructureCheck is how often the registry and LabServer are
+	// probed (infrastructure.go); 0 means DefaultInfrastructureCheck.
+	InfrastructureCheck time.Duration
 
 	// Terraform grades Terraform submissions; nil means this operator cannot,
 	// and Terraform exercises fail their checks saying so.
@@ -225,6 +232,16 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if o.Terraform != nil {
 		rotations.GradingDone = gradingDone(o.Terraform)
 	}
+	infra, err := newInfrastructureProbe(mgr.GetLogger().WithName("infrastructure"), o)
+	if err != nil {
+		return nil, err
+	}
+	// Once before the reconcilers start, so first passes already know.
+	infra.checkLearnerAPI(context.Background())
+	if err := mgr.Add(infra); err != nil {
+		return nil, err
+	}
+	rotations.Infrastructure = infra
 	if err := rotations.SetupWithManager(mgr, opts); err != nil {
 		return nil, fmt.Errorf("setting up the LearningRotation controller: %w", err)
 	}

@@ -16,8 +16,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/handson-dev/rotation-operator/internal/labimages"
 	"github.com/handson-dev/rotation-operator/internal/localcluster"
@@ -30,10 +28,8 @@ import (
 const (
 	operatorNamespace  = "rotation-system"
 	operatorDeployment = "rotation-operator"
-	// registryPlaceholder is config/registry's host, which make deploy
-	// replaces with REGISTRY_HOST.
-	registryPlaceholder = "registry.invalid:30500"
-	registryNodePort    = 30500
+	// registryNodePort is config/registry's, and the chart's default.
+	registryNodePort = 30500
 )
 
 func repoRoot(t testing.TB) string {
@@ -69,39 +65,6 @@ func clientset(t testing.TB) kubernetes.Interface {
 		t.Fatal(err)
 	}
 	return c
-}
-
-// kustomizeBuild is make deploy's manifest: `kustomize edit set image
-// controller=IMG` in config/default (here an overlay setting the same
-// image), `kustomize build config/default`, and REGISTRY_HOST in place of
-// the placeholder.
-func kustomizeBuild(t testing.TB, image, host string) string {
-	t.Helper()
-	overlay := t.TempDir()
-	name, tag, _ := strings.Cut(image, ":")
-	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
-		name, tag = image[:i], image[i+1:]
-	}
-	base, err := filepath.Rel(overlay, filepath.Join(repoRoot(t), "config", "default"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := fmt.Sprintf("resources:\n- %s\nimages:\n- name: ghcr.io/handson-dev/rotation-operator\n  newName: %s\n  newTag: %s\n", base, name, tag)
-	if err := os.WriteFile(filepath.Join(overlay, "kustomization.yaml"), []byte(k), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	opts := krusty.MakeDefaultOptions()
-	opts.LoadRestrictions = 0                 // LoadRestrictionsNone: the base is outside the overlay
-	opts.Reorder = krusty.ReorderOptionLegacy // kustomize build's: namespaces and CRDs first
-	res, err := krusty.MakeKustomizer(opts).Run(filesys.MakeFsOnDisk(), overlay)
-	if err != nil {
-		t.Fatalf("kustomize build config/default: %v", err)
-	}
-	y, err := res.AsYaml()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.ReplaceAll(string(y), registryPlaceholder, host)
 }
 
 // kubectl runs kubectl as the cluster admin.

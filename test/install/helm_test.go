@@ -71,8 +71,11 @@ func TestHelmInstall(t *testing.T) {
 	t.Logf("helm install to the first Ready rotation: %s (the image built in %s before)", time.Since(start).Round(100*time.Millisecond), imageBuilt.Round(100*time.Millisecond))
 	waitAvailable(t, operatorDeployment, 2, time.Minute)
 
+	tools := applyRotation(t, "tools-h", "helm-install", "terraform-basics")
 	l.kubectlExercise()
 	l.dockerPush(host)
+	toolsExercises(t, tools.Name)
+	assertInfrastructureReady(t)
 
 	// The leader dies while a rotation is being provisioned: the other
 	// replica takes over and the lab converges, each object written once.

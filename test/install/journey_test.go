@@ -225,3 +225,20 @@ func dockerConfigAuth(t testing.TB, b64, host string) (string, string) {
 	}
 	return a.Username, a.Password
 }
+
+// assertInfrastructureReady: no rotation reports a problem of the
+// registry or the learner apiserver address (the InfrastructureReady
+// condition is set once one is seen): the operator's probes find both from
+// its pod as the install left them.
+func assertInfrastructureReady(t testing.TB) {
+	t.Helper()
+	var list rotationsv1.LearningRotationList
+	if err := admin(t).List(context.Background(), &list); err != nil {
+		t.Fatal(err)
+	}
+	for _, lr := range list.Items {
+		if c := meta.FindStatusCondition(lr.Status.Conditions, rotationsv1.ConditionInfrastructureReady); c != nil {
+			t.Errorf("rotation %s: InfrastructureReady %s/%s: %s", lr.Name, c.Status, c.Reason, c.Message)
+		}
+	}
+}
