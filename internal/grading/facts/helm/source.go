@@ -25,7 +25,9 @@ const Variable = "helm"
 type Source struct{ Collector *Collector }
 
 // NewSource reads labs through reader, around the cache.
-func NewSource(reader client.Reader) Source { return Source{Collector: &Collector{Reader: reader, Witness: true}} }
+func NewSource(reader client.Reader) Source {
+	return Source{Collector: &Collector{Reader: reader, Witness: true}}
+}
 
 func (Source) Variable() string { return Variable }
 
