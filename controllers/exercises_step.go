@@ -24,6 +24,8 @@ type selectedExercise struct {
 	ex         *rotationsv1.Exercise
 	program    *grading.Program
 	compileErr error
+	// after: the selected exercises that must pass first (exercise_order.go).
+	after []string
 }
 
 // reconcileExercises resolves the rotation's selection, gives the lab each
@@ -35,17 +37,18 @@ func (r *LearningRotationReconciler) reconcileExercises(ctx context.Context, s *
 		return ctrl.Result{}, err
 	}
 	selected, missing := selectExercises(lr.Spec.Exercises, all.Items)
+	after, orderProblems := exerciseOrder(selected, all.Items)
 	s.exercises = nil
 	var invalid []string
 	for _, ex := range selected {
 		prog, err := r.Programs.Get(ex)
-		s.exercises = append(s.exercises, selectedExercise{ex: ex, program: prog, compileErr: err})
+		s.exercises = append(s.exercises, selectedExercise{ex: ex, program: prog, compileErr: err, after: after[ex.Name]})
 		if err != nil {
 			invalid = append(invalid, fmt.Sprintf("%s (%v)", ex.Name, err))
 		}
 	}
 
-	s.found.exercises = &selectionFinding{selected: len(selected), missing: missing, invalid: invalid}
+	s.found.exercises = &selectionFinding{selected: len(selected), missing: missing, invalid: invalid, order: orderProblems}
 
 	if err := r.reconcileInstructions(ctx, s); err != nil {
 		return ctrl.Result{}, err

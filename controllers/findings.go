@@ -83,6 +83,8 @@ type resumeFinding struct {
 type selectionFinding struct {
 	selected         int
 	missing, invalid []string
+	// order: spec.after names of no Exercise, and cycles (exercise_order.go).
+	order []string
 }
 
 // recordGradeTransition keeps what grading.Advance reported for an exercise.

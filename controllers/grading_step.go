@@ -30,17 +30,30 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 	}
 
 	hasher := grading.NewFactHasher(vars)
-	results := make([]rotationsv1.ExerciseResult, 0, len(s.exercises))
+	graded := make(map[string]rotationsv1.ExerciseResult, len(s.exercises))
+	passed := map[string]bool{}
+	for _, e := range lr.Status.Exercises {
+		passed[e.Name] = e.FirstPassedAt != nil
+	}
 	var requeue time.Time
 	var failed, pending []string
-	for _, sel := range s.exercises {
+	// Prerequisites first, so an exercise unlocks in the pass its last
+	// prerequisite passes.
+	for _, sel := range gradingOrder(s.exercises) {
 		prev := *s.result(sel.ex.Name)
+		if blockers := lockedBy(sel.after, prev, passed); len(blockers) > 0 {
+			next := lockedResult(prev, sel, blockers)
+			next.Track = sel.ex.Spec.Track
+			graded[sel.ex.Name] = next
+			continue
+		}
+		prev.LockedBy = nil
 		if s.resetPending[sel.ex.Name] || startersMissing(sel, prev) {
 			// Graded once its starting point is in place: a baseline taken
 			// without the starter objects would count their creation as the
 			// learner's first attempt.
 			prev.Track = sel.ex.Spec.Track
-			results = append(results, prev)
+			graded[sel.ex.Name] = prev
 			continue
 		}
 		var next rotationsv1.ExerciseResult
@@ -56,10 +69,16 @@ func (r *LearningRotationReconciler) reconcileGrades(ctx context.Context, s *rot
 			next = r.gradeOne(ctx, s, sel, prev, vars, hasher, "", now)
 		}
 		next.Name, next.Track = sel.ex.Name, sel.ex.Spec.Track
-		results = append(results, next)
+		next.LockedBy = nil
+		graded[sel.ex.Name] = next
+		passed[sel.ex.Name] = next.FirstPassedAt != nil
 		if at := grading.NextHintAt(sel.ex.Spec.Hints, next); !at.IsZero() && (requeue.IsZero() || at.Before(requeue)) {
 			requeue = at
 		}
+	}
+	results := make([]rotationsv1.ExerciseResult, 0, len(s.exercises))
+	for _, sel := range s.exercises {
+		results = append(results, graded[sel.ex.Name])
 	}
 	lr.Status.Exercises = results
 	summarizeScore(&lr.Status)
@@ -157,6 +176,8 @@ func (r *LearningRotationReconciler) gradeOne(ctx context.Context, s *rotationSc
 		hash = grading.Combine(hash, salt)
 	}
 	next, transition := grading.Advance(prev, result, hash, sel.ex.Spec.Hints, now)
+	// notify.go warns the mentor when this appears or changes.
+	next.HandWritten = sel.program.HandWritten(vars)
 	s.found.recordGradeTransition(sel.ex.Name, transition)
 	return next
 }

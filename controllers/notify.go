@@ -39,7 +39,7 @@ type change struct {
 var notifiers = []func(c change) []queuedEvent{
 	notifyExpired, notifyLabDeleted, notifySuspended, notifyLab, notifyResumed,
 	notifyUnresolved, notifyHelpAcknowledged, notifySubmissions, notifyGrades,
-	notifyOverruns, notifyCompleted, notifyInfrastructure,
+	notifyUnlocked, notifyHandWritten, notifyOverruns, notifyCompleted, notifyInfrastructure,
 }
 
 // transitionEvents are the events of a pass's status transition.
@@ -203,6 +203,34 @@ func firstFailure(checks []rotationsv1.CheckResult) string {
 		}
 	}
 	return ""
+}
+
+// notifyUnlocked: every exercise a Locked exercise comes after has passed.
+func notifyUnlocked(c change) []queuedEvent {
+	var out []queuedEvent
+	for _, e := range c.lr.Status.Exercises {
+		if prev := resultOf(c.base, e.Name); prev != nil && prev.State == rotationsv1.ExerciseLocked && e.State != rotationsv1.ExerciseLocked {
+			out = append(out, normal("ExerciseUnlocked", "Grade", fmt.Sprintf("exercise %s unlocked: the exercises it comes after have passed", e.Name))...)
+		}
+	}
+	return out
+}
+
+// notifyHandWritten: the tool storage an exercise is graded on (Helm
+// history, Terraform state) now looks written by hand, once per reason.
+func notifyHandWritten(c change) []queuedEvent {
+	var out []queuedEvent
+	for _, e := range c.lr.Status.Exercises {
+		if e.HandWritten == "" {
+			continue
+		}
+		if prev := resultOf(c.base, e.Name); prev != nil && prev.HandWritten == e.HandWritten {
+			continue
+		}
+		out = append(out, warning("ToolStorageHandWritten", "Grade",
+			fmt.Sprintf("exercise %s: %s; its checks on that storage earn nothing until the tool writes it", e.Name, e.HandWritten))...)
+	}
+	return out
 }
 
 // notifyOverruns: an exercise ran past overrunFactor times its estimate

@@ -247,6 +247,9 @@ func resolvedCondition(v passView) *observation {
 	case len(f.invalid) > 0:
 		return observe(metav1.ConditionFalse, rotationsv1.ReasonExerciseInvalid,
 			"exercises whose checks do not compile: "+strings.Join(f.invalid, "; "))
+	case len(f.order) > 0:
+		return observe(metav1.ConditionFalse, rotationsv1.ReasonExerciseOrderInvalid,
+			"spec.after ignored where it cannot hold: "+strings.Join(f.order, "; ")+"; fix the Exercises' spec.after")
 	}
 	return observe(metav1.ConditionTrue, rotationsv1.ReasonResolved, fmt.Sprintf("%d exercises selected", f.selected))
 }

@@ -2,6 +2,7 @@ package labs
 
 import (
 	"bytes"
+	"cmp"
 	"compress/gzip"
 	"context"
 	"encoding/base64"
@@ -27,8 +28,11 @@ import (
 	rspb "helm.sh/helm/v4/pkg/release/v1"
 	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -62,6 +66,10 @@ type helmRelease struct {
 	// Undecodable: the latest release Secret holds no valid release, so
 	// the collector reports {name, namespace, error}.
 	Undecodable bool `json:"undecodable,omitempty"`
+	// WrittenBy is the field manager the apiserver records on the release
+	// Secrets: empty is Helm's ("Helm", from its user agent);
+	// "kubectl-create" is a history written by hand.
+	WrittenBy string `json:"writtenBy,omitempty"`
 }
 
 // chartEdit is one change to a chart: one of its fields is set.
@@ -250,13 +258,16 @@ func addReleases(t *testing.T, l labObjects, releases ...helmRelease) {
 			if r.Undecodable && version == len(r.Revisions) {
 				payload = []byte("H4sI this is not a release")
 			}
-			secrets = append(secrets, releaseSecret(r.Name, version, status, payload))
+			secret := releaseSecret(r.Name, version, status, payload)
+			secret.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: cmp.Or(r.WrittenBy, "Helm"), Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "v1"}}
+			secrets = append(secrets, secret)
 		}
 		if r.Live != nil && len(revs) > 0 {
 			applyManifest(t, l, r.Name, revs[len(revs)-1].manifest, r.Live)
 		}
 	}
-	collector := &helmfacts.Collector{Reader: secretLister(secrets)}
+	// Witnessed as the operator does: hand-written histories are flagged.
+	collector := &helmfacts.Collector{Reader: helmStore{secrets, l}, Witness: true}
 	facts, err := collector.Collect(context.Background(), labNamespace)
 	if err != nil {
 		t.Fatal(err)
@@ -304,20 +315,39 @@ func releaseSecret(name string, version int, status rcommon.Status, payload []by
 	}
 }
 
-// secretLister is a client.Reader that lists the given Secrets, which is
-// all the helm collector asks of its Reader.
-type secretLister []corev1.Secret
-
-func (s secretLister) Get(context.Context, client.ObjectKey, client.Object, ...client.GetOption) error {
-	return errors.New("secretLister only lists")
+// helmStore is a client.Reader over a lab, which is all the helm collector
+// asks of its Reader: it lists the release Secrets and gets the lab's
+// objects as the apiserver returns them, with the field manager that wrote
+// them ("helm" for those Helm applied, with its annotations).
+type helmStore struct {
+	secrets []corev1.Secret
+	lab     labObjects
 }
 
-func (s secretLister) List(_ context.Context, list client.ObjectList, _ ...client.ListOption) error {
+func (s helmStore) Get(_ context.Context, key client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return fmt.Errorf("helmStore gets unstructured objects, not %T", obj)
+	}
+	live, ok := s.lab[u.GetKind()+"/"+key.Name]
+	if !ok {
+		return apierrors.NewNotFound(schema.GroupResource{Resource: strings.ToLower(u.GetKind())}, key.Name)
+	}
+	u.Object = runtime.DeepCopyJSON(live)
+	manager := "kubectl-client-side-apply"
+	if u.GetAnnotations()["meta.helm.sh/release-name"] != "" {
+		manager = "helm"
+	}
+	u.SetManagedFields([]metav1.ManagedFieldsEntry{{Manager: manager, Operation: metav1.ManagedFieldsOperationApply, APIVersion: u.GetAPIVersion()}})
+	return nil
+}
+
+func (s helmStore) List(_ context.Context, list client.ObjectList, _ ...client.ListOption) error {
 	l, ok := list.(*corev1.SecretList)
 	if !ok {
-		return fmt.Errorf("secretLister lists Secrets, not %T", list)
+		return fmt.Errorf("helmStore lists Secrets, not %T", list)
 	}
-	l.Items = slices.Clone(s)
+	l.Items = slices.Clone(s.secrets)
 	return nil
 }
 

@@ -42,10 +42,26 @@ type Check struct {
 	// +kubebuilder:validation:MaxLength=512
 	// +required
 	Message string `json:"message"`
+
+	// MessageExpression is CEL returning a string, shown instead of Message
+	// while the check fails, so the message can say why from the facts (the
+	// file and line of a diagnostic), as in a ValidatingAdmissionPolicy. It is
+	// compiled and cost-checked like Expression; when it fails at run time or
+	// returns an empty string, Message is shown.
+	// +kubebuilder:validation:MaxLength=4096
+	// +optional
+	MessageExpression string `json:"messageExpression,omitempty"`
+
+	// SuggestsReset marks a check that detects a state the learner cannot
+	// repair in place (a failcheck): while it fails, its message suggests
+	// resetting the exercise.
+	// +optional
+	SuggestsReset bool `json:"suggestsReset,omitempty"`
 }
 
-// Hint unlocks after some time in the exercise or some failed attempts,
-// whichever comes first. With neither set it is available at once.
+// Hint unlocks after some time in the exercise, some failed attempts, or
+// when its When condition holds, whichever comes first. With none set it is
+// available at once.
 type Hint struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=1024
@@ -63,6 +79,13 @@ type Hint struct {
 	// +kubebuilder:validation:Maximum=1000
 	// +optional
 	AfterFailedAttempts *int32 `json:"afterFailedAttempts,omitempty"`
+
+	// When is CEL over the facts, like a check's expression, that unlocks
+	// the hint while it is true: a hint for one particular mistake, e.g.
+	// !('web' in kube.services). Compiled and cost-checked like a check.
+	// +kubebuilder:validation:MaxLength=4096
+	// +optional
+	When string `json:"when,omitempty"`
 }
 
 // StarterObject is one Kubernetes object, written as in a manifest.
@@ -133,6 +156,17 @@ type ExerciseSpec struct {
 	// +listType=atomic
 	// +optional
 	Hints []Hint `json:"hints,omitempty"`
+
+	// After names exercises that must pass first: in a rotation this
+	// exercise is Locked, its instructions visible, until every one of them
+	// has passed. A name not in the rotation, or a cycle, is reported in the
+	// rotation's ExercisesResolved condition.
+	// +kubebuilder:validation:MaxItems=20
+	// +kubebuilder:validation:items:MinLength=1
+	// +kubebuilder:validation:items:MaxLength=253
+	// +listType=set
+	// +optional
+	After []string `json:"after,omitempty"`
 }
 
 // ExerciseStatus reports whether the checks compile.
@@ -170,6 +204,7 @@ type ExerciseStatus struct {
 // +kubebuilder:printcolumn:name="Points",type=integer,JSONPath=`.status.maxPoints`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:validation:XValidation:rule="!has(self.spec.after) || !(self.metadata.name in self.spec.after)",message="an exercise cannot come after itself"
 type Exercise struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -3,10 +3,13 @@ package v1alpha1
 import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 // ExerciseState is where a learner is with one exercise.
-// +kubebuilder:validation:Enum=NotStarted;InProgress;Passed;Failed
+// +kubebuilder:validation:Enum=Locked;NotStarted;InProgress;Passed;Failed
 type ExerciseState string
 
 const (
+	// ExerciseLocked means an exercise named in the exercise's spec.after has
+	// not passed yet: its instructions are there, it is not graded.
+	ExerciseLocked ExerciseState = "Locked"
 	// ExerciseNotStarted means no check passes and the learner has not touched the exercise.
 	ExerciseNotStarted ExerciseState = "NotStarted"
 	// ExerciseInProgress means some work is there, not every check passes yet.
@@ -26,6 +29,10 @@ type CheckResult struct {
 	// Message is the check's failure message, or the evaluation error.
 	// +optional
 	Message string `json:"message,omitempty"`
+	// ResetSuggested: the check failing means the exercise cannot be
+	// repaired in place; the message suggests a reset.
+	// +optional
+	ResetSuggested bool `json:"resetSuggested,omitempty"`
 }
 
 // ExerciseResult is the graded state of one exercise in a rotation.
@@ -107,6 +114,19 @@ type ExerciseResult struct {
 	Resets int32 `json:"resets,omitempty"`
 	// +optional
 	LastResetAt *metav1.Time `json:"lastResetAt,omitempty"`
+
+	// HandWritten says why the tool storage this exercise reads (Helm
+	// release history, Terraform state) looks written by hand rather than by
+	// the tool; checks on it then earn nothing and a Warning event tells the
+	// mentor. Empty when nothing looks forged.
+	// +optional
+	HandWritten string `json:"handWritten,omitempty"`
+
+	// LockedBy names the exercises of spec.after not passed yet, while the
+	// exercise is Locked.
+	// +listType=atomic
+	// +optional
+	LockedBy []string `json:"lockedBy,omitempty"`
 }
 
 // SubmissionStatus identifies a graded submission.

@@ -31,11 +31,21 @@ const (
 type CompiledCheck struct {
 	rotationsv1.Check
 	program cel.Program
+	// message builds the failure message from the facts; nil without
+	// a messageExpression.
+	message cel.Program
+}
+
+// CompiledHint is a hint's When condition; program is nil without one.
+type CompiledHint struct {
+	program cel.Program
 }
 
 // Program is an Exercise's compiled checks.
 type Program struct {
 	Checks []CompiledCheck
+	// Hints are the exercise's hints' conditions, in the hints' order.
+	Hints []CompiledHint
 	// Facts the checks read, as "kube.deployments"; collectors fetch only these.
 	Facts []string
 	// Scope is what the learner's attempts are counted on: "kube.deployments/api"
@@ -70,10 +80,18 @@ func Compile(spec *rotationsv1.ExerciseSpec) (*Program, error) {
 func (e *Env) Compile(spec *rotationsv1.ExerciseSpec) (*Program, error) {
 	p := &Program{}
 	refs := &factRefs{whole: map[string]bool{}, named: map[string]bool{}}
+	// Messages and hint conditions read facts too (collected for them), but
+	// they are not what the learner's attempts are counted on.
+	extra := &factRefs{whole: map[string]bool{}, named: map[string]bool{}}
 	for _, c := range spec.Checks {
 		compiled, err := compileCheck(e, c, refs)
 		if err != nil {
 			return nil, &CompileError{Check: c.Name, Err: err}
+		}
+		if c.MessageExpression != "" {
+			if compiled.message, err = e.compileExpr(c.MessageExpression, cel.StringType, extra); err != nil {
+				return nil, &CompileError{Check: c.Name, Err: fmt.Errorf("messageExpression: %w", err)}
+			}
 		}
 		p.Checks = append(p.Checks, compiled)
 		p.MaxPoints += c.Points
@@ -81,7 +99,25 @@ func (e *Env) Compile(spec *rotationsv1.ExerciseSpec) (*Program, error) {
 	if len(p.Checks) == 0 {
 		return nil, errors.New("the exercise has no checks")
 	}
+	for i, h := range spec.Hints {
+		var ch CompiledHint
+		if h.When != "" {
+			prg, err := e.compileExpr(h.When, cel.BoolType, extra)
+			if err != nil {
+				return nil, &CompileError{Check: fmt.Sprintf("hint %d", i+1), Err: fmt.Errorf("when: %w", err)}
+			}
+			ch.program = prg
+		}
+		p.Hints = append(p.Hints, ch)
+	}
 	p.Facts, p.Scope = refs.result()
+	extraFacts, _ := extra.result()
+	for _, f := range extraFacts {
+		if !slices.Contains(p.Facts, f) {
+			p.Facts = append(p.Facts, f)
+		}
+	}
+	sort.Strings(p.Facts)
 	return p, nil
 }
 
@@ -113,27 +149,38 @@ func (r *factRefs) result() (facts, scope []string) {
 }
 
 func compileCheck(e *Env, c rotationsv1.Check, refs *factRefs) (CompiledCheck, error) {
-	checked, iss := e.cel.Compile(c.Expression)
-	if iss.Err() != nil {
-		return CompiledCheck{}, iss.Err()
+	prg, err := e.compileExpr(c.Expression, cel.BoolType, refs)
+	if err != nil {
+		return CompiledCheck{}, err
 	}
-	if checked.OutputType() != cel.BoolType && checked.OutputType() != cel.DynType {
-		return CompiledCheck{}, fmt.Errorf("must evaluate to a bool, not %s", checked.OutputType())
+	return CompiledCheck{Check: c, program: prg}, nil
+}
+
+// compileExpr compiles one expression returning out (or dyn, checked when
+// it runs), reads only known facts and stays under the cost limit; the
+// facts it reads are added to refs.
+func (e *Env) compileExpr(expr string, out *cel.Type, refs *factRefs) (cel.Program, error) {
+	checked, iss := e.cel.Compile(expr)
+	if iss.Err() != nil {
+		return nil, iss.Err()
+	}
+	if !checked.OutputType().IsExactType(out) && checked.OutputType() != cel.DynType {
+		return nil, fmt.Errorf("must evaluate to a %s, not %s", typeName(out), checked.OutputType())
 	}
 	whole, named, err := factsRead(checked, e.known)
 	if err != nil {
-		return CompiledCheck{}, err
+		return nil, err
 	}
 	est, err := e.cel.EstimateCost(checked, sizeEstimator{})
 	if err != nil {
-		return CompiledCheck{}, fmt.Errorf("estimating cost: %w", err)
+		return nil, fmt.Errorf("estimating cost: %w", err)
 	}
 	if est.Max > CostLimit {
-		return CompiledCheck{}, fmt.Errorf("estimated cost %d exceeds the limit %d: iterate over fewer collections or nest fewer loops", est.Max, CostLimit)
+		return nil, fmt.Errorf("estimated cost %d exceeds the limit %d: iterate over fewer collections or nest fewer loops", est.Max, CostLimit)
 	}
 	prg, err := e.cel.Program(checked, cel.CostLimit(CostLimit), cel.InterruptCheckFrequency(100))
 	if err != nil {
-		return CompiledCheck{}, err
+		return nil, err
 	}
 	for f := range whole {
 		refs.whole[f] = true
@@ -141,7 +188,15 @@ func compileCheck(e *Env, c rotationsv1.Check, refs *factRefs) (CompiledCheck, e
 	for n := range named {
 		refs.named[n] = true
 	}
-	return CompiledCheck{Check: c, program: prg}, nil
+	return prg, nil
+}
+
+// typeName is "bool" or "string", as the messages have always said.
+func typeName(t *cel.Type) string {
+	if t == cel.StringType {
+		return "string"
+	}
+	return "bool"
 }
 
 // factsRead finds every kube.<fact> (or kube['<fact>']) in a checked

@@ -3,8 +3,10 @@ package grading
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/common/types"
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
@@ -22,7 +24,16 @@ type Result struct {
 	Passed bool
 	// AnyPassed is true when at least one check passed.
 	AnyPassed bool
+	// HintsMet tells, per hint, whether its When condition holds now;
+	// false for a hint without one (see Advance).
+	HintsMet []bool
 }
+
+// MaxMessageLength bounds a message built by a messageExpression.
+const MaxMessageLength = 2048
+
+// resetAdvice ends the message of a failing check that suggests a reset.
+const resetAdvice = " This cannot be repaired in place: reset the exercise to start over (kubectl rotation reset)."
 
 // Evaluate runs every check against the facts. A check that errors (a
 // missing field, the cost limit, the timeout) fails with the error as its
@@ -38,11 +49,58 @@ func (p *Program) Evaluate(ctx context.Context, vars map[string]any) Result {
 			r.AnyPassed = true
 		} else {
 			res.Message = msg
+			if c.SuggestsReset {
+				res.ResetSuggested = true
+				res.Message += resetAdvice
+			}
 			r.Passed = false
 		}
 		r.Checks = append(r.Checks, res)
 	}
+	for _, h := range p.Hints {
+		r.HintsMet = append(r.HintsMet, h.program != nil && evalBool(ctx, h.program, vars))
+	}
 	return r
+}
+
+// evalBool runs a condition; an error or a non-bool is false.
+func evalBool(ctx context.Context, prg cel.Program, vars map[string]any) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, CheckTimeout)
+	defer cancel()
+	out, _, err := prg.ContextEval(ctx, vars)
+	return err == nil && out.Value() == true
+}
+
+// failureMessage is the check's messageExpression's result, or its static
+// Message when there is none or it fails, is not a string or is empty.
+func (c CompiledCheck) failureMessage(ctx context.Context, vars map[string]any) (msg string) {
+	if c.message == nil {
+		return c.Message
+	}
+	defer func() {
+		if recover() != nil {
+			msg = c.Message
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, CheckTimeout)
+	defer cancel()
+	out, _, err := c.message.ContextEval(ctx, vars)
+	if err != nil {
+		return c.Message
+	}
+	s, ok := out.Value().(string)
+	if s = strings.TrimSpace(s); !ok || s == "" {
+		return c.Message
+	}
+	if r := []rune(s); len(r) > MaxMessageLength {
+		s = string(r[:MaxMessageLength-1]) + "…"
+	}
+	return s
 }
 
 func (c CompiledCheck) eval(ctx context.Context, vars map[string]any) (passed bool, msg string) {
@@ -64,5 +122,5 @@ func (c CompiledCheck) eval(ctx context.Context, vars map[string]any) (passed bo
 	if out.Value() == true {
 		return true, ""
 	}
-	return false, c.Message
+	return false, c.failureMessage(ctx, vars)
 }

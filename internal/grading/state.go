@@ -77,7 +77,12 @@ func Advance(prev rotationsv1.ExerciseResult, res Result, factsHash string, hint
 	if next.StartedAt != nil && res.Points > next.BestPoints {
 		next.BestPoints = res.Points
 	}
-	next.HintsUnlocked, next.Hint = unlockedHints(hints, next, now)
+	next.HintsUnlocked, next.Hint = unlockedHints(hints, res.HintsMet, next, now)
+	// A hint unlocked by its condition stays unlocked when the mistake is
+	// fixed: the learner keeps what they were shown.
+	if prev.HintsUnlocked > next.HintsUnlocked && int(prev.HintsUnlocked) <= len(hints) {
+		next.HintsUnlocked, next.Hint = prev.HintsUnlocked, hints[prev.HintsUnlocked-1].Text
+	}
 	return next, transition
 }
 
@@ -89,14 +94,14 @@ func startedOver(r rotationsv1.ExerciseResult) bool {
 }
 
 // unlockedHints counts the hints unlocked so far, in order: a hint unlocks
-// after its minutes in the exercise or its failed attempts, whichever comes
-// first; a hint with neither is available at once. A later hint never
-// unlocks before an earlier one.
-func unlockedHints(hints []rotationsv1.Hint, r rotationsv1.ExerciseResult, now time.Time) (int32, string) {
+// after its minutes in the exercise, its failed attempts, or while its When
+// condition holds (met[i]), whichever comes first; a hint with none is
+// available at once. A later hint never unlocks before an earlier one.
+func unlockedHints(hints []rotationsv1.Hint, met []bool, r rotationsv1.ExerciseResult, now time.Time) (int32, string) {
 	var n int32
 	text := ""
-	for _, h := range hints {
-		if !hintUnlocked(h, r, now) {
+	for i, h := range hints {
+		if !hintUnlocked(h, i < len(met) && met[i], r, now) {
 			break
 		}
 		n++
@@ -105,8 +110,11 @@ func unlockedHints(hints []rotationsv1.Hint, r rotationsv1.ExerciseResult, now t
 	return n, text
 }
 
-func hintUnlocked(h rotationsv1.Hint, r rotationsv1.ExerciseResult, now time.Time) bool {
-	if h.AfterMinutes == nil && h.AfterFailedAttempts == nil {
+func hintUnlocked(h rotationsv1.Hint, met bool, r rotationsv1.ExerciseResult, now time.Time) bool {
+	if met {
+		return true
+	}
+	if h.AfterMinutes == nil && h.AfterFailedAttempts == nil && h.When == "" {
 		return true
 	}
 	if h.AfterFailedAttempts != nil && r.FailedAttempts >= *h.AfterFailedAttempts {

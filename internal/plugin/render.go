@@ -140,6 +140,8 @@ func exerciseMark(state rotationsv1.ExerciseState) string {
 		return markFail
 	case rotationsv1.ExerciseInProgress:
 		return "◐"
+	case rotationsv1.ExerciseLocked:
+		return "⊘"
 	default:
 		return "○"
 	}
@@ -217,71 +219,92 @@ func writeStatus(w io.Writer, lr *rotationsv1.LearningRotation, catalog map[stri
 // writeExercises renders each exercise with its checks, separated by blank lines.
 // The catalog (may be empty) adds titles and each check's maximum points.
 func writeExercises(w io.Writer, lr *rotationsv1.LearningRotation, catalog map[string]*rotationsv1.Exercise, now time.Time, st style) {
-	s := &lr.Status
-	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
-	for i := range s.Exercises {
+	for i := range lr.Status.Exercises {
 		if i > 0 {
-			p("\n")
+			fmt.Fprintln(w)
 		}
-		e := &s.Exercises[i]
-		p("%s %s", exerciseMarkStyled(st, e.State), st.bold(e.Name))
-		maxPoints := map[string]int32{}
-		if ex := catalog[e.Name]; ex != nil {
-			p(" — %s", ex.Spec.Title)
-			for _, c := range ex.Spec.Checks {
-				maxPoints[c.Name] = c.Points
+		writeExercise(w, &lr.Status.Exercises[i], catalog, now, st, false)
+	}
+}
+
+// writeExercise renders one exercise. full keeps every message whole, line
+// breaks and all (kubectl rotation status EXERCISE): a submission's
+// diagnostics; otherwise each message fits one line.
+func writeExercise(w io.Writer, e *rotationsv1.ExerciseResult, catalog map[string]*rotationsv1.Exercise, now time.Time, st style, full bool) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
+	text := func(s string) string {
+		if full {
+			return strings.ReplaceAll(strings.TrimSpace(s), "\n", "\n        ")
+		}
+		return oneLine(s, 300)
+	}
+	p("%s %s", exerciseMarkStyled(st, e.State), st.bold(e.Name))
+	maxPoints := map[string]int32{}
+	if ex := catalog[e.Name]; ex != nil {
+		p(" — %s", ex.Spec.Title)
+		for _, c := range ex.Spec.Checks {
+			maxPoints[c.Name] = c.Points
+		}
+	}
+	if e.Track != "" {
+		p(" [%s]", e.Track)
+	}
+	p("\n")
+	p("    %s, %d/%d points", e.State, e.Points, e.MaxPoints)
+	if e.BestPoints > e.Points {
+		p(" (best %d)", e.BestPoints)
+	}
+	p(", %d attempt%s", e.Attempts, plural(int(e.Attempts)))
+	if e.FailedAttempts > 0 {
+		p(" (%d failed)", e.FailedAttempts)
+	}
+	if e.Resets > 0 {
+		p(", reset %d×", e.Resets)
+	}
+	if e.MinutesToPass > 0 {
+		p(", passed in %dm", e.MinutesToPass)
+		if e.EstimatedMinutes > 0 {
+			p(" (estimate %dm)", e.EstimatedMinutes)
+		}
+	}
+	p("\n")
+	if len(e.LockedBy) > 0 {
+		p("    locked until %s pass%s; the instructions are there already\n", strings.Join(e.LockedBy, ", "), map[bool]string{true: "", false: "es"}[len(e.LockedBy) > 1])
+	}
+	width := 0
+	for _, c := range e.Checks {
+		width = max(width, len(c.Name))
+	}
+	for _, c := range e.Checks {
+		points := fmt.Sprintf("%d", c.Points)
+		if m, ok := maxPoints[c.Name]; ok {
+			points += fmt.Sprintf("/%d", m)
+		}
+		line := fmt.Sprintf("    %s %-*s %7s", st.mark(c.Passed), width, c.Name, points)
+		if !c.Passed && c.Message != "" {
+			if full {
+				line += "\n        " + text(c.Message)
+			} else {
+				line += "  " + text(c.Message)
 			}
 		}
-		if e.Track != "" {
-			p(" [%s]", e.Track)
+		p("%s\n", line)
+	}
+	if sub := e.Submission; sub != nil {
+		p("    submission: %s, %d files, %s", sub.ConfigMap, sub.Files, shortDigest(sub.Digest))
+		if sub.SubmittedAt != nil {
+			p(", submitted %s", ago(sub.SubmittedAt.Time, now))
 		}
 		p("\n")
-		p("    %s, %d/%d points", e.State, e.Points, e.MaxPoints)
-		if e.BestPoints > e.Points {
-			p(" (best %d)", e.BestPoints)
+		if sub.Error != "" {
+			p("    %s submission not graded: %s\n", st.red(markFail), text(sub.Error))
 		}
-		p(", %d attempt%s", e.Attempts, plural(int(e.Attempts)))
-		if e.FailedAttempts > 0 {
-			p(" (%d failed)", e.FailedAttempts)
-		}
-		if e.Resets > 0 {
-			p(", reset %d×", e.Resets)
-		}
-		if e.MinutesToPass > 0 {
-			p(", passed in %dm", e.MinutesToPass)
-			if e.EstimatedMinutes > 0 {
-				p(" (estimate %dm)", e.EstimatedMinutes)
-			}
-		}
-		p("\n")
-		width := 0
-		for _, c := range e.Checks {
-			width = max(width, len(c.Name))
-		}
-		for _, c := range e.Checks {
-			points := fmt.Sprintf("%d", c.Points)
-			if m, ok := maxPoints[c.Name]; ok {
-				points += fmt.Sprintf("/%d", m)
-			}
-			line := fmt.Sprintf("    %s %-*s %7s", st.mark(c.Passed), width, c.Name, points)
-			if !c.Passed && c.Message != "" {
-				line += "  " + oneLine(c.Message, 300)
-			}
-			p("%s\n", line)
-		}
-		if sub := e.Submission; sub != nil {
-			p("    submission: %s, %d files, %s", sub.ConfigMap, sub.Files, shortDigest(sub.Digest))
-			if sub.SubmittedAt != nil {
-				p(", submitted %s", ago(sub.SubmittedAt.Time, now))
-			}
-			p("\n")
-			if sub.Error != "" {
-				p("    %s submission not graded: %s\n", st.red(markFail), oneLine(sub.Error, 300))
-			}
-		}
-		if e.Hint != "" {
-			p("    %s %s\n", st.cyan(fmt.Sprintf("hint (%d unlocked):", e.HintsUnlocked)), oneLine(e.Hint, 300))
-		}
+	}
+	if e.HandWritten != "" {
+		p("    %s tool storage looks hand-written: %s\n", st.red(markFail), text(e.HandWritten))
+	}
+	if e.Hint != "" {
+		p("    %s %s\n", st.cyan(fmt.Sprintf("hint (%d unlocked):", e.HintsUnlocked)), text(e.Hint))
 	}
 }
 

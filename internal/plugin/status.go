@@ -17,22 +17,27 @@ func newStatusCommand(o *Options) *cobra.Command {
 	printFlags := genericclioptions.NewPrintFlags("").WithTypeSetter(Scheme)
 	var watchFlag bool
 	cmd := &cobra.Command{
-		Use:   "status [ROTATION]",
+		Use:   "status [ROTATION] [EXERCISE]",
 		Short: "Per exercise and per check: ✓/✗, points, messages and the newest hint",
 		Long: `Show a rotation's progress: phase, score, deadline and help request, then
 every exercise with each check (✓ passed, ✗ failed), its points, the failure
 message and the newest unlocked hint.
 
 Without ROTATION, the rotation of the current namespace (lab-<rotation>) is
-shown: what a learner's kubeconfig selects. --watch keeps the output up to
-date as the operator grades (a watch, no polling); stop it with Ctrl-C.`,
+shown: what a learner's kubeconfig selects. With EXERCISE (alone, in a lab
+namespace, or after ROTATION), only that exercise is shown, every message
+whole: a submission's diagnostics, a refusal and its reason, what keeps it
+Locked. --watch keeps the output up to date as the operator grades (a watch,
+no polling); stop it with Ctrl-C.`,
 		Example: `  kubectl rotation status alice
   kubectl rotation status              # as the learner, in lab-alice
+  kubectl rotation status terraform-basics   # as the learner: one exercise, whole messages
+  kubectl rotation status alice terraform-basics
   kubectl rotation status alice --watch
   kubectl rotation status alice -o yaml`,
-		Args: maxArgs(1, "one ROTATION"),
+		Args: maxArgs(2, "ROTATION and EXERCISE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := o.rotationFromArgs(args)
+			name, exercise, err := o.statusTarget(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
@@ -49,6 +54,14 @@ date as the operator grades (a watch, no polling); stop it with Ctrl-C.`,
 			render := func(w io.Writer, lr *rotationsv1.LearningRotation) error {
 				if p != nil {
 					return p.PrintObj(lr, w)
+				}
+				if exercise != "" {
+					e := exerciseResultOf(lr, exercise)
+					if e == nil {
+						return fmt.Errorf("rotation %s has no exercise %q", lr.Name, exercise)
+					}
+					writeExercise(w, e, catalog, o.Now(), style(o.Color), true)
+					return nil
 				}
 				writeStatus(w, lr, catalog, o.Now(), style(o.Color))
 				return nil
@@ -96,4 +109,31 @@ func (o *Options) watchStatus(ctx context.Context, name string, render func(io.W
 		return nil // Ctrl-C
 	}
 	return err
+}
+
+// statusTarget reads status's arguments: [ROTATION] [EXERCISE]. One
+// argument in a lab namespace names an exercise of the lab's rotation when
+// it has one by that name, else a rotation.
+func (o *Options) statusTarget(ctx context.Context, args []string) (rotation, exercise string, err error) {
+	switch len(args) {
+	case 2:
+		return args[0], args[1], nil
+	case 1:
+		if current, err := o.inferRotation(""); err == nil && current != args[0] {
+			if lr, err := o.getRotation(ctx, current); err == nil && exerciseResultOf(lr, args[0]) != nil {
+				return current, args[0], nil
+			}
+		}
+	}
+	rotation, err = o.rotationFromArgs(args)
+	return rotation, "", err
+}
+
+func exerciseResultOf(lr *rotationsv1.LearningRotation, name string) *rotationsv1.ExerciseResult {
+	for i := range lr.Status.Exercises {
+		if lr.Status.Exercises[i].Name == name {
+			return &lr.Status.Exercises[i]
+		}
+	}
+	return nil
 }

@@ -19,6 +19,12 @@
 //	                               {revision, status, description, rollbackRevision, chart, values}
 //	historyTruncated       bool    more than MaxRevisions revisions; only the latest are kept
 //
+// A release whose history looks written by hand rather than by helm (see
+// evidence.go) is {name, namespace, handWritten, error} instead, handWritten
+// saying why: its storage Secrets were written by another field manager
+// (kubectl), or its latest deployed revision's objects are not in the lab
+// as Helm applied them.
+//
 // A release is keyed, and named, by the Secrets' "name" label (else the
 // Secret name), as Helm's own history lookups do.
 //
@@ -48,10 +54,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	chartutil "helm.sh/helm/v4/pkg/chart/common/util"
 	rspb "helm.sh/helm/v4/pkg/release/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/handson-dev/rotation-operator/internal/jsontree"
@@ -86,6 +94,11 @@ const (
 // on Secrets in lab namespaces; only Secrets labelled owner=helm are listed.
 type Collector struct {
 	Reader client.Reader
+	// Witness: Reader is an apiserver, which records who wrote each object
+	// (managedFields). Releases are then checked for signs of a history
+	// written by hand (evidence.go); a reader without managedFields (a
+	// test's fake client) cannot tell.
+	Witness bool
 }
 
 // Collect lists the release Secrets in namespace and returns
@@ -96,14 +109,47 @@ func (c *Collector) Collect(ctx context.Context, namespace string) (map[string]a
 	if err := c.Reader.List(ctx, &list, client.InNamespace(namespace), client.MatchingLabels{ownerLabel: ownerHelm}); err != nil {
 		return nil, fmt.Errorf("listing Helm release secrets in %s: %w", namespace, err)
 	}
-	return map[string]any{FactReleases: releasesFacts(namespace, list.Items)}, nil
+	releases := releasesFacts(namespace, list.Items, c.Witness)
+	if c.Witness {
+		c.checkLive(ctx, namespace, list.Items, releases)
+	}
+	return map[string]any{FactReleases: releases}, nil
+}
+
+// checkLive replaces releases whose latest revision was not applied by Helm
+// with hand-written entries (evidence.go).
+func (c *Collector) checkLive(ctx context.Context, namespace string, secrets []corev1.Secret, releases map[string]any) {
+	first := map[string]time.Time{} // the earliest stored revision's creation, by release
+	for i := range secrets {
+		name, _ := identify(&secrets[i])
+		if t := secrets[i].CreationTimestamp.Time; !t.IsZero() && (first[name].IsZero() || t.Before(first[name])) {
+			first[name] = t
+		}
+	}
+	for name, v := range releases {
+		rel, _ := v.(map[string]any)
+		if rel == nil || rel["error"] != nil {
+			continue
+		}
+		// Only revision 1 predates every object; a pruned history proves nothing by time.
+		var since time.Time
+		if hist, _ := rel["history"].([]any); len(hist) > 0 {
+			if h, _ := hist[0].(map[string]any); h != nil && h["revision"] == int64(1) {
+				since = first[name]
+			}
+		}
+		if why := liveEvidence(ctx, c.Reader, namespace, name, rel, since); why != "" {
+			releases[name] = handWrittenEntry(namespace, name, why)
+		}
+	}
 }
 
 // stored is one release Secret, before decoding.
 type stored struct {
-	secret   string
-	revision int // from the labels (or the name); ordering only
-	payload  []byte
+	secret        string
+	revision      int // from the labels (or the name); ordering only
+	payload       []byte
+	managedFields []metav1.ManagedFieldsEntry
 }
 
 // collection is the state of one Collect: what is left of MaxDecodedTotal,
@@ -115,12 +161,12 @@ type collection struct {
 
 // releasesFacts groups release Secrets by release and decodes each group,
 // in name order so that a spent budget always fails the same releases.
-func releasesFacts(namespace string, secrets []corev1.Secret) map[string]any {
+func releasesFacts(namespace string, secrets []corev1.Secret, witness bool) map[string]any {
 	groups := map[string][]stored{}
 	for i := range secrets {
 		s := &secrets[i]
 		name, rev := identify(s)
-		groups[name] = append(groups[name], stored{secret: s.Name, revision: rev, payload: s.Data[releaseKey]})
+		groups[name] = append(groups[name], stored{secret: s.Name, revision: rev, payload: s.Data[releaseKey], managedFields: s.ManagedFields})
 	}
 	names := make([]string, 0, len(groups))
 	for name := range groups {
@@ -131,6 +177,11 @@ func releasesFacts(namespace string, secrets []corev1.Secret) map[string]any {
 	out := make(map[string]any, len(groups))
 	for _, name := range names {
 		out[name] = releaseFacts(namespace, name, groups[name], c)
+		if rel, _ := out[name].(map[string]any); witness && rel["error"] == nil {
+			if why := storageHandWritten(groups[name]); why != "" {
+				out[name] = handWrittenEntry(namespace, name, why)
+			}
+		}
 	}
 	return out
 }

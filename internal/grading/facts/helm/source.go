@@ -25,7 +25,9 @@ const Variable = "helm"
 type Source struct{ Collector *Collector }
 
 // NewSource reads labs through reader, around the cache.
-func NewSource(reader client.Reader) Source { return Source{Collector: &Collector{Reader: reader}} }
+func NewSource(reader client.Reader) Source {
+	return Source{Collector: &Collector{Reader: reader, Witness: true}}
+}
 
 // Variable is "helm".
 func (Source) Variable() string { return Variable }
@@ -56,7 +58,8 @@ func (s Source) ResetTargets(ctx context.Context, req factsource.ResetRequest) (
 	if len(releases) == 0 {
 		return factsource.Targets{}, nil
 	}
-	facts, err := s.Collector.Collect(ctx, req.Namespace)
+	// A reset deletes what the storage claims, forged or not.
+	facts, err := (&Collector{Reader: s.Collector.Reader}).Collect(ctx, req.Namespace)
 	if err != nil {
 		return factsource.Targets{}, err
 	}
