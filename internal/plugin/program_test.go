@@ -56,7 +56,7 @@ func programFixture() []client.Object {
 	p := &rotationsv1.RotationProgram{
 		ObjectMeta: metav1.ObjectMeta{Name: "onboarding"},
 		Spec: rotationsv1.RotationProgramSpec{
-			Cadence: rotationsv1.Cadence{Interval: &metav1.Duration{Duration: 720 * time.Hour}, Start: at(0), Rounds: ptr.To[int32](4)},
+			Cadence:   rotationsv1.Cadence{Interval: &metav1.Duration{Duration: 720 * time.Hour}, Start: at(0), Rounds: ptr.To[int32](4)},
 			Selection: rotationsv1.Selection{Policy: rotationsv1.SelectUnpassed},
 		},
 		Status: rotationsv1.RotationProgramStatus{
