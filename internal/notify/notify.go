@@ -36,6 +36,9 @@ const (
 	EventTypePrefix = "dev.handson.rotations."
 )
 
+// Types lists every notification type.
+var Types = []string{HelpRequested, HelpAcknowledged, ExercisePassed, ExerciseRegress, ExerciseOverrun, RotationComplete, RoundStarted}
+
 // Notification is what a mentor is told. It carries names a mentor already
 // sees on the rotation (learner, exercise, round), never the learner's work.
 type Notification struct {
@@ -149,8 +152,12 @@ func NewDispatcher(o Options) *Dispatcher {
 	if o.Client == nil {
 		o.Client = &http.Client{Timeout: o.Timeout}
 	}
+	// Every series exists from the start, at zero, for dashboards and alerts.
 	for _, r := range []string{DroppedQueueFull, DroppedUndeliverable} {
 		dropped.WithLabelValues(r)
+	}
+	for _, t := range Types {
+		sent.WithLabelValues(t)
 	}
 	return &Dispatcher{queue: make(chan job, o.QueueSize), senders: o.Senders, backoff: o.Backoff, client: o.Client}
 }

@@ -10,11 +10,14 @@ import (
 	"time"
 
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	dto "github.com/prometheus/client_model/go"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	clocktesting "k8s.io/utils/clock/testing"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
+	"github.com/handson-dev/rotation-operator/controllers/program"
 	"github.com/handson-dev/rotation-operator/internal/notify"
 	"github.com/handson-dev/rotation-operator/test/harness"
 )
@@ -94,6 +97,18 @@ func TestWebhookRoundTrip(t *testing.T) {
 	})
 	expect("RoundStarted  ", "HelpRequested alice ", "ExerciseOverrun alice ex-a",
 		"HelpAcknowledged alice ", "ExercisePassed alice ex-a", "RotationCompleted alice ")
+
+	// Every program metric the dashboard queries is served (the manager's
+	// /metrics is this registry).
+	families, err := metrics.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range program.Metrics {
+		if !slices.ContainsFunc(families, func(f *dto.MetricFamily) bool { return f.GetName() == name }) {
+			t.Errorf("metric %s is not served", name)
+		}
+	}
 
 	p2 := waitProgram(t, p.Name, "sink ready", func(p *rotationsv1.RotationProgram) bool { return true })
 	if c := findCondition(p2, "NotificationSinkReady"); c == nil || c.Status != metav1.ConditionTrue {
