@@ -2,6 +2,8 @@ package integration_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,9 +15,11 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/testutil"
+	"github.com/handson-dev/rotation-operator/test/harness"
 )
 
 // Admission refuses what can be judged from the program alone, with a
@@ -96,3 +100,18 @@ func TestCronThatNeverFiresIsReported(t *testing.T) {
 }
 
 var errNoEvent = apierrors.NewNotFound(eventsv1.Resource("events"), "NeverFires warning")
+
+// The sample program passes admission as shipped.
+func TestSampleProgramIsAccepted(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(harness.RepoRoot(), "config", "samples", "rotations_v1alpha1_rotationprogram.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &rotationsv1.RotationProgram{}
+	if err := yaml.UnmarshalStrict([]byte(strings.Split(string(b), "\n---\n")[0]), p); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Create(context.Background(), p, client.DryRunAll); err != nil {
+		t.Fatalf("the sample is refused: %v", err)
+	}
+}
