@@ -102,7 +102,7 @@ hints used. A round that did not select an exercise shows "-".
 }
 
 func roundLabel(lr *rotationsv1.LearningRotation) int32 {
-	n, _ := strconv.Atoi(lr.Labels[rotationsv1.LabelRound])
+	n, _ := strconv.ParseInt(lr.Labels[rotationsv1.LabelRound], 10, 32)
 	return int32(n)
 }
 

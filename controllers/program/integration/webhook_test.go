@@ -110,7 +110,7 @@ func TestWebhookRoundTrip(t *testing.T) {
 		}
 	}
 
-	p2 := waitProgram(t, p.Name, "sink ready", func(p *rotationsv1.RotationProgram) bool { return true })
+	p2 := waitProgram(t, p.Name, "sink ready", func(*rotationsv1.RotationProgram) bool { return true })
 	if c := findCondition(p2, "NotificationSinkReady"); c == nil || c.Status != metav1.ConditionTrue {
 		t.Errorf("NotificationSinkReady: %+v", c)
 	}
