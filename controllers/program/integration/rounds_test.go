@@ -86,8 +86,12 @@ func TestThreeRoundsWithSuspension(t *testing.T) {
 		t.Errorf("next round at %v, phase %s", cohort.Status.NextRoundAt, cohort.Status.Phase)
 	}
 
-	// Suspended over round 2's time: nothing starts.
-	patchProgram(t, p.Name, func(p *rotationsv1.RotationProgram) { p.Spec.Suspend = true })
+	// Suspended over round 2's time: nothing starts. The template changes
+	// meanwhile: for the rounds to come only.
+	patchProgram(t, p.Name, func(p *rotationsv1.RotationProgram) {
+		p.Spec.Suspend = true
+		p.Spec.Template.Exercises.Names = append(p.Spec.Template.Exercises.Names, "ingress-basics")
+	})
 	waitProgram(t, p.Name, "Suspended", func(p *rotationsv1.RotationProgram) bool { return p.Status.Phase == rotationsv1.ProgramSuspended })
 	clk.SetTime(t0.Add(24 * time.Hour))
 	waitProgram(t, p.Name, "a pass at day 2", func(p *rotationsv1.RotationProgram) bool {
@@ -114,6 +118,12 @@ func TestThreeRoundsWithSuspension(t *testing.T) {
 	}
 	if lr := getRotation(t, "cohort-bob-r2"); !lr.Spec.Schedule.Start.Time.Equal(t0.Add(48 * time.Hour)) {
 		t.Errorf("round 2 rotation starts at %s, want its cadence time", lr.Spec.Schedule.Start)
+	}
+	if got := getRotation(t, "cohort-bob-r2").Spec.Exercises.Names; len(got) != 3 || got[2] != "ingress-basics" {
+		t.Errorf("round 2 selects %v, want the edited template's three exercises", got)
+	}
+	if got := getRotation(t, "cohort-bob-r1").Spec.Exercises.Names; len(got) != 2 {
+		t.Errorf("round 1 was changed by the template edit: %v", got)
 	}
 	if a := participantStatus(resumed, "alice"); a.Round != 2 || a.Rotation != "cohort-alice-r2" || a.HelpRequestedAt != nil || len(a.Passed) != 0 {
 		t.Errorf("alice after round 2 started: %+v", a)
