@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/handson-dev/rotation-operator/controllers"
+	"github.com/handson-dev/rotation-operator/controllers/program"
 )
 
 // TestGrafanaDashboardUsesServedMetrics keeps config/grafana in step with
@@ -33,6 +34,7 @@ func TestGrafanaDashboardUsesServedMetrics(t *testing.T) {
 	}
 	served := []string{controllers.MetricRotations, controllers.MetricExercises, controllers.MetricHelpRequestsOpen,
 		controllers.MetricGradingDuration, controllers.MetricGradingErrors, controllers.MetricExercisesPassed, controllers.MetricExerciseOverruns}
+	served = append(served, program.Metrics...)
 	used := map[string]bool{}
 	name := regexp.MustCompile(`rotation_operator_[a-z_]+`)
 	for _, p := range dash.Panels {

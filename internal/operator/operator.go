@@ -32,6 +32,7 @@ import (
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/controllers"
+	"github.com/handson-dev/rotation-operator/controllers/program"
 	"github.com/handson-dev/rotation-operator/internal/grading"
 	tf "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/grading/factsource/builtin"
@@ -244,6 +245,10 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	rotations.Infrastructure = infra
 	if err := rotations.SetupWithManager(mgr, opts); err != nil {
 		return nil, fmt.Errorf("setting up the LearningRotation controller: %w", err)
+	}
+	rotationPrograms := &program.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Clock: o.Clock}
+	if err := rotationPrograms.SetupWithManager(mgr, opts); err != nil {
+		return nil, fmt.Errorf("setting up the RotationProgram controller: %w", err)
 	}
 	exercises := &controllers.ExerciseReconciler{Client: mgr.GetClient(), Recorder: recorder, Programs: programs}
 	if err := exercises.SetupWithManager(mgr, opts); err != nil {
