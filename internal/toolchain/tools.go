@@ -32,6 +32,9 @@ type Paths struct {
 	// is not in AllTools, so Ensure with no names (make tools, the local
 	// cluster) does not pay for it.
 	Helm string
+	// Crane is go-containerregistry's registry CLI, for learners to push
+	// images to the lab registry. Only built when asked for by name.
+	Crane string
 	// TerraformProviderMirror is a Terraform filesystem_mirror directory
 	// (unpacked layout) holding only the kubernetes provider, at
 	// TerraformProviderVersion:
@@ -50,6 +53,7 @@ const (
 	Etcd       = "etcd"
 	Kwok       = "kwok"
 	Helm       = "helm"
+	Crane      = "crane"
 	// TerraformProviderKubernetes is the Terraform kubernetes provider, laid
 	// out as a filesystem mirror (Paths.TerraformProviderMirror).
 	TerraformProviderKubernetes = "terraform-provider-kubernetes"
@@ -62,7 +66,7 @@ const (
 var AllTools = []string{Kubernetes, Etcd, Kwok}
 
 // OptionalTools are known to Ensure but built only when named explicitly.
-var OptionalTools = []string{Helm, TerraformProviderKubernetes, KubeRouter}
+var OptionalTools = []string{Helm, Crane, TerraformProviderKubernetes, KubeRouter}
 
 // tool describes how one wrapper module under hack/tools/<name> is built.
 type tool struct {
@@ -158,6 +162,20 @@ var tools = map[string]tool{
 		coldEstimate:  "~4 min cold",
 		fill: func(p *Paths, dir string) error {
 			p.Helm = filepath.Join(dir, "helm")
+			return nil
+		},
+	},
+	Crane: {
+		name:          Crane,
+		versionModule: "github.com/google/go-containerregistry",
+		packages:      []string{"github.com/google/go-containerregistry/cmd/crane"},
+		binaries:      []string{"crane"},
+		ldflags: func(version string) string {
+			return "-X github.com/google/go-containerregistry/cmd/crane/cmd.Version=" + version
+		},
+		coldEstimate: "~1 min cold",
+		fill: func(p *Paths, dir string) error {
+			p.Crane = filepath.Join(dir, "crane")
 			return nil
 		},
 	},

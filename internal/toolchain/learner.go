@@ -1,0 +1,73 @@
+package toolchain
+
+import (
+	"context"
+	"io"
+	"os/exec"
+	"time"
+)
+
+// LearnerCLIs are the command-line tools a learner's first journey uses
+// besides kubectl: helm (Helm track), crane (pushing to the lab registry,
+// Docker track) and terraform or tofu (Terraform track). Empty when
+// neither found nor built.
+type LearnerCLIs struct {
+	Helm, Crane, Terraform string
+}
+
+// lookPath is exec.LookPath; tests replace it to pretend a CLI is missing.
+var lookPath = exec.LookPath
+
+// EnsureLearnerCLIs uses each CLI from PATH where the machine has it, and
+// builds (once, cached) the ones it lacks that build from the Go proxy:
+// helm and crane. A machine with neither terraform nor tofu is left
+// without: Terraform itself cannot be built from the proxy (see
+// hack/tools BUILD notes) and OpenTofu's wrapper is not part of the repo
+// yet, so the next steps then say to install one. Each CLI gets a Step.
+func EnsureLearnerCLIs(ctx context.Context, progress io.Writer) (LearnerCLIs, []Step, error) {
+	var c LearnerCLIs
+	var steps []Step
+	var build []string
+	for _, cli := range []struct {
+		names []string
+		dst   *string
+		tool  string
+	}{
+		{[]string{"helm"}, &c.Helm, Helm},
+		{[]string{"crane"}, &c.Crane, Crane},
+		{[]string{"terraform", "tofu"}, &c.Terraform, ""},
+	} {
+		start := time.Now()
+		for _, n := range cli.names {
+			if p, err := lookPath(n); err == nil {
+				*cli.dst = p
+				steps = append(steps, Step{Name: cli.names[0], How: "found " + p, Took: time.Since(start)})
+				break
+			}
+		}
+		switch {
+		case *cli.dst != "":
+		case cli.tool != "":
+			build = append(build, cli.tool)
+		default:
+			steps = append(steps, Step{Name: cli.names[0], How: "missing: install terraform or OpenTofu (tofu)", Took: time.Since(start)})
+		}
+	}
+	if len(build) == 0 {
+		return c, steps, nil
+	}
+	p, r, err := EnsureReport(ctx, progress, build...)
+	if err != nil {
+		return c, steps, err
+	}
+	c.Helm = firstNonEmpty(c.Helm, p.Helm)
+	c.Crane = firstNonEmpty(c.Crane, p.Crane)
+	return c, append(steps, r.Steps...), nil
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
