@@ -69,10 +69,11 @@ func printNextSteps(out io.Writer, j journey) {
 	p("  kubectl rotation instructions helm-install   # any exercise's instructions, in the terminal\n")
 	work := "~/rotation-" + lr.Name
 
-	p("\n Kubernetes track (scale-and-expose):\n")
-	p("  kubectl scale deployment web --replicas=3   # then, as the mentor: kubectl get lr %s\n", lr.Name)
-	p("  kubectl apply -f %s\n", samplePath(j, "learner_web_deployment.yaml"))
-	p("  kubectl get deployments                 # web becomes Available %s\n", availableWhy(j.Node))
+	p("\n Kubernetes track (scale-and-expose: the lab starts with a Deployment web):\n")
+	p("  kubectl get deployments                 # web is Available %s\n", availableWhy(j.Node))
+	p("  kubectl scale deployment web --replicas=3\n")
+	p("  kubectl expose deployment web --port=80 --target-port=8080\n")
+	p("  kubectl rollout status deployment web   # scale-and-expose passes; as the mentor: kubectl get lr %s\n", lr.Name)
 	if j.Node == localcluster.NodeReal {
 		p("  kubectl logs deploy/web\n")
 		p("  kubectl exec deploy/web -- /web get http://127.0.0.1:8080/\n")
@@ -92,6 +93,7 @@ func printNextSteps(out io.Writer, j journey) {
 	tfCmd := cli(j.CLIs.Terraform, "terraform")
 	p("  %[1]s init && %[1]s apply             # state in your lab; then add main.tf as the instructions say\n", tfCmd)
 	p("  kubectl rotation submit terraform-basics .   # after every apply\n")
+	p("  # web exists already (the Kubernetes track's): adopt it with terraform import kubernetes_deployment_v1.web %s/web\n", ns)
 
 	host := j.Registry.Host
 	repo := j.Registry.Repository(ns, "hello")
@@ -190,10 +192,6 @@ func cli(path, name string) string {
 		return name + " (not installed)"
 	}
 	return filepath.Base(path)
-}
-
-func samplePath(j journey, file string) string {
-	return filepath.Join(filepath.Dir(filepath.Dir(j.Plugin)), "config", "samples", file)
 }
 
 func executable(path string) bool {
