@@ -81,7 +81,7 @@ wait:
 	n := compiled.Load()
 	how := fmt.Sprintf("built (%d packages compiled)", n)
 	if n == 0 {
-		how = "up to date (Go build cache)"
+		how = "relinked, no package recompiled"
 	}
 	return toolchain.Step{Name: name, How: how, Took: time.Since(start)}, nil
 }

@@ -1,11 +1,12 @@
 // Command ensure-tools builds (once) and prints the paths of the local
 // control-plane binaries: kube-apiserver, kube-controller-manager,
 // kube-scheduler, etcd and kwok. It backs `make tools` and the visible
-// build step of `make run`. helm, crane, the Terraform kubernetes provider
-// mirror and kube-router are built only when named; -learner adds the
-// learner's CLIs (helm, crane, terraform) where the machine lacks them.
+// build step of `make run`. helm, crane, opentofu, the Terraform kubernetes
+// provider mirror and kube-router are built only when named; -learner adds
+// the learner's CLIs (helm, crane, terraform or else OpenTofu's tofu) where
+// the machine lacks them.
 //
-//	go run ./hack/ensure-tools [-learner] [-go-build out=./pkg ...] [kubernetes|etcd|kwok|helm|crane|terraform-provider-kubernetes|kube-router ...]
+//	go run ./hack/ensure-tools [-learner] [-go-build out=./pkg ...] [kubernetes|etcd|kwok|helm|crane|opentofu|terraform-provider-kubernetes|kube-router ...]
 //
 // It ends with one line per component (how it was obtained, its time) and
 // the total.
@@ -77,6 +78,7 @@ func printPaths(p toolchain.Paths) {
 		{"kwok-crds", strings.Join(p.KwokCRDs, " ")},
 		{"helm", p.Helm},
 		{"crane", p.Crane},
+		{"tofu", p.Tofu},
 		{"terraform-provider-mirror", p.TerraformProviderMirror},
 		{"kube-router", p.KubeRouter},
 	})

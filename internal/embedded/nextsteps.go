@@ -156,7 +156,7 @@ func pathDirs(j journey) string {
 		dirs = append(dirs, d)
 	}
 	add(j.Plugin)
-	for _, c := range []string{j.CLIs.Helm, j.CLIs.Crane} {
+	for _, c := range []string{j.CLIs.Helm, j.CLIs.Crane, j.CLIs.Terraform} {
 		if c != "" && !onPath(c) {
 			add(c)
 		}
@@ -169,8 +169,10 @@ func pathWhat(j journey) string {
 	if j.CLIs.Helm != "" && !onPath(j.CLIs.Helm) {
 		what = append(what, "helm")
 	}
-	if j.CLIs.Crane != "" && !onPath(j.CLIs.Crane) {
-		what = append(what, "crane")
+	for _, c := range []string{j.CLIs.Crane, j.CLIs.Terraform} {
+		if c != "" && !onPath(c) {
+			what = append(what, filepath.Base(c))
+		}
 	}
 	return strings.Join(what, ", ")
 }

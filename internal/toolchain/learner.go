@@ -19,11 +19,10 @@ type LearnerCLIs struct {
 var lookPath = exec.LookPath
 
 // EnsureLearnerCLIs uses each CLI from PATH where the machine has it, and
-// builds (once, cached) the ones it lacks that build from the Go proxy:
-// helm and crane. A machine with neither terraform nor tofu is left
-// without: Terraform itself cannot be built from the proxy (see
-// hack/tools BUILD notes) and OpenTofu's wrapper is not part of the repo
-// yet, so the next steps then say to install one. Each CLI gets a Step.
+// builds (once, cached) the ones it lacks from the Go proxy: helm, crane,
+// and OpenTofu's tofu where there is neither terraform nor tofu (Terraform
+// itself cannot be built from the proxy: its go.mod replaces point at
+// folders missing from the module download). Each CLI gets a Step.
 func EnsureLearnerCLIs(ctx context.Context, progress io.Writer) (LearnerCLIs, []Step, error) {
 	var c LearnerCLIs
 	var steps []Step
@@ -35,7 +34,7 @@ func EnsureLearnerCLIs(ctx context.Context, progress io.Writer) (LearnerCLIs, []
 	}{
 		{[]string{"helm"}, &c.Helm, Helm},
 		{[]string{"crane"}, &c.Crane, Crane},
-		{[]string{"terraform", "tofu"}, &c.Terraform, ""},
+		{[]string{"terraform", "tofu"}, &c.Terraform, OpenTofu},
 	} {
 		start := time.Now()
 		for _, n := range cli.names {
@@ -45,12 +44,8 @@ func EnsureLearnerCLIs(ctx context.Context, progress io.Writer) (LearnerCLIs, []
 				break
 			}
 		}
-		switch {
-		case *cli.dst != "":
-		case cli.tool != "":
+		if *cli.dst == "" {
 			build = append(build, cli.tool)
-		default:
-			steps = append(steps, Step{Name: cli.names[0], How: "missing: install terraform or OpenTofu (tofu)", Took: time.Since(start)})
 		}
 	}
 	if len(build) == 0 {
@@ -62,6 +57,7 @@ func EnsureLearnerCLIs(ctx context.Context, progress io.Writer) (LearnerCLIs, []
 	}
 	c.Helm = firstNonEmpty(c.Helm, p.Helm)
 	c.Crane = firstNonEmpty(c.Crane, p.Crane)
+	c.Terraform = firstNonEmpty(c.Terraform, p.Tofu)
 	return c, append(steps, r.Steps...), nil
 }
 

@@ -35,6 +35,9 @@ type Paths struct {
 	// Crane is go-containerregistry's registry CLI, for learners to push
 	// images to the lab registry. Only built when asked for by name.
 	Crane string
+	// Tofu is OpenTofu's CLI, the learner's Terraform CLI on machines with
+	// neither terraform nor tofu. Only built when asked for by name.
+	Tofu string
 	// TerraformProviderMirror is a Terraform filesystem_mirror directory
 	// (unpacked layout) holding only the kubernetes provider, at
 	// TerraformProviderVersion:
@@ -54,6 +57,7 @@ const (
 	Kwok       = "kwok"
 	Helm       = "helm"
 	Crane      = "crane"
+	OpenTofu   = "opentofu"
 	// TerraformProviderKubernetes is the Terraform kubernetes provider, laid
 	// out as a filesystem mirror (Paths.TerraformProviderMirror).
 	TerraformProviderKubernetes = "terraform-provider-kubernetes"
@@ -66,7 +70,7 @@ const (
 var AllTools = []string{Kubernetes, Etcd, Kwok}
 
 // OptionalTools are known to Ensure but built only when named explicitly.
-var OptionalTools = []string{Helm, Crane, TerraformProviderKubernetes, KubeRouter}
+var OptionalTools = []string{Helm, Crane, OpenTofu, TerraformProviderKubernetes, KubeRouter}
 
 // tool describes how one wrapper module under hack/tools/<name> is built.
 type tool struct {
@@ -176,6 +180,19 @@ var tools = map[string]tool{
 		coldEstimate: "~1 min cold",
 		fill: func(p *Paths, dir string) error {
 			p.Crane = filepath.Join(dir, "crane")
+			return nil
+		},
+	},
+	OpenTofu: {
+		name:          OpenTofu,
+		versionModule: "github.com/opentofu/opentofu",
+		packages:      []string{"github.com/opentofu/opentofu/cmd/tofu"},
+		binaries:      []string{"tofu"},
+		// Without dev=no, tofu reports itself as v1.12.6-dev.
+		ldflags:      func(string) string { return "-X github.com/opentofu/opentofu/version.dev=no" },
+		coldEstimate: "~5 min cold",
+		fill: func(p *Paths, dir string) error {
+			p.Tofu = filepath.Join(dir, "tofu")
 			return nil
 		},
 	},
