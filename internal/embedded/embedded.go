@@ -87,9 +87,12 @@ func Run(ctx context.Context, o operator.Options, node localcluster.NodeMode, ou
 			fmt.Fprintln(out, "Terraform exercises will not be graded:", err)
 		}
 	}
-	tfrc := filepath.Join(cluster.WorkDir, "terraform.tfrc")
-	if err := writeTerraformCLIConfig(tfrc, paths.TerraformProviderMirror); err != nil {
-		return err
+	tfrc := ""
+	if paths.TerraformProviderMirror != "" {
+		tfrc = filepath.Join(cluster.WorkDir, "terraform.tfrc")
+		if err := writeTerraformCLIConfig(tfrc, paths.TerraformProviderMirror); err != nil {
+			return err
+		}
 	}
 	mgr, err := operator.New(cluster.Config, o)
 	if err != nil {

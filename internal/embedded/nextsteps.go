@@ -44,9 +44,11 @@ func printNextSteps(out io.Writer, j journey) {
 	p("rotation %q is Ready: lab namespace %s for learner %s, tracks %s.\n\n", lr.Name, ns, lr.Spec.Learner.Name, tracks(lr))
 	p("  admin kubeconfig:    %s\n", j.Admin)
 	p("  learner kubeconfig:  %s\n", j.Learner)
-	p("  Terraform CLI config for the learner (TF_CLI_CONFIG_FILE): %s\n", j.TerraformRC)
-	for _, l := range strings.Split(strings.TrimRight(terraformCLIConfig(j.Mirror), "\n"), "\n") {
-		p("    %s\n", l)
+	if j.TerraformRC != "" {
+		p("  Terraform CLI config for the learner (TF_CLI_CONFIG_FILE): %s\n", j.TerraformRC)
+		for _, l := range strings.Split(strings.TrimRight(terraformCLIConfig(j.Mirror), "\n"), "\n") {
+			p("    %s\n", l)
+		}
 	}
 
 	p("\nAs a mentor (admin), in another terminal:\n")
@@ -58,7 +60,9 @@ func printNextSteps(out io.Writer, j journey) {
 
 	p("\nAs the learner, in another terminal (once, to set up the shell):\n")
 	p("  export KUBECONFIG=%s KUBE_CONFIG_PATH=%s\n", j.Learner, j.Learner)
-	p("  export TF_CLI_CONFIG_FILE=%s\n", j.TerraformRC)
+	if j.TerraformRC != "" {
+		p("  export TF_CLI_CONFIG_FILE=%s\n", j.TerraformRC)
+	}
 	if path := pathDirs(j); path != "" {
 		p("  export PATH=%s:$PATH   # %s\n", path, pathWhat(j))
 	}
@@ -88,6 +92,9 @@ func printNextSteps(out io.Writer, j journey) {
 	p("  kubectl rotation status                 # helm-install passes once hello's 2 pods are available\n")
 
 	p("\n Terraform track (terraform-basics: the kubernetes provider comes from the mirror above):\n")
+	if j.TerraformRC == "" {
+		p("  (not in this run: the provider mirror could not be built, see above)\n")
+	}
 	p("  mkdir -p %s/terraform && cd %s/terraform\n", work, work)
 	p("  kubectl get configmap exercise-terraform-basics -o jsonpath='{.data.backend\\.tf}' | sed 's/lab-CHANGE-ME/%s/' > backend.tf\n", ns)
 	tfCmd := cli(j.CLIs.Terraform, "terraform")

@@ -239,3 +239,18 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// One tool failing neither cancels nor hides the others: their paths are
+// filled in, and the report marks only the failed one.
+func TestEnsureReportKeepsOtherToolsOnFailure(t *testing.T) {
+	fakeTool(t, func(*testing.T) []releaseFile { return nil })
+	tools["broken"] = tool{name: "broken", packages: []string{"."}, binaries: []string{"broken"}}
+	t.Cleanup(func() { delete(tools, "broken") })
+	p, r, err := EnsureReport(context.Background(), nil, "broken", "fake")
+	if err == nil {
+		t.Fatal("a tool without a wrapper module was obtained")
+	}
+	if p.Etcd == "" || r.Steps[0].How != "failed" || r.Steps[1].How != HowBuilt {
+		t.Fatalf("paths %+v, steps %+v", p, r.Steps)
+	}
+}

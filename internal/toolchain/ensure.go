@@ -2,6 +2,7 @@ package toolchain
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -25,6 +26,7 @@ func Ensure(ctx context.Context, progress io.Writer, names ...string) (Paths, er
 
 // EnsureReport is Ensure, also reporting how each tool was obtained and
 // how long it took. Up to ParallelBuilds missing tools are obtained at once.
+// On error, the paths of the tools that were obtained are still filled in.
 func EnsureReport(ctx context.Context, progress io.Writer, names ...string) (Paths, Report, error) {
 	start := time.Now()
 	var p Paths
@@ -50,26 +52,30 @@ func EnsureReport(ctx context.Context, progress io.Writer, names ...string) (Pat
 	}
 	steps := make([]Step, len(names))
 	dirs := make([]string, len(names))
-	g, gctx := errgroup.WithContext(ctx)
+	errs := make([]error, len(names))
+	// No shared cancellation: one tool failing does not throw away the
+	// others' builds (they are cached for the next run), and callers can
+	// go on without an optional tool.
+	var g errgroup.Group
 	g.SetLimit(ParallelBuilds)
 	for i, name := range names {
 		g.Go(func() error {
 			begin := time.Now()
-			dir, how, err := ensureOne(gctx, root, repo, tools[name], progress)
-			steps[i] = Step{Name: name, How: how, Took: time.Since(begin)}
-			dirs[i] = dir
-			return err
+			dirs[i], steps[i].How, errs[i] = ensureOne(ctx, root, repo, tools[name], progress)
+			steps[i].Name, steps[i].Took = name, time.Since(begin)
+			if errs[i] != nil {
+				steps[i].How = "failed"
+			}
+			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return p, Report{}, err
-	}
+	_ = g.Wait()
 	for i, name := range names {
-		if err := tools[name].fill(&p, dirs[i]); err != nil {
-			return p, Report{}, err
+		if errs[i] == nil {
+			errs[i] = tools[name].fill(&p, dirs[i])
 		}
 	}
-	return p, Report{Steps: steps, Total: time.Since(start)}, nil
+	return p, Report{Steps: steps, Total: time.Since(start)}, errors.Join(errs...)
 }
 
 func ensureOne(ctx context.Context, root, repo string, t tool, progress io.Writer) (dir, how string, err error) {

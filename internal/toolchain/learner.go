@@ -22,7 +22,8 @@ var lookPath = exec.LookPath
 // builds (once, cached) the ones it lacks from the Go proxy: helm, crane,
 // and OpenTofu's tofu where there is neither terraform nor tofu (Terraform
 // itself cannot be built from the proxy: its go.mod replaces point at
-// folders missing from the module download). Each CLI gets a Step.
+// folders missing from the module download). Each CLI gets a Step. On
+// error the CLIs that were found or built are still returned.
 func EnsureLearnerCLIs(ctx context.Context, progress io.Writer) (LearnerCLIs, []Step, error) {
 	var c LearnerCLIs
 	var steps []Step
@@ -52,13 +53,10 @@ func EnsureLearnerCLIs(ctx context.Context, progress io.Writer) (LearnerCLIs, []
 		return c, steps, nil
 	}
 	p, r, err := EnsureReport(ctx, progress, build...)
-	if err != nil {
-		return c, steps, err
-	}
 	c.Helm = firstNonEmpty(c.Helm, p.Helm)
 	c.Crane = firstNonEmpty(c.Crane, p.Crane)
 	c.Terraform = firstNonEmpty(c.Terraform, p.Tofu)
-	return c, append(steps, r.Steps...), nil
+	return c, append(steps, r.Steps...), err
 }
 
 func firstNonEmpty(a, b string) string {
