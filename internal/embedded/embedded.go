@@ -87,10 +87,10 @@ func Run(ctx context.Context, o operator.Options, node localcluster.NodeMode, ou
 			fmt.Fprintln(out, "Terraform exercises will not be graded:", err)
 		}
 	}
-	tfrc := ""
+	tfrc, learnerMirror := "", ""
 	if paths.TerraformProviderMirror != "" {
 		tfrc = filepath.Join(cluster.WorkDir, "terraform.tfrc")
-		if err := writeTerraformCLIConfig(tfrc, paths.TerraformProviderMirror); err != nil {
+		if learnerMirror, err = writeTerraformCLIConfig(tfrc, paths.TerraformProviderMirror); err != nil {
 			return err
 		}
 	}
@@ -115,7 +115,7 @@ func Run(ctx context.Context, o operator.Options, node localcluster.NodeMode, ou
 	}
 	printNextSteps(out, journey{
 		Admin: cluster.KubeconfigPath, Learner: learnerKubeconfig, Rotation: lr, Node: cluster.Node,
-		Registry: *o.Registry, CLIs: clis, TerraformRC: tfrc, Mirror: paths.TerraformProviderMirror,
+		Registry: *o.Registry, CLIs: clis, TerraformRC: tfrc, Mirror: learnerMirror,
 		Plugin: filepath.Join(root, "bin", "kubectl-rotation"),
 	})
 	fmt.Fprintf(out, "Ready %s after start. Press Ctrl-C to stop the operator and the control plane.\n", toolchain.Round(time.Since(start)))

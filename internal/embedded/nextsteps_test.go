@@ -3,6 +3,7 @@ package embedded
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -70,12 +71,29 @@ func TestNextStepsCoverEveryTrack(t *testing.T) {
 }
 
 func TestTerraformCLIConfigUsesOnlyTheMirror(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "terraform.tfrc")
-	if err := writeTerraformCLIConfig(path, `/a "b"/mirror`); err != nil {
+	tmp := t.TempDir()
+	mirror := filepath.Join(tmp, `a "b"`, "mirror")
+	bin := filepath.Join(mirror, filepath.FromSlash(toolchain.TerraformProviderMirrorPath(runtime.GOOS, runtime.GOARCH)))
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, []byte("provider"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(tmp, "terraform.tfrc")
+	dir, err := writeTerraformCLIConfig(path, mirror)
+	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)
-	if !strings.Contains(string(b), `filesystem_mirror`) || !strings.Contains(string(b), `path    = "/a \"b\"/mirror"`) || strings.Contains(string(b), "direct") {
+	if !strings.Contains(string(b), `filesystem_mirror`) || !strings.Contains(string(b), `path    = "`+dir+`"`) || strings.Contains(string(b), "direct") {
 		t.Errorf("CLI config:\n%s", b)
+	}
+	// terraform and tofu find the provider under their own registry host.
+	for _, host := range []string{"registry.terraform.io", "registry.opentofu.org"} {
+		rel := strings.TrimPrefix(toolchain.TerraformProviderMirrorPath(runtime.GOOS, runtime.GOARCH), "registry.terraform.io/")
+		if _, err := os.Stat(filepath.Join(dir, host, filepath.FromSlash(rel))); err != nil {
+			t.Errorf("%s: %v", host, err)
+		}
 	}
 }
