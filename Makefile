@@ -51,8 +51,9 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: tools
-tools: ## Build (once) and cache kube-apiserver, etcd, kube-controller-manager, kube-scheduler and kwok (golangci-lint: make lint).
-	go run ./hack/ensure-tools
+tools: ## Build (once) and cache the control plane (kube-apiserver, etcd, kube-controller-manager, kube-scheduler, kwok), the Terraform provider mirror, and the learner's CLIs the machine lacks (helm, crane; OpenTofu if there is no terraform or tofu). golangci-lint is built by make lint.
+	@echo "make tools: each component is downloaded or built once, then cached in ~/.cache/rotation-operator/tools"
+	go run ./hack/ensure-tools -learner kubernetes etcd kwok terraform-provider-kubernetes
 
 .PHONY: test
 test: vet test-unit test-integration test-e2e lint ## Run every test (unit, integration, e2e) and the linter: the one test command, as in .ci/run.
@@ -138,9 +139,14 @@ verify: manifests generate fmt ## Fail if generated files are out of date.
 build: manifests generate fmt vet ## Build the manager binary into bin/.
 	go build -o bin/rotation-operator ./cmd/rotation-operator
 
+# run builds in visible steps (the operator used to be a silent `go run`),
+# then execs the operator, which stops cleanly on Ctrl-C: make exits 0.
 .PHONY: run
-run: manifests generate ## Run the operator: against your kubeconfig, or on an embedded control plane when there is none.
-	go run ./cmd/rotation-operator $(ARGS)
+run: ## Run the operator: against your kubeconfig, or on an embedded control plane when there is none.
+	@echo "make run: generating manifests, building bin/rotation-operator and bin/kubectl-rotation, then starting the operator"
+	@$(MAKE) --no-print-directory manifests generate
+	@go run ./hack/ensure-tools -go-build-only -go-build bin/rotation-operator=./cmd/rotation-operator -go-build bin/kubectl-rotation=./cmd/kubectl-rotation
+	@exec bin/rotation-operator $(ARGS)
 
 PLUGIN_VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 PLUGIN_LDFLAGS := -s -w -X github.com/handson-dev/rotation-operator/internal/plugin.Version=$(PLUGIN_VERSION)

@@ -62,7 +62,7 @@ func TestExerciseAfterIsLockedUntilItsPrerequisitePasses(t *testing.T) {
 	if err := learner.Create(ctx, svc); err != nil {
 		t.Fatal(err)
 	}
-	exerciseResult(t, "ordered", "t-second", func(lr *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
+	exerciseResult(t, "ordered", "t-second", func(_ *rotationsv1.LearningRotation, r *rotationsv1.ExerciseResult) error {
 		if r.State == rotationsv1.ExerciseLocked || len(r.LockedBy) != 0 {
 			return fmt.Errorf("still locked: %+v", r)
 		}

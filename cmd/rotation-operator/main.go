@@ -81,8 +81,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "rotation-operator: --node:", err)
 		os.Exit(2)
 	}
-	ctx := ctrl.SetupSignalHandler()
-	if err := run(ctx, mode, nodeMode, o, tfo); err != nil {
+	// Ctrl-C under make stops the operator alone, and make exits 0.
+	restore := takeTerminal()
+	ctx := interruptContext(os.Stderr)
+	err = run(ctx, mode, nodeMode, o, tfo)
+	restore()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "rotation-operator:", err)
 		os.Exit(1)
 	}

@@ -38,7 +38,12 @@ func Run(ctx context.Context, o operator.Options, node localcluster.NodeMode, ou
 	if err != nil {
 		return fmt.Errorf("the embedded control plane needs the repository's files: %w", err)
 	}
+	start := time.Now()
 	fmt.Fprintln(out, "No cluster configured: starting an embedded control plane (kube-apiserver, etcd, kube-controller-manager, kube-scheduler) and one node.")
+	paths, clis, err := ensureTools(ctx, node, out)
+	if err != nil {
+		return err
+	}
 	cluster, err := localcluster.Start(ctx, localcluster.Options{
 		CRDDirectoryPaths: []string{filepath.Join(root, "config", "crd", "bases")},
 		Manifests:         InstallManifests(root),
@@ -78,8 +83,15 @@ func Run(ctx context.Context, o operator.Options, node localcluster.NodeMode, ou
 		o.Registry = &cfg
 	}
 	if o.Terraform == nil {
-		if o.Terraform, err = ensureTerraform(ctx, out); err != nil {
+		if o.Terraform, err = TerraformCollector(paths.TerraformProviderMirror, "", tf.SandboxRequired, 0); err != nil {
 			fmt.Fprintln(out, "Terraform exercises will not be graded:", err)
+		}
+	}
+	tfrc, learnerMirror := "", ""
+	if paths.TerraformProviderMirror != "" {
+		tfrc = filepath.Join(cluster.WorkDir, "terraform.tfrc")
+		if learnerMirror, err = writeTerraformCLIConfig(tfrc, paths.TerraformProviderMirror); err != nil {
+			return err
 		}
 	}
 	mgr, err := operator.New(cluster.Config, o)
@@ -101,7 +113,12 @@ func Run(ctx context.Context, o operator.Options, node localcluster.NodeMode, ou
 	if o.MetricsAddr != "0" && !strings.HasSuffix(o.MetricsAddr, ":0") {
 		fmt.Fprintf(out, "Metrics: curl -s http://%s/metrics | grep ^rotation_operator\n", o.MetricsAddr)
 	}
-	printNextSteps(out, cluster.KubeconfigPath, learnerKubeconfig, lr, cluster.Node)
+	printNextSteps(out, journey{
+		Admin: cluster.KubeconfigPath, Learner: learnerKubeconfig, Rotation: lr, Node: cluster.Node,
+		Registry: *o.Registry, CLIs: clis, TerraformRC: tfrc, Mirror: learnerMirror,
+		Plugin: filepath.Join(root, "bin", "kubectl-rotation"),
+	})
+	fmt.Fprintf(out, "Ready %s after start. Press Ctrl-C to stop the operator and the control plane.\n", toolchain.Round(time.Since(start)))
 
 	select {
 	case err := <-mgrErr:
@@ -153,16 +170,6 @@ func StockLibrary(ctx context.Context, reg *registry.Server) error {
 		return fmt.Errorf("stocking the registry's library: %w", err)
 	}
 	return nil
-}
-
-// ensureTerraform builds (once, cached) the kubernetes provider mirror and
-// returns a sandboxed Terraform grader using the terraform CLI on PATH.
-func ensureTerraform(ctx context.Context, out io.Writer) (*tf.Collector, error) {
-	paths, err := toolchain.Ensure(ctx, out, toolchain.TerraformProviderKubernetes)
-	if err != nil {
-		return nil, err
-	}
-	return TerraformCollector(paths.TerraformProviderMirror, "", tf.SandboxRequired, 0)
 }
 
 // TerraformCollector is the local-mode Terraform grader: the operator
@@ -236,39 +243,4 @@ func waitForLab(ctx context.Context, cluster *localcluster.Cluster, name string)
 	}
 	path := filepath.Join(cluster.WorkDir, "learner-"+name+".kubeconfig")
 	return path, os.WriteFile(path, secret.Data[lab.KubeconfigKey], 0o600)
-}
-
-func printNextSteps(out io.Writer, admin, learner string, lr *rotationsv1.LearningRotation, node localcluster.NodeMode) {
-	ns := lab.Namespace(lr.Name)
-	where, containers := "on the fake node (kwok: scheduled and Ready, but no container runs)", ""
-	if node == localcluster.NodeReal {
-		where = "because its containers really run on the node"
-		containers = fmt.Sprintf(`  kubectl --kubeconfig %[1]s logs deploy/web
-  kubectl --kubeconfig %[1]s exec deploy/web -- /web get http://127.0.0.1:8080/
-  kubectl --kubeconfig %[1]s port-forward deploy/web 8080:8080   # then: curl localhost:8080
-`, learner)
-	}
-	fmt.Fprintf(out, `
-rotation-operator is running on the embedded control plane, and the sample
-rotation %[1]q is Ready: lab namespace %[2]s for learner %[3]s.
-
-  admin kubeconfig:    %[4]s
-  learner kubeconfig:  %[5]s
-
-As a mentor (admin), in another terminal:
-  export KUBECONFIG=%[4]s
-  kubectl get learningrotations          # or: kubectl get lr -o wide
-  kubectl describe lr %[1]s
-  kubectl get all,resourcequota,networkpolicy -n %[2]s
-  kubectl get events -A --field-selector involvedObject.name=%[1]s
-
-As the learner:
-  kubectl --kubeconfig %[5]s get configmap exercise-scale-and-expose -o jsonpath='{.data.instructions\.md}'
-  kubectl --kubeconfig %[5]s scale deployment web --replicas=3     # then: kubectl get lr %[1]s
-  kubectl --kubeconfig %[5]s apply -f config/samples/learner_web_deployment.yaml
-  kubectl --kubeconfig %[5]s get deployments     # web becomes Available %[6]s
-%[7]s  kubectl --kubeconfig %[5]s get secrets -n kube-system   # forbidden: outside the lab
-
-Press Ctrl-C to stop the operator and the control plane.
-`, lr.Name, ns, lr.Spec.Learner.Name, admin, learner, where, containers)
 }

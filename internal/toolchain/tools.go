@@ -32,6 +32,12 @@ type Paths struct {
 	// is not in AllTools, so Ensure with no names (make tools, the local
 	// cluster) does not pay for it.
 	Helm string
+	// Crane is go-containerregistry's registry CLI, for learners to push
+	// images to the lab registry. Only built when asked for by name.
+	Crane string
+	// Tofu is OpenTofu's CLI, the learner's Terraform CLI on machines with
+	// neither terraform nor tofu. Only built when asked for by name.
+	Tofu string
 	// TerraformProviderMirror is a Terraform filesystem_mirror directory
 	// (unpacked layout) holding only the kubernetes provider, at
 	// TerraformProviderVersion:
@@ -53,6 +59,8 @@ const (
 	Etcd       = "etcd"
 	Kwok       = "kwok"
 	Helm       = "helm"
+	Crane      = "crane"
+	OpenTofu   = "opentofu"
 	// TerraformProviderKubernetes is the Terraform kubernetes provider, laid
 	// out as a filesystem mirror (Paths.TerraformProviderMirror).
 	TerraformProviderKubernetes = "terraform-provider-kubernetes"
@@ -67,7 +75,7 @@ const (
 var AllTools = []string{Kubernetes, Etcd, Kwok}
 
 // OptionalTools are known to Ensure but built only when named explicitly.
-var OptionalTools = []string{Helm, TerraformProviderKubernetes, KubeRouter, GolangciLint}
+var OptionalTools = []string{Helm, Crane, OpenTofu, TerraformProviderKubernetes, KubeRouter, GolangciLint}
 
 // tool describes how one wrapper module under hack/tools/<name> is built.
 type tool struct {
@@ -164,6 +172,33 @@ var tools = map[string]tool{
 		coldEstimate:  "~4 min cold",
 		fill: func(p *Paths, dir string) error {
 			p.Helm = filepath.Join(dir, "helm")
+			return nil
+		},
+	},
+	Crane: {
+		name:          Crane,
+		versionModule: "github.com/google/go-containerregistry",
+		packages:      []string{"github.com/google/go-containerregistry/cmd/crane"},
+		binaries:      []string{"crane"},
+		ldflags: func(version string) string {
+			return "-X github.com/google/go-containerregistry/cmd/crane/cmd.Version=" + version
+		},
+		coldEstimate: "~1 min cold",
+		fill: func(p *Paths, dir string) error {
+			p.Crane = filepath.Join(dir, "crane")
+			return nil
+		},
+	},
+	OpenTofu: {
+		name:          OpenTofu,
+		versionModule: "github.com/opentofu/opentofu",
+		packages:      []string{"github.com/opentofu/opentofu/cmd/tofu"},
+		binaries:      []string{"tofu"},
+		// Without dev=no, tofu reports itself as v1.12.6-dev.
+		ldflags:      func(string) string { return "-X github.com/opentofu/opentofu/version.dev=no" },
+		coldEstimate: "~5 min cold",
+		fill: func(p *Paths, dir string) error {
+			p.Tofu = filepath.Join(dir, "tofu")
 			return nil
 		},
 	},

@@ -21,7 +21,7 @@ var installedAt = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 
 func writtenBy(manager string) []metav1.ManagedFieldsEntry {
 	return []metav1.ManagedFieldsEntry{{Manager: manager, Operation: metav1.ManagedFieldsOperationUpdate, APIVersion: "v1",
-		FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{}}`)}}}
+		FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{}}`)}}
 }
 
 // storedBy is release web's one revision, its Secret written by manager.
