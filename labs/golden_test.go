@@ -19,7 +19,7 @@ var catalogGolden = map[string]string{
 	"docker-containerize":      "f9b2818ae40fb9c290399377448e0ec2f9935708a47b5e84e8bde764660fa469",
 	"docker-fix-dockerfile":    "cac4bed8440b6b8bcb5e07b2402e8e9224810d85f76117560ee64588704f13d7",
 	"docker-image-hygiene":     "5b1d839605216d5ad71d9e22bc63fd07f8600597e156d12c3abd3916c2507c30",
-	"docker-release-by-digest": "7e7ebe8f3dc8bed00d166e22e5d21675abfc5475bbe8397275a5540312ed1fb2",
+	"docker-release-by-digest": "47882c73d5a4a50ef371c65c6c4a17a209ce52c2533e4a44ed91709fd0a555af",
 	"fix-broken-deployment":    "58e66fcd5dc7d40ca89fc18f119fe54256859b04f1754fa83ceee15e1c15eec2",
 	"helm-fix-failed":          "e99dff2979d86b7776c688eaeeee7cba0b351fbf3f940bde0aaff9cda40aaa90",
 	"helm-install":             "f99b349492908519fe5322990f90bf92218daa4af74eb32f3d5125e99586670b",
