@@ -16,7 +16,7 @@ import (
 // prints the new hashes.
 var catalogGolden = map[string]string{
 	"configmap-rollout":        "c961e9e4662e58adfef2d99e024957a83ba5126bac487b9cf7fc4e1251951957",
-	"docker-containerize":      "f9b2818ae40fb9c290399377448e0ec2f9935708a47b5e84e8bde764660fa469",
+	"docker-containerize":      "84cbe4d5b4417be7a814f9f6996dda844400daa0a382fa55cba213403daa1d92",
 	"docker-fix-dockerfile":    "cac4bed8440b6b8bcb5e07b2402e8e9224810d85f76117560ee64588704f13d7",
 	"docker-image-hygiene":     "5b1d839605216d5ad71d9e22bc63fd07f8600597e156d12c3abd3916c2507c30",
 	"docker-release-by-digest": "47882c73d5a4a50ef371c65c6c4a17a209ce52c2533e4a44ed91709fd0a555af",
@@ -26,10 +26,10 @@ var catalogGolden = map[string]string{
 	"helm-own-chart":           "56538e0f17c13007872a33975a5ccaafabf761f9b22aea546d2bf5d008744eec",
 	"helm-upgrade-rollback":    "a0edfe949ec914a65ac42c447a7f2c974bd7bbb7d874184dc1980a66b1b1a176",
 	"scale-and-expose":         "4767ff142d557f3a725b1fd2a1562fdebfbb7c0d2d89f3b8395930a97f470b66",
-	"terraform-basics":         "fa40dbbc63842805789703c3bf0607d90bb6d650607e4d4c097f6ff799bd557b",
-	"terraform-drift":          "e67f7565ae9b81cd5af785db6f2691a2366ffc64059620225cd930e077e78a60",
+	"terraform-basics":         "0ba6fc68d5b54c22cc71f64a2363851ed91add166f570304d511f8fa497b82ad",
+	"terraform-drift":          "be94a5ddb6c1691118521cdcf519fbc88feb204613e1a92e2d199e2e2a98e5f8",
 	"terraform-import":         "baccef72c078d810050cb918969919e2463a1f6bfa4af70f4bda69d18bfa5d20",
-	"terraform-variables":      "2f735306ad6035d09b75dd2f7c1f04708e2cd8fef0b2700d3486db70b0255f8e",
+	"terraform-variables":      "9b2d96af7bc8e15831c0eca087120b831b39e26113c32073281ac02334aae5cc",
 }
 
 func TestCatalogGolden(t *testing.T) {
