@@ -136,6 +136,7 @@ met (timed out, or the rotation cannot be graded now).`,
 		newAckCommand(o),
 		newResetCommand(o),
 		newReportCommand(o),
+		newTestCommand(o),
 	)
 	// `kubectl rotation help "message"` asks a mentor for help; help on a
 	// command is `--help`.
