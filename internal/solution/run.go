@@ -21,7 +21,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
+
+	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 
 	"github.com/handson-dev/rotation-operator/internal/labimages"
 	"github.com/handson-dev/rotation-operator/internal/submission"
@@ -99,7 +103,26 @@ func (s *Solution) Run(ctx context.Context, l Lab) error {
 			return fmt.Errorf("step %d (%s): %w", i+1, what, err)
 		}
 	}
-	return nil
+	// Done: the learner asks for grading (kubectl rotation grade). Work
+	// the operator does not watch, an image push, is graded now rather
+	// than at the next resync.
+	return requestGrade(ctx, l, work)
+}
+
+// requestGrade writes the learner's grade request as kubectl rotation
+// grade does without mentor rights: the request ConfigMap in the lab.
+func requestGrade(ctx context.Context, l Lab, work string) error {
+	cm := &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{Name: rotationsv1.RequestGradeName, Namespace: l.Namespace, Labels: map[string]string{rotationsv1.LabelRequest: rotationsv1.RequestGrade}},
+		Data:       map[string]string{rotationsv1.RequestKeyRequestedAt: time.Now().UTC().Format(time.RFC3339Nano)},
+	}
+	b, err := yaml.Marshal(cm)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(l.Log, "  grade requested")
+	return l.commandIn(ctx, work, or(l.Kubectl, "kubectl"), []string{"--kubeconfig", l.Kubeconfig, "apply", "-f", "-"}, nil, bytes.NewReader(b))
 }
 
 func step(ctx context.Context, l Lab, work string, files map[string][]byte, v *vars, st Step) error {
