@@ -168,7 +168,9 @@ func (r *LearningRotationReconciler) gradeOne(ctx context.Context, s *rotationSc
 		return next
 	}
 	result := sel.program.Evaluate(ctx, vars)
-	hash, err := hasher.Hash(sel.program.Scope)
+	// Attempts count only changes to what the checks read: a push of
+	// hello:v1 is no attempt on an exercise that reads hello:v2.
+	hash, err := hasher.Hash(sel.program.AttemptScope())
 	if err != nil {
 		hash = "unhashable:" + err.Error()
 	}

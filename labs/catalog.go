@@ -27,7 +27,8 @@ import (
 
 // The catalog: one folder per track, one folder per exercise in it, and
 // shared/. A new track is a new folder here. Only what the operator hands
-// out is embedded, not an exercise's grading cases (cases/, test data).
+// out is embedded, not an exercise's grading cases (cases/, test data) nor
+// its reference solution (solution/).
 // Charts are embedded with all: so that chart files starting with '_' or
 // '.' (templates/_helpers.tpl) are kept; go:embed leaves them out
 // otherwise. TestEmbedHoldsTheCatalog checks that every other file of an
@@ -61,6 +62,11 @@ const (
 	// CasesDir holds the exercise's grading cases (see labs/cases_test.go),
 	// test data the catalog neither embeds nor reads.
 	CasesDir = "cases"
+	// SolutionDir holds the exercise's reference solution: steps.yaml and
+	// the learner's files (see internal/solution). Not embedded: the
+	// self-test (kubectl rotation test EXERCISE --solution DIR) and the
+	// whole-onboarding e2e read it from disk.
+	SolutionDir = "solution"
 )
 
 // SharedDir is the catalog's folder of starter files more than one exercise
@@ -161,10 +167,10 @@ func loadExercise(fsys fs.FS, track, dir string, used map[string]bool) (*rotatio
 		switch {
 		case e.Name() == ExerciseFile && !e.IsDir(), e.Name() == InstructionsFile && !e.IsDir(),
 			e.Name() == SharedFile && !e.IsDir(), e.Name() == FilesDir && e.IsDir(),
-			e.Name() == ChartsDir && e.IsDir(), e.Name() == CasesDir && e.IsDir():
+			e.Name() == ChartsDir && e.IsDir(), e.Name() == CasesDir && e.IsDir(), e.Name() == SolutionDir && e.IsDir():
 		default:
-			return nil, fmt.Errorf("%s: unexpected; an exercise folder holds %s, %s, %s, %s/, %s/ and %s/", path.Join(dir, e.Name()),
-				ExerciseFile, InstructionsFile, SharedFile, FilesDir, ChartsDir, CasesDir)
+			return nil, fmt.Errorf("%s: unexpected; an exercise folder holds %s, %s, %s, %s/, %s/, %s/ and %s/", path.Join(dir, e.Name()),
+				ExerciseFile, InstructionsFile, SharedFile, FilesDir, ChartsDir, CasesDir, SolutionDir)
 		}
 	}
 

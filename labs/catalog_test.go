@@ -377,7 +377,9 @@ spec:
 
 // TestEmbedHoldsTheCatalog: the go:embed line names what the catalog hands
 // out, so a file it leaves out would go unnoticed; every file of the
-// catalog's folders on disk must be embedded, but the grading cases.
+// catalog's folders on disk must be embedded, but the grading cases and
+// the reference solutions (test data: the self-test reads a solution from
+// disk, kubectl rotation test EXERCISE --solution DIR).
 func TestEmbedHoldsTheCatalog(t *testing.T) {
 	top, err := fs.ReadDir(builtin, ".")
 	if err != nil {
@@ -389,7 +391,7 @@ func TestEmbedHoldsTheCatalog(t *testing.T) {
 			switch {
 			case err != nil:
 				return err
-			case e.IsDir() && e.Name() == CasesDir:
+			case e.IsDir() && (e.Name() == CasesDir || e.Name() == SolutionDir):
 				return fs.SkipDir
 			case e.IsDir():
 				return nil
@@ -410,6 +412,9 @@ func TestEmbedHoldsTheCatalog(t *testing.T) {
 	// And the grading cases are not.
 	if matches, _ := fs.Glob(builtin, "*/*/"+CasesDir); len(matches) > 0 {
 		t.Errorf("grading cases are embedded: %v", matches)
+	}
+	if matches, _ := fs.Glob(builtin, "*/*/"+SolutionDir); len(matches) > 0 {
+		t.Errorf("reference solutions are embedded: %v", matches)
 	}
 }
 

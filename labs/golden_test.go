@@ -16,20 +16,20 @@ import (
 // prints the new hashes.
 var catalogGolden = map[string]string{
 	"configmap-rollout":        "c961e9e4662e58adfef2d99e024957a83ba5126bac487b9cf7fc4e1251951957",
-	"docker-containerize":      "f9b2818ae40fb9c290399377448e0ec2f9935708a47b5e84e8bde764660fa469",
+	"docker-containerize":      "84cbe4d5b4417be7a814f9f6996dda844400daa0a382fa55cba213403daa1d92",
 	"docker-fix-dockerfile":    "476682f6cd0961067d8e05757a05f549920cf23b87935231ebd354cc9b8deae7",
 	"docker-image-hygiene":     "5b1d839605216d5ad71d9e22bc63fd07f8600597e156d12c3abd3916c2507c30",
-	"docker-release-by-digest": "7e7ebe8f3dc8bed00d166e22e5d21675abfc5475bbe8397275a5540312ed1fb2",
+	"docker-release-by-digest": "47882c73d5a4a50ef371c65c6c4a17a209ce52c2533e4a44ed91709fd0a555af",
 	"fix-broken-deployment":    "58e66fcd5dc7d40ca89fc18f119fe54256859b04f1754fa83ceee15e1c15eec2",
 	"helm-fix-failed":          "9610f36bf384097413d40adc011a86017a99b52a469d901ed5bade9034a2c2ab",
 	"helm-install":             "f99b349492908519fe5322990f90bf92218daa4af74eb32f3d5125e99586670b",
 	"helm-own-chart":           "56538e0f17c13007872a33975a5ccaafabf761f9b22aea546d2bf5d008744eec",
 	"helm-upgrade-rollback":    "327718633e582b4d399c616f1d239065e45337e54e89976d80b670f3387ad8c8",
 	"scale-and-expose":         "4767ff142d557f3a725b1fd2a1562fdebfbb7c0d2d89f3b8395930a97f470b66",
-	"terraform-basics":         "1125c92e989a9005ed6aa43dcb009ad01d06c727cdd4db62c33c3c957dc9adb7",
-	"terraform-drift":          "1d7aa79e7c5c0f204f8e21f70a59c9861ae9f1d9b474bc4c3055bf3c2de6f2db",
+	"terraform-basics":         "002e567b1ac7d17328ecec31b414615d396f5da512ffa02967dd21ca930208f7",
+	"terraform-drift":          "108469025704fca687ca37c57803ac006843ee6e3f1f7f2265bfc80d268aa98d",
 	"terraform-import":         "e8df73159851c91d28ec6fcd8899dc8aa020d300b80b30191aa77a2d947322b7",
-	"terraform-variables":      "8736a1e5f668734720b80a09a5d4123937dca0de348b26591bf95dfb1fdc025d",
+	"terraform-variables":      "a917ae62907dedd2f29d6ac11361952771d6ec1adf614ec38521299cbbde5423",
 }
 
 func TestCatalogGolden(t *testing.T) {

@@ -15,8 +15,9 @@ import (
 // the objects a controller owns (a Deployment's ReplicaSets, their pods and
 // the node the scheduler binds them to): the learner acts on the owner.
 //
-// Each scope entry is a fact ("kube.deployments") or one object of it
-// ("kube.deployments/api"), as in Program.Scope.
+// Each scope entry is a fact ("kube.deployments"), one object of it
+// ("kube.deployments/api") or a path below one ("docker.images/hello/tags/v1"),
+// each key escaped as in a JSON pointer: see Program.AttemptScope.
 func HashFacts(vars map[string]any, scope []string) (string, error) {
 	return NewFactHasher(vars).Hash(scope)
 }
@@ -42,11 +43,13 @@ func (h *FactHasher) Hash(scope []string) (string, error) {
 	for _, e := range entries {
 		sum, ok := h.memo[e]
 		if !ok {
-			fact, name, byName := strings.Cut(e, "/")
+			fact, path, byName := strings.Cut(e, "/")
 			v := withoutStatus(lookup(h.vars, fact))
 			if byName {
-				m, _ := v.(map[string]any)
-				v = m[name]
+				for _, key := range strings.Split(path, "/") {
+					m, _ := v.(map[string]any)
+					v = m[unescapeKey(key)]
+				}
 			}
 			b, err := json.Marshal(v)
 			if err != nil {

@@ -33,7 +33,10 @@ var profiles = map[rotationsv1.SizeProfile]Profile{
 			"configmaps", "50", "secrets", "100", "count/deployments.apps", "20", "count/statefulsets.apps", "5",
 			"count/jobs.batch", "20", "count/cronjobs.batch", "5", "count/ingresses.networking.k8s.io", "5"),
 		DefaultRequest: list("cpu", "50m", "memory", "64Mi"),
-		DefaultLimit:   list("cpu", "500m", "memory", "256Mi"),
+		// 200m: a lab solving every track at once runs about 18 containers
+		// the learner wrote without resources; at 500m they hit limits.cpu
+		// (4) after 8 (test/realnode/onboarding_test.go).
+		DefaultLimit: list("cpu", "200m", "memory", "256Mi"),
 		MaxLimit:       list("cpu", "2", "memory", "2Gi"),
 	},
 	rotationsv1.SizeMedium: {

@@ -137,6 +137,7 @@ met (timed out, or the rotation cannot be graded now).`,
 		newResetCommand(o),
 		newReportCommand(o),
 		newProgramCommand(o),
+		newTestCommand(o),
 	)
 	// `kubectl rotation help "message"` asks a mentor for help; help on a
 	// command is `--help`.

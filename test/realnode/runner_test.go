@@ -312,7 +312,7 @@ func TestTerraformGradedByRunnerPodsOnTheRealNode(t *testing.T) {
 	l.terraform(work, rc, "init", "-input=false", "-no-color")
 	l.terraform(work, rc, "apply", "-auto-approve", "-input=false", "-no-color")
 	// Its Deployment runs for real.
-	l.must("rollout", "status", "deployment/web", "--timeout=90s")
+	l.must("rollout", "status", "deployment/tf-web", "--timeout=90s")
 
 	// Handed in as `kubectl rotation submit` does: the submission ConfigMap,
 	// applied as the learner.

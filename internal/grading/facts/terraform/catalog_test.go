@@ -225,7 +225,7 @@ func driftByHand(t *testing.T, l *testLab) {
 	t.Helper()
 	ctx := context.Background()
 	dep := &appsv1.Deployment{}
-	if err := admin.Get(ctx, client.ObjectKey{Namespace: l.namespace, Name: "shop"}, dep); err != nil {
+	if err := admin.Get(ctx, client.ObjectKey{Namespace: l.namespace, Name: "tf-shop"}, dep); err != nil {
 		t.Fatal(err)
 	}
 	dep.Spec.Replicas = ptrInt32(5)

@@ -15,17 +15,17 @@ resource "kubernetes_config_map_v1" "app" {
 
 resource "kubernetes_deployment_v1" "web" {
   metadata {
-    name      = "web"
+    name      = "tf-web"
     namespace = var.namespace
   }
   spec {
     replicas = 2
     selector {
-      match_labels = { app = "web" }
+      match_labels = { app = "tf-web" }
     }
     template {
       metadata {
-        labels = { app = "web" }
+        labels = { app = "tf-web" }
       }
       spec {
         security_context {

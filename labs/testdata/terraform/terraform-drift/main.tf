@@ -16,17 +16,17 @@ resource "kubernetes_config_map_v1" "settings" {
 
 resource "kubernetes_deployment_v1" "shop" {
   metadata {
-    name      = "shop"
+    name      = "tf-shop"
     namespace = var.namespace
   }
   spec {
     replicas = 2
     selector {
-      match_labels = { app = "shop" }
+      match_labels = { app = "tf-shop" }
     }
     template {
       metadata {
-        labels = { app = "shop" }
+        labels = { app = "tf-shop" }
       }
       spec {
         security_context {

@@ -1,6 +1,6 @@
 resource "kubernetes_deployment_v1" "api" {
   metadata {
-    name      = "api"
+    name      = "tf-api"
     namespace = var.namespace
     labels = {
       environment = var.environment
@@ -9,11 +9,11 @@ resource "kubernetes_deployment_v1" "api" {
   spec {
     replicas = var.replicas
     selector {
-      match_labels = { app = "api" }
+      match_labels = { app = "tf-api" }
     }
     template {
       metadata {
-        labels = { app = "api", environment = var.environment }
+        labels = { app = "tf-api", environment = var.environment }
       }
       spec {
         security_context {

@@ -5,7 +5,7 @@ variable "namespace" {
 
 variable "replicas" {
   type        = number
-  description = "How many pods the Deployment api runs."
+  description = "How many pods the Deployment tf-api runs."
   default     = 1
 
   validation {

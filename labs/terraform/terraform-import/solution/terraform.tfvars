@@ -1,0 +1,1 @@
+namespace = "lab-CHANGE-ME"

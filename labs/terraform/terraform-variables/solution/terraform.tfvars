@@ -1,0 +1,3 @@
+namespace   = "lab-CHANGE-ME"
+replicas    = 3
+environment = "staging"
