@@ -37,7 +37,7 @@ var profiles = map[rotationsv1.SizeProfile]Profile{
 		// the learner wrote without resources; at 500m they hit limits.cpu
 		// (4) after 8 (test/realnode/onboarding_test.go).
 		DefaultLimit: list("cpu", "200m", "memory", "256Mi"),
-		MaxLimit:       list("cpu", "2", "memory", "2Gi"),
+		MaxLimit:     list("cpu", "2", "memory", "2Gi"),
 	},
 	rotationsv1.SizeMedium: {
 		Quota: list("requests.cpu", "4", "requests.memory", "8Gi", "limits.cpu", "8", "limits.memory", "16Gi",
