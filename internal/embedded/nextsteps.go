@@ -100,10 +100,9 @@ func printNextSteps(out io.Writer, j journey) {
 	tfCmd := cli(j.CLIs.Terraform, "terraform")
 	p("  %[1]s init && %[1]s apply             # state in your lab; then add main.tf as the instructions say\n", tfCmd)
 	p("  kubectl rotation submit terraform-basics .   # after every apply\n")
-	p("  # web exists already (the Kubernetes track's): adopt it with terraform import kubernetes_deployment_v1.web %s/web\n", ns)
 
 	host := j.Registry.Host
-	repo := j.Registry.Repository(ns, "hello")
+	repo := j.Registry.Repository(ns, "hello-release")
 	p("\n Docker track (docker-release-by-digest: push to the lab registry %s with crane):\n", host)
 	p("  mkdir -p %s/docker && cd %s/docker\n", work, work)
 	p("  kubectl get secret lab-registry -o jsonpath='{.data.\\.dockerconfigjson}' | base64 -d > config.json && export DOCKER_CONFIG=$PWD\n")
@@ -116,7 +115,7 @@ func printNextSteps(out io.Writer, j journey) {
 		insecure = " --insecure"
 	}
 	p("  %s mutate%s %s --append hello.tar --entrypoint /hello -t %s:1.0.0\n", crane, insecure, j.Registry.LibraryRepository("static:nonroot"), repo)
-	p("  sed -i \"s|REGISTRY/LAB/hello@sha256:DIGEST|$(%s digest%s --full-ref %s:1.0.0)|\" deployment.yaml && kubectl apply -f deployment.yaml\n", crane, insecure, repo)
+	p("  sed -i \"s|REGISTRY/LAB/hello-release@sha256:DIGEST|$(%s digest%s --full-ref %s:1.0.0)|\" deployment.yaml && kubectl apply -f deployment.yaml\n", crane, insecure, repo)
 	p("  kubectl rotation status                 # docker-release-by-digest passes once hello-release is Available\n")
 	fmt.Fprintln(out, b.String())
 }

@@ -61,7 +61,7 @@ func TestNextStepsCoverEveryTrack(t *testing.T) {
 		"helm install hello ./web-0.1.0.tgz --set replicaCount=2 --set service.port=8080",
 		"sed 's/lab-CHANGE-ME/lab-alice/' > backend.tf",
 		"terraform init && terraform apply",
-		"crane mutate --insecure 127.0.0.1:5000/library/static:nonroot --append hello.tar --entrypoint /hello -t 127.0.0.1:5000/lab-alice/hello:1.0.0",
+		"crane mutate --insecure 127.0.0.1:5000/library/static:nonroot --append hello.tar --entrypoint /hello -t 127.0.0.1:5000/lab-alice/hello-release:1.0.0",
 		"kubectl rotation submit terraform-basics .",
 	} {
 		if !strings.Contains(s, want) {
