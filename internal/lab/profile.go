@@ -27,15 +27,18 @@ func list(kv ...string) corev1.ResourceList {
 // LoadBalancers and NodePorts are zero: a lab must not open the cluster's edge.
 var profiles = map[rotationsv1.SizeProfile]Profile{
 	rotationsv1.SizeSmall: {
-		Quota: list("requests.cpu", "2", "requests.memory", "4Gi", "limits.cpu", "4", "limits.memory", "8Gi",
+		// limits.cpu 6: a whole onboarding (every track in one lab) runs
+		// about 18 containers at the 200m default limit, plus terraform
+		// runner Jobs at 1 CPU each while they grade (3.6 + 2 in flight).
+		Quota: list("requests.cpu", "2", "requests.memory", "4Gi", "limits.cpu", "6", "limits.memory", "8Gi",
 			"requests.storage", "10Gi", "persistentvolumeclaims", "5",
 			"pods", "30", "services", "10", "services.loadbalancers", "0", "services.nodeports", "0",
 			"configmaps", "50", "secrets", "100", "count/deployments.apps", "20", "count/statefulsets.apps", "5",
 			"count/jobs.batch", "20", "count/cronjobs.batch", "5", "count/ingresses.networking.k8s.io", "5"),
 		DefaultRequest: list("cpu", "50m", "memory", "64Mi"),
 		// 200m: a lab solving every track at once runs about 18 containers
-		// the learner wrote without resources; at 500m they hit limits.cpu
-		// (4) after 8 (test/realnode/onboarding_test.go).
+		// the learner wrote without resources; at 500m they used up the
+		// quota's limits.cpu after 8 (test/realnode/onboarding_test.go).
 		DefaultLimit: list("cpu", "200m", "memory", "256Mi"),
 		MaxLimit:     list("cpu", "2", "memory", "2Gi"),
 	},
