@@ -15,6 +15,7 @@ import (
 	tf "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/grading/factsource"
 	"github.com/handson-dev/rotation-operator/internal/submission"
+	"github.com/handson-dev/rotation-operator/labs"
 )
 
 // configMapOnly manages one ConfigMap, state under suffix.
@@ -97,6 +98,25 @@ func TestForgedState(t *testing.T) {
 	if get(facts, "resources", addr, "inLab") != false || !strings.Contains(why, "kubectl-create") ||
 		get(facts, "resources", addr, "values") != nil {
 		t.Errorf("forged state:\n%s\nerror %v, drift %s", dump(get(facts, "resources")), get(facts, "error"), dump(get(facts, "drift")))
+	}
+	// The mentor is warned (ToolStorageHandWritten) from what the
+	// exercise's checks read.
+	catalog, err := labs.Catalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range catalog {
+		if catalog[i].Name != "terraform-basics" {
+			continue
+		}
+		program, err := grading.Compile(&catalog[i].Spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		warning := program.HandWritten(map[string]any{grading.VarTerraform: facts})
+		if !strings.Contains(warning, "resource "+addr+": state secret tfstate-default-forged was written by kubectl-create") {
+			t.Errorf("mentor's warning %q", warning)
+		}
 	}
 	// Without the writer check the refresh alone tells: the genuine state,
 	// its ConfigMap gone, is no longer in the lab.
