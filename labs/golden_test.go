@@ -26,10 +26,10 @@ var catalogGolden = map[string]string{
 	"helm-own-chart":           "56538e0f17c13007872a33975a5ccaafabf761f9b22aea546d2bf5d008744eec",
 	"helm-upgrade-rollback":    "327718633e582b4d399c616f1d239065e45337e54e89976d80b670f3387ad8c8",
 	"scale-and-expose":         "4767ff142d557f3a725b1fd2a1562fdebfbb7c0d2d89f3b8395930a97f470b66",
-	"terraform-basics":         "002e567b1ac7d17328ecec31b414615d396f5da512ffa02967dd21ca930208f7",
-	"terraform-drift":          "108469025704fca687ca37c57803ac006843ee6e3f1f7f2265bfc80d268aa98d",
-	"terraform-import":         "e8df73159851c91d28ec6fcd8899dc8aa020d300b80b30191aa77a2d947322b7",
-	"terraform-variables":      "a917ae62907dedd2f29d6ac11361952771d6ec1adf614ec38521299cbbde5423",
+	"terraform-basics":         "72fe370712149df650435a3a77b857f16dbb9b1b7c88d6c16d2c582cf4d8578b",
+	"terraform-drift":          "12f47a6298d121247e924e289f09dbf4ec117e52080a5f9dd2d86d9a118de007",
+	"terraform-import":         "54ec3579e1796f64cde3ab12e8ec9f20516c4648c40446ac2d7ba9182a24dde1",
+	"terraform-variables":      "9431703555c1775323ddccfb0b2def8d72f250ac752e08da2f804287c89f2e47",
 }
 
 func TestCatalogGolden(t *testing.T) {

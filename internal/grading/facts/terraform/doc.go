@@ -88,8 +88,11 @@
 //	                  (found by plan's refresh); attributes are the top-level ones that changed ("data", "spec");
 //	                  changes of bookkeeping metadata only (resource_version, generation, uid) are not drift
 //	inSync            bool          the plan ran and found nothing to do: applied, and no drift
-//	resources         {<address>: {type, name, mode, values}}  from the state (show -json), values as Terraform stores them,
-//	                  sensitive values replaced by "(sensitive)"; at most MaxResources
+//	resources         {<address>: {type, name, mode, values, inLab}}  from the state (show -json), values as Terraform stores them,
+//	                  sensitive values replaced by "(sensitive)"; at most MaxResources. inLab: plan's refresh ran and did
+//	                  not find the resource deleted from the lab (false when the plan did not run). When the state Secret
+//	                  was not written by Terraform (its managedFields), each entry is {type, name, mode, inLab: false,
+//	                  handWritten: why} instead (state_writer.go; the mentor gets a ToolStorageHandWritten Warning)
 //	outputs           {<name>: {value, sensitive}}  from the state; a sensitive output's value is "(sensitive)"
 //	lock              {held, id, who, operation, created, message}  the state was locked by someone else for longer
 //	                  than the lock timeout (held false otherwise); message says how to release a stale lock

@@ -32,6 +32,16 @@ const (
 	FactError             = "error"
 )
 
+// Keys of a resources entry besides type, name, mode and values (see
+// state_in_lab.go and state_writer.go).
+const (
+	// FactInLab is true when plan's refresh found the resource in the lab.
+	FactInLab = "inLab"
+	// FactHandWritten says why the state looks written by hand; the
+	// entry then has no values.
+	FactHandWritten = "handWritten"
+)
+
 // Bounds on the facts of one submission.
 const (
 	// MaxDiagnostics bounds the diagnostics list; the rest are dropped.

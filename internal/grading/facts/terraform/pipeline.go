@@ -110,6 +110,7 @@ func (r *run) grade(ctx context.Context) {
 		steps = append(steps, r.showPlanStep)
 	}
 	r.parallel(ctx, append(steps, r.stateStep)...)
+	r.markInLab()
 }
 
 func (r *run) fmtStep(ctx context.Context, tf *tfexec.Terraform) func() {
@@ -260,6 +261,7 @@ func (r *run) showPlanStep(ctx context.Context, tf *tfexec.Terraform) func() {
 		sort.Strings(outs)
 		plan["outputChanges"] = stringList(outs)
 		r.facts[FactDrift] = driftFacts(p.ResourceDrift)
+		r.refreshed, r.gone = true, goneResources(p.ResourceDrift)
 	}
 }
 

@@ -61,6 +61,10 @@ type run struct {
 	// runnable is false when terraform must not run: no files, or the
 	// pre-check refused the configuration (unless SkipPrecheck).
 	runnable bool
+	// refreshed is set when plan's refresh read the lab, and gone holds
+	// the state's resources it found deleted there (see markInLab).
+	refreshed bool
+	gone      map[string]bool
 }
 
 // fail records the first thing that stopped grading.

@@ -24,7 +24,10 @@ const Variable = "terraform"
 // StateSecret names the Secret an exercise's Terraform state is kept in, by
 // the track's convention: the kubernetes backend with workspace "default"
 // and secret_suffix = <exercise>.
-func StateSecret(exercise string) string { return "tfstate-default-" + exercise }
+func StateSecret(exercise string) string { return stateSecretPrefix + exercise }
+
+// stateSecretPrefix is the kubernetes backend's, for workspace "default".
+const stateSecretPrefix = "tfstate-default-"
 
 // LockLease names the Lease that locks the state of StateSecret.
 func LockLease(exercise string) string { return "lock-tfstate-default-" + exercise }
@@ -79,7 +82,36 @@ func (s Source) Collect(ctx context.Context, req factsource.Request) (map[string
 	if errors.Is(err, ErrPending) {
 		return nil, factsource.ErrPending
 	}
-	return facts, err
+	if err != nil {
+		return facts, err
+	}
+	return facts, s.checkStateWriter(ctx, req.Namespace, facts)
+}
+
+// checkStateWriter marks the resources of facts hand-written when the
+// state Secret the submission's backend read was not written by Terraform
+// (state_writer.go). It is read after the run: the writer of the state the
+// run saw, not of the one before.
+func (s Source) checkStateWriter(ctx context.Context, namespace string, facts map[string]any) error {
+	resources, _ := facts[FactResources].(map[string]any)
+	backend, _ := facts[FactBackend].(map[string]any)
+	suffix, _ := backend["secretSuffix"].(string)
+	if len(resources) == 0 || backend["type"] != "kubernetes" || suffix == "" {
+		return nil
+	}
+	name := stateSecretPrefix + suffix
+	state := &metav1.PartialObjectMetadata{}
+	state.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+	switch err := s.Reader.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, state); {
+	case apierrors.IsNotFound(err):
+		return nil // deleted since: the next pass grades that
+	case err != nil:
+		return err
+	}
+	if why := stateHandWritten(name, state.GetManagedFields()); why != "" {
+		markHandWritten(facts, why)
+	}
+	return nil
 }
 
 // ResetTargets lists the objects the exercise's state manages (read as the
