@@ -33,6 +33,7 @@ import (
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
 	"github.com/handson-dev/rotation-operator/internal/grading/factsource"
 	"github.com/handson-dev/rotation-operator/internal/lab"
+	"github.com/handson-dev/rotation-operator/internal/notify"
 	"github.com/handson-dev/rotation-operator/internal/registry"
 )
 
@@ -74,6 +75,10 @@ type LearningRotationReconciler struct {
 	// Infrastructure reports problems of what labs rely on outside the
 	// rotation (infrastructure_step.go); nil reports none.
 	Infrastructure Infrastructure
+	// Notifier posts to the rotations' own webhooks (notify_sink.go); nil
+	// makes one, added to the manager. The operator shares one with the
+	// program controller.
+	Notifier *notify.Dispatcher
 
 	applier *apply.Applier
 }
@@ -164,7 +169,9 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 	defer func() {
 		// Steps recorded; status.go decides, notify.go says what changed.
 		r.summarize(base, s, retErr)
-		s.events.queue(transitionEvents(change{base: base, lr: lr, found: &s.found, now: r.Clock.Now()}))
+		c := change{base: base, lr: lr, found: &s.found, now: r.Clock.Now()}
+		s.events.queue(transitionEvents(c))
+		notes := sinkNotifications(c)
 		switch err := r.patchStatus(ctx, base, lr); {
 		case errors.Is(err, errStaleStatus):
 			// Another pass wrote status after this one read the rotation
@@ -180,6 +187,7 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 			return
 		}
 		s.events.flush(r.Recorder, lr)
+		r.sendNotifications(ctx, lr, notes)
 	}()
 
 	steps := []rotationStep{
@@ -290,6 +298,12 @@ func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 		r.ResyncInterval = 5 * time.Minute
 	}
 	r.applier = &apply.Applier{Client: r.Client, FieldOwner: FieldOwner}
+	if r.Notifier == nil {
+		r.Notifier = notify.NewDispatcher(notify.Options{})
+		if err := mgr.Add(r.Notifier); err != nil {
+			return err
+		}
+	}
 	r.Sources = instrument(r.Sources)
 	if err := registerMetrics(mgr.GetClient(), r.Sources); err != nil {
 		return err

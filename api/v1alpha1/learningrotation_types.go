@@ -151,6 +151,14 @@ type LearningRotationSpec struct {
 	// resume, and nothing else is deleted) and grading stops.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+
+	// Notification sends the rotation's mentors its events (help requested
+	// and acknowledged, exercise passed, regressed or overrun, rotation
+	// completed) to a webhook. A rotation a RotationProgram created uses
+	// the program's sink instead: this field is not read there, so no
+	// event is sent twice.
+	// +optional
+	Notification *NotificationSink `json:"notification,omitempty"`
 }
 
 // RotationPhase is a one-word summary of where a rotation is.

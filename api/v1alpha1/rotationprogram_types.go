@@ -155,7 +155,9 @@ const (
 	NotifyJSON NotificationFormat = "JSON"
 )
 
-// NotificationSink sends mentors what happens in the program's rotations.
+// NotificationSink sends mentors what happens in a program's rotations or
+// in one rotation.
+// +kubebuilder:validation:XValidation:rule="size(self.urlSecretRef.namespace) > 0 && size(self.urlSecretRef.name) > 0 && size(self.urlSecretRef.key) > 0",message="urlSecretRef needs a namespace, a name and a key"
 type NotificationSink struct {
 	// URLSecretRef points at the Secret key holding the webhook URL; a URL
 	// carries credentials (Slack's do), so it is not written in the spec.

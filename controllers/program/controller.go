@@ -92,7 +92,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ct
 		}
 		result = r.requeue(p, s)
 	}()
-	for _, st := range []step{r.readCadence, r.readSink, r.listRotations, r.startRound, r.gatherCohort} {
+	for _, st := range []step{r.readCadence, r.readSink, r.reconcileAccess, r.listRotations, r.startRound, r.gatherCohort} {
 		if err := st(ctx, s); err != nil {
 			return ctrl.Result{}, err
 		}

@@ -42,8 +42,9 @@ var Types = []string{HelpRequested, HelpAcknowledged, ExercisePassed, ExerciseRe
 // Notification is what a mentor is told. It carries names a mentor already
 // sees on the rotation (learner, exercise, round), never the learner's work.
 type Notification struct {
-	Type        string    `json:"type"`
-	Program     string    `json:"program"`
+	Type string `json:"type"`
+	// Program is empty for a rotation no program created.
+	Program     string    `json:"program,omitempty"`
 	Round       int32     `json:"round,omitempty"`
 	Participant string    `json:"participant,omitempty"`
 	Learner     string    `json:"learner,omitempty"`
@@ -79,6 +80,8 @@ type Target struct {
 const (
 	DroppedQueueFull     = "queue_full"
 	DroppedUndeliverable = "undeliverable"
+	// DroppedNoSink: the webhook URL's Secret could not be read.
+	DroppedNoSink = "sink_unreadable"
 )
 
 // Metric names.
@@ -153,7 +156,7 @@ func NewDispatcher(o Options) *Dispatcher {
 		o.Client = &http.Client{Timeout: o.Timeout}
 	}
 	// Every series exists from the start, at zero, for dashboards and alerts.
-	for _, r := range []string{DroppedQueueFull, DroppedUndeliverable} {
+	for _, r := range []string{DroppedQueueFull, DroppedUndeliverable, DroppedNoSink} {
 		dropped.WithLabelValues(r)
 	}
 	for _, t := range Types {
@@ -172,6 +175,12 @@ func (d *Dispatcher) Enqueue(target Target, n Notification) bool {
 		dropped.WithLabelValues(DroppedQueueFull).Inc()
 		return false
 	}
+}
+
+// DropUnsent counts notifications that never reached the queue: their
+// sink could not be read (DroppedNoSink).
+func (d *Dispatcher) DropUnsent(reason string, n int) {
+	dropped.WithLabelValues(reason).Add(float64(n))
 }
 
 // Start runs the senders until ctx ends; what is still queued then is dropped.
@@ -246,6 +255,15 @@ func (d *Dispatcher) post(ctx context.Context, j job) error {
 	return permanentError{fmt.Errorf("webhook answered %s", resp.Status)}
 }
 
+// Source is the CloudEvents source: the program, or the rotation when no
+// program created it.
+func Source(n Notification) string {
+	if n.Program == "" {
+		return "rotations.handson.dev/rotations/" + n.Rotation
+	}
+	return "rotations.handson.dev/programs/" + n.Program
+}
+
 // encode gives the POST body: a structured-mode CloudEvent (the SDK's
 // event, JSON-encoded) or the notification as plain JSON.
 func encode(f Format, n Notification) ([]byte, string, error) {
@@ -255,7 +273,7 @@ func encode(f Format, n Notification) ([]byte, string, error) {
 	}
 	ev := cloudevents.NewEvent()
 	ev.SetID(n.ID())
-	ev.SetSource("rotations.handson.dev/programs/" + n.Program)
+	ev.SetSource(Source(n))
 	ev.SetType(EventTypePrefix + n.Type)
 	ev.SetTime(n.Time)
 	if n.Rotation != "" {

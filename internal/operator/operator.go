@@ -37,6 +37,7 @@ import (
 	tf "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/grading/factsource/builtin"
 	"github.com/handson-dev/rotation-operator/internal/lab"
+	"github.com/handson-dev/rotation-operator/internal/notify"
 	"github.com/handson-dev/rotation-operator/internal/registry"
 	"github.com/handson-dev/rotation-operator/labs"
 )
@@ -214,6 +215,11 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	opts := controller.Options{MaxConcurrentReconciles: o.MaxConcurrentReconciles}
 	recorder := noteLimit{mgr.GetEventRecorder("rotation-operator")}
 	programs := &grading.Cache{}
+	// One webhook dispatcher (one bounded queue) for rotations and programs.
+	notifier := notify.NewDispatcher(notify.Options{})
+	if err := mgr.Add(notifier); err != nil {
+		return nil, err
+	}
 	rotations := &controllers.LearningRotationReconciler{
 		Client:         mgr.GetClient(),
 		APIReader:      mgr.GetAPIReader(),
@@ -229,6 +235,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		},
 		Sources:  builtin.Sources(builtin.Deps{Reader: mgr.GetAPIReader(), Terraform: o.Terraform, Registry: registryOrEmpty(o.Registry)}),
 		Registry: o.Registry,
+		Notifier: notifier,
 	}
 	if o.Terraform != nil {
 		rotations.GradingDone = gradingDone(o.Terraform)
@@ -246,7 +253,7 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err := rotations.SetupWithManager(mgr, opts); err != nil {
 		return nil, fmt.Errorf("setting up the LearningRotation controller: %w", err)
 	}
-	rotationPrograms := &program.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Clock: o.Clock}
+	rotationPrograms := &program.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Clock: o.Clock, Notifier: notifier}
 	if err := rotationPrograms.SetupWithManager(mgr, opts); err != nil {
 		return nil, fmt.Errorf("setting up the RotationProgram controller: %w", err)
 	}

@@ -74,3 +74,31 @@ func TestLabRolesGrantNoEscalation(t *testing.T) {
 		}
 	}
 }
+
+// Mentor leads get rotation-operator:program-viewer: it may read programs,
+// rotations and the catalog, and nothing else.
+func TestProgramViewerOnlyReadsRotations(t *testing.T) {
+	var found bool
+	for _, cr := range readClusterRoles(t, "config/rbac/lab_roles.yaml") {
+		if cr.Name != "rotation-operator:program-viewer" {
+			continue
+		}
+		found = true
+		for _, rule := range cr.Rules {
+			if !slices.Equal(rule.APIGroups, []string{"rotations.handson.dev"}) {
+				t.Errorf("%s: reaches beyond rotations.handson.dev: %v", cr.Name, rule.APIGroups)
+			}
+			for _, verb := range rule.Verbs {
+				if !slices.Contains([]string{"get", "list", "watch"}, verb) {
+					t.Errorf("%s: grants %s on %v; it only reads", cr.Name, verb, rule.Resources)
+				}
+			}
+			if !slices.Contains(rule.Resources, "rotationprograms") {
+				t.Errorf("%s: does not read rotationprograms", cr.Name)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("config/rbac/lab_roles.yaml has no rotation-operator:program-viewer ClusterRole")
+	}
+}
