@@ -143,13 +143,16 @@ func step(ctx context.Context, l Lab, work string, files map[string][]byte, v *v
 		return l.command(ctx, work, or(l.Terraform, "terraform"), args(st.Terraform),
 			[]string{"KUBE_CONFIG_PATH=" + l.Kubeconfig, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"})
 	case st.Copy != nil:
+		if !filepath.IsLocal(st.Copy[0]) || !filepath.IsLocal(st.Copy[1]) {
+			return fmt.Errorf("copy %q to %q: both must be paths inside the solution", st.Copy[0], st.Copy[1])
+		}
 		b, err := os.ReadFile(filepath.Join(work, st.Copy[0]))
 		if err != nil {
 			return err
 		}
 		// Later steps write the solution's files again: the copy wins.
 		files[st.Copy[1]] = b
-		return os.WriteFile(filepath.Join(work, st.Copy[1]), b, 0o600)
+		return os.WriteFile(filepath.Join(work, st.Copy[1]), b, 0o600) //nolint:gosec // G703: IsLocal checked above
 	case st.Submit != nil:
 		files, err := submitted(work, st.Submit)
 		if err != nil {

@@ -46,7 +46,7 @@ func TestWholeOnboardingInOneLab(t *testing.T) {
 	}
 
 	const name = "onboarding"
-	lr := testutil.Rotation(name).Learner(name + "@example.com").
+	lr := testutil.Rotation(name).Learner(name+"@example.com").
 		Tracks(rotationsv1.TrackKubernetes, rotationsv1.TrackHelm, rotationsv1.TrackTerraform, rotationsv1.TrackDocker).Obj()
 	l := provisionRotation(t, lr)
 
