@@ -107,7 +107,7 @@ func WriteYAML(path string, objs []*unstructured.Unstructured) error {
 		buf.WriteString("---\n")
 		buf.Write(b)
 	}
-	return os.WriteFile(path, buf.Bytes(), 0o644)
+	return os.WriteFile(path, buf.Bytes(), 0o600)
 }
 
 // readYAML decodes every non-empty document of a YAML file.

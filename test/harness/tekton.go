@@ -20,8 +20,8 @@ import (
 // TektonShellImage is the controller's -shell-image: the image of the
 // place-scripts init container that writes script steps to disk. The lab
 // has no shell image yet, so it is the static base: Tasks with command
-// steps run, script steps fail at once ("sh" not found) rather than
-// waiting on an image pull that can never succeed.
+// steps run; script steps cannot (the image has no sh), but fail when the
+// container starts rather than wait on an image pull that never succeeds.
 const TektonShellImage = labimages.StaticNonroot
 
 // TektonTimings are how long each part of InstallTekton took.
@@ -107,7 +107,7 @@ func waitAvailable(ctx context.Context, c client.Client, ns, name string, timeou
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("deployment %s/%s not available after %s: %v (status %+v)", ns, name, timeout, err, d.Status)
+			return fmt.Errorf("deployment %s/%s not available after %s (status %+v): %w", ns, name, timeout, d.Status, err)
 		}
 		select {
 		case <-ctx.Done():
