@@ -82,6 +82,8 @@ func printPaths(p toolchain.Paths) {
 		{"terraform-provider-mirror", p.TerraformProviderMirror},
 		{"kube-router", p.KubeRouter},
 		{"golangci-lint", p.GolangciLint},
+		{"tekton", p.Tekton},
+		{"tekton-release", strings.Join(p.TektonRelease, " ")},
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/handson-dev/rotation-operator/internal/grading/facts/cicd"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
 	"github.com/handson-dev/rotation-operator/internal/grading/factsource"
 	"github.com/handson-dev/rotation-operator/internal/grading/factsource/builtin"
@@ -18,7 +19,7 @@ func TestEnvFromSources(t *testing.T) {
 	for _, s := range srcs {
 		vars = append(vars, s.Variable())
 	}
-	if want := []string{VarKube, VarHelm, VarDocker, VarSubmission, VarTerraform}; !slices.Equal(vars, want) {
+	if want := []string{VarKube, VarHelm, VarDocker, VarSubmission, VarTerraform, cicd.Variable}; !slices.Equal(vars, want) {
 		t.Errorf("registry variables %v, want %v", vars, want)
 	}
 	e, err := NewEnv(srcs)

@@ -51,6 +51,13 @@ type Paths struct {
 	// GolangciLint is golangci-lint, for make lint. Only built when asked
 	// for by name.
 	GolangciLint string
+	// Tekton is the dir of Tekton Pipelines' static binaries (controller,
+	// webhook, entrypoint, nop, sidecarlogresults, workingdirinit), and
+	// TektonRelease its release manifests in apply order, still with ko://
+	// image paths (internal/tekton renders them). Only built when asked
+	// for by name.
+	Tekton        string
+	TektonRelease []string
 }
 
 // Tool names accepted by Ensure.
@@ -75,7 +82,7 @@ const (
 var AllTools = []string{Kubernetes, Etcd, Kwok}
 
 // OptionalTools are known to Ensure but built only when named explicitly.
-var OptionalTools = []string{Helm, Crane, OpenTofu, TerraformProviderKubernetes, KubeRouter, GolangciLint}
+var OptionalTools = []string{Helm, Crane, OpenTofu, TerraformProviderKubernetes, KubeRouter, GolangciLint, Tekton}
 
 // tool describes how one wrapper module under hack/tools/<name> is built.
 type tool struct {
@@ -108,6 +115,7 @@ type tool struct {
 
 var tools = map[string]tool{
 	GolangciLint: golangciLint,
+	Tekton:       tekton,
 	Kubernetes: {
 		name:          Kubernetes,
 		versionModule: "k8s.io/kubernetes",

@@ -6,6 +6,7 @@ package builtin
 import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/handson-dev/rotation-operator/internal/grading/facts/cicd"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/docker"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/files"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
@@ -37,5 +38,6 @@ func Sources(d Deps) []factsource.Source {
 		docker.NewSource(&docker.Collector{Registry: d.Registry}, d.Reader),
 		files.Source{},
 		terraform.NewSource(d.Terraform, d.Reader),
+		cicd.NewSource(d.Reader),
 	}
 }

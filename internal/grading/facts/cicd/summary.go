@@ -1,0 +1,174 @@
+package cicd
+
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// task is a Task's structure: params, results, workspaces, steps.
+func task(u *unstructured.Unstructured) map[string]any {
+	spec := mapAt(u.Object, "spec")
+	return map[string]any{
+		"params":     names(spec["params"]),
+		"results":    names(spec["results"]),
+		"workspaces": names(spec["workspaces"]),
+		"steps":      steps(spec["steps"]),
+	}
+}
+
+// pipeline is a Pipeline's structure: its tasks in order, each with what it
+// runs after, and its params, workspaces and results.
+func pipeline(u *unstructured.Unstructured) map[string]any {
+	spec := mapAt(u.Object, "spec")
+	return map[string]any{
+		"params":     names(spec["params"]),
+		"workspaces": names(spec["workspaces"]),
+		"results":    names(spec["results"]),
+		"tasks":      pipelineTasks(spec["tasks"]),
+		"finally":    pipelineTasks(spec["finally"]),
+	}
+}
+
+// taskRun is what a TaskRun did.
+func taskRun(u *unstructured.Unstructured) map[string]any {
+	spec, status := mapAt(u.Object, "spec"), mapAt(u.Object, "status")
+	out := run(u, status)
+	out["task"] = str(mapAt(spec, "taskRef")["name"])
+	out["serviceAccountName"] = str(spec["serviceAccountName"])
+	out["pipelineRun"] = u.GetLabels()["tekton.dev/pipelineRun"]
+	out["pipelineTask"] = u.GetLabels()["tekton.dev/pipelineTask"]
+	out["results"] = results(status["results"])
+	var st []any
+	for _, s := range list(status["steps"]) {
+		m, _ := s.(map[string]any)
+		term := mapAt(m, "terminated")
+		step := map[string]any{"name": str(m["name"]), "terminated": term != nil}
+		if term != nil {
+			step["exitCode"] = term["exitCode"]
+			step["reason"] = str(term["reason"])
+		}
+		st = append(st, step)
+	}
+	out["steps"] = orEmpty(st)
+	return out
+}
+
+// pipelineRun is what a PipelineRun did: status, results, and its
+// TaskRuns by pipeline task.
+func pipelineRun(u *unstructured.Unstructured) map[string]any {
+	spec, status := mapAt(u.Object, "spec"), mapAt(u.Object, "status")
+	out := run(u, status)
+	out["pipeline"] = str(mapAt(spec, "pipelineRef")["name"])
+	out["results"] = results(status["results"])
+	children := map[string]any{}
+	for _, c := range list(status["childReferences"]) {
+		m, _ := c.(map[string]any)
+		if str(m["kind"]) == "TaskRun" {
+			children[str(m["pipelineTaskName"])] = str(m["name"])
+		}
+	}
+	out["taskRuns"] = children
+	return out
+}
+
+// run is what TaskRuns and PipelineRuns share: the Succeeded condition
+// ("True", "False" or "Unknown" while running; "" before the controller
+// saw it), its reason and message, and when the run started and ended
+// (RFC 3339, "" when not yet).
+func run(u *unstructured.Unstructured, status map[string]any) map[string]any {
+	out := map[string]any{
+		"status": "", "reason": "", "message": "",
+		"startTime":      str(status["startTime"]),
+		"completionTime": str(status["completionTime"]),
+		"params":         params(mapAt(u.Object, "spec")["params"]),
+	}
+	for _, c := range list(status["conditions"]) {
+		m, _ := c.(map[string]any)
+		if str(m["type"]) == "Succeeded" {
+			out["status"], out["reason"], out["message"] = str(m["status"]), str(m["reason"]), clip(str(m["message"]))
+		}
+	}
+	return out
+}
+
+func pipelineTasks(v any) []any {
+	var out []any
+	for _, t := range list(v) {
+		m, _ := t.(map[string]any)
+		ws := []any{}
+		for _, w := range list(m["workspaces"]) {
+			wm, _ := w.(map[string]any)
+			ws = append(ws, str(wm["name"]))
+		}
+		out = append(out, map[string]any{
+			"name":       str(m["name"]),
+			"taskRef":    str(mapAt(m, "taskRef")["name"]),
+			"inline":     m["taskSpec"] != nil,
+			"runAfter":   orEmpty(list(m["runAfter"])),
+			"params":     params(m["params"]),
+			"workspaces": ws,
+		})
+	}
+	return orEmpty(out)
+}
+
+func steps(v any) []any {
+	var out []any
+	for _, s := range list(v) {
+		m, _ := s.(map[string]any)
+		out = append(out, map[string]any{"name": str(m["name"]), "image": str(m["image"])})
+	}
+	return orEmpty(out)
+}
+
+// names lists the name field of each element: params, workspaces, results.
+func names(v any) []any {
+	var out []any
+	for _, e := range list(v) {
+		m, _ := e.(map[string]any)
+		out = append(out, str(m["name"]))
+	}
+	return orEmpty(out)
+}
+
+// params maps name -> value of a params list (a value may be a string, an
+// array or an object, as Tekton allows).
+func params(v any) map[string]any {
+	out := map[string]any{}
+	for _, p := range list(v) {
+		m, _ := p.(map[string]any)
+		out[str(m["name"])] = m["value"]
+	}
+	return out
+}
+
+// results maps name -> value of a run's results.
+func results(v any) map[string]any { return params(v) }
+
+func mapAt(m map[string]any, key string) map[string]any {
+	v, _ := m[key].(map[string]any)
+	return v
+}
+
+func list(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func orEmpty(l []any) []any {
+	if l == nil {
+		return []any{}
+	}
+	return l
+}
+
+func clip(s string) string {
+	if len(s) <= maxText {
+		return s
+	}
+	return s[:maxText] + "…"
+}
