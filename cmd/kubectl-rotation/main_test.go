@@ -601,8 +601,10 @@ func TestStatus(t *testing.T) {
 	// A learner can read only their own rotation.
 	kubectlRotation(t, learnerKubeconfig(t, "alice"), "status", "carol").expect(t, 1).stderrHas(t, "forbidden")
 	kubectlRotation(t, adminKubeconfig(t), "status", "nosuch").expect(t, 1).stderrHas(t, `rotation "nosuch" not found`)
-	// Usage errors: too many arguments, no rotation outside a lab namespace.
-	kubectlRotation(t, adminKubeconfig(t), "status", "a", "b").expect(t, 2)
+	// Two arguments are ROTATION EXERCISE; a third is a usage error, as is
+	// no rotation outside a lab namespace.
+	kubectlRotation(t, adminKubeconfig(t), "status", "a", "b").expect(t, 1).stderrHas(t, `rotation "a" not found`)
+	kubectlRotation(t, adminKubeconfig(t), "status", "a", "b", "c").expect(t, 2)
 	kubectlRotation(t, adminKubeconfig(t), "status").expect(t, 2).stderrHas(t, "not a lab namespace")
 	// -n picks the lab namespace, like the learner's kubeconfig.
 	r := kubectlRotation(t, adminKubeconfig(t), "status", "-n", "lab-alice").expect(t, 0)
