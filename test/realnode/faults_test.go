@@ -50,6 +50,17 @@ func TestNodeCrashKeepsTheLabAndItsGrade(t *testing.T) {
 		return nil
 	})
 	t.Logf("FAULT node-crash converged in %s", time.Since(killed).Round(10*time.Millisecond))
+	// The node still stops pods: a rollout replaces every pod, so the old
+	// ones must terminate (a Helm upgrade later in the suite waits on that).
+	l.must("set", "env", "deployment/web", "AFTER_CRASH=1")
+	l.must("rollout", "status", "deployment/web", "--timeout=90s")
+	testutil.Eventually(t, 60*time.Second, func(context.Context) error {
+		out := l.must("get", "deployment/web", "-o", "jsonpath={.status.replicas}/{.status.terminatingReplicas}")
+		if out != "3/" && out != "3/0" {
+			return fmt.Errorf("replicas/terminating %s after the rollout", out)
+		}
+		return nil
+	})
 
 	after, err := l.exercise(context.Background(), "scale-and-expose")
 	if err != nil {
