@@ -17,6 +17,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -241,6 +242,20 @@ func TestPushedImageRunsAndOtherLabsAreRefused(t *testing.T) {
 		if i.Ref == labimages.Web11 {
 			web = i
 		}
+	}
+	// A learner's own image, not byte-identical to rotation.local/web:1.1:
+	// containerd 1.6's CRI image cache keys images by config digest, and
+	// after the crash test's containerd restart, pulling the same image
+	// under this second name lost the rotation.local/web:1.1 name from the
+	// cache, so a later pod of web:1.1 tried to pull it from rotation.local.
+	cf, err := web.Image.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := cf.Config.DeepCopy()
+	cfg.Labels = map[string]string{"dev.handson.rotation/pushed-by": "realnode-journey"}
+	if web.Image, err = mutate.Config(web.Image, *cfg); err != nil {
+		t.Fatal(err)
 	}
 	push := func(lr *learner, repo string) string {
 		t.Helper()
