@@ -20,6 +20,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -76,6 +77,8 @@ type LearningRotationReconciler struct {
 	Infrastructure Infrastructure
 
 	applier *apply.Applier
+	// own: the lab objects passes wrote, whose watch events start no pass.
+	own ownWrites
 }
 
 // rotationScope carries one reconcile pass's state between its steps.
@@ -165,6 +168,7 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		// Steps recorded; status.go decides, notify.go says what changed.
 		r.summarize(base, s, retErr)
 		s.events.queue(transitionEvents(change{base: base, lr: lr, found: &s.found, now: r.Clock.Now()}))
+		s.events.foldProvisioning()
 		switch err := r.patchStatus(ctx, base, lr); {
 		case errors.Is(err, errStaleStatus):
 			// Another pass wrote status after this one read the rotation
@@ -289,7 +293,7 @@ func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 	if r.ResyncInterval == 0 {
 		r.ResyncInterval = 5 * time.Minute
 	}
-	r.applier = &apply.Applier{Client: r.Client, FieldOwner: FieldOwner}
+	r.applier = &apply.Applier{Client: recordingClient{Client: r.Client, writes: &r.own}, FieldOwner: FieldOwner}
 	r.Sources = instrument(r.Sources)
 	if err := registerMetrics(mgr.GetClient(), r.Sources); err != nil {
 		return err
@@ -309,7 +313,7 @@ func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 	for _, gvk := range WatchedLabKinds() {
 		obj := &metav1.PartialObjectMetadata{}
 		obj.SetGroupVersionKind(gvk)
-		b = b.WatchesMetadata(obj, handler.EnqueueRequestsFromMapFunc(rotationOfLab))
+		b = b.WatchesMetadata(obj, handler.EnqueueRequestsFromMapFunc(rotationOfLab), builder.WithPredicates(r.own.notOwnWrite()))
 	}
 	if r.GradingDone != nil {
 		b = b.WatchesRawSource(source.Channel(r.GradingDone, &handler.EnqueueRequestForObject{}))
