@@ -180,10 +180,10 @@ func (r *LearningRotationReconciler) createStarters(ctx context.Context, s *rota
 				errs = append(errs, err)
 				continue
 			}
-			switch err := learner.Create(ctx, u); {
-			case err == nil:
-				r.own.record(u)
-			case !apierrors.IsAlreadyExists(err):
+			r.own.begin(u)
+			err = learner.Create(ctx, u)
+			r.own.end(u, err)
+			if err != nil && !apierrors.IsAlreadyExists(err) {
 				errs = append(errs, fmt.Errorf("starter %s %s: %w", u.GetKind(), u.GetName(), err))
 			}
 		}
