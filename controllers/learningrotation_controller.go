@@ -323,7 +323,7 @@ func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 		if gvk == (schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}) {
 			preds = append(preds, notClusterCABundle)
 		}
-		b = b.WatchesMetadata(obj, handler.EnqueueRequestsFromMapFunc(rotationOfLab), builder.WithPredicates(preds...))
+		b = b.WatchesMetadata(obj, labEvents, builder.WithPredicates(preds...))
 	}
 	if r.GradingDone != nil {
 		b = b.WatchesRawSource(source.Channel(r.GradingDone, &handler.EnqueueRequestForObject{}))

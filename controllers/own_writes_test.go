@@ -88,3 +88,24 @@ func TestStatusVersionsCacheCurrent(t *testing.T) {
 		t.Error("a forgotten rotation must be read from the cache")
 	}
 }
+
+// Only an update that leaves a generation-bearing object's spec, labels and
+// annotations alone waits for the status batch.
+func TestStatusOnlyUpdates(t *testing.T) {
+	dep := func(gen int64, labels map[string]string) *metav1.PartialObjectMetadata {
+		return &metav1.PartialObjectMetadata{ObjectMeta: metav1.ObjectMeta{Namespace: "lab-a", Name: "web", Generation: gen, Labels: labels}}
+	}
+	for name, tt := range map[string]struct {
+		old, cur *metav1.PartialObjectMetadata
+		want     bool
+	}{
+		"status":        {dep(2, nil), dep(2, nil), true},
+		"spec":          {dep(2, nil), dep(3, nil), false},
+		"labels":        {dep(2, nil), dep(2, map[string]string{"a": "b"}), false},
+		"no generation": {dep(0, nil), dep(0, nil), false},
+	} {
+		if got := statusOnly(tt.old, tt.cur); got != tt.want {
+			t.Errorf("%s: statusOnly %v, want %v", name, got, tt.want)
+		}
+	}
+}
