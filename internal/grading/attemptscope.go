@@ -90,7 +90,7 @@ func readPaths(roots []ast.NavigableExpr, fact, name string) []string {
 	variable, field, _ := strings.Cut(fact, ".")
 	var paths []string
 	for _, root := range roots {
-		for _, n := range ast.MatchDescendants(root, func(e ast.NavigableExpr) bool { return true }) {
+		for _, n := range ast.MatchDescendants(root, func(ast.NavigableExpr) bool { return true }) {
 			if isNameIn(n, variable, field, name) {
 				paths = append(paths, "") // 'api' in kube.deployments
 				continue
