@@ -180,7 +180,10 @@ func (r *LearningRotationReconciler) createStarters(ctx context.Context, s *rota
 				errs = append(errs, err)
 				continue
 			}
-			if err := learner.Create(ctx, u); err != nil && !apierrors.IsAlreadyExists(err) {
+			r.own.begin(u)
+			err = learner.Create(ctx, u)
+			r.own.end(u, err)
+			if err != nil && !apierrors.IsAlreadyExists(err) {
 				errs = append(errs, fmt.Errorf("starter %s %s: %w", u.GetKind(), u.GetName(), err))
 			}
 		}
@@ -191,7 +194,7 @@ func (r *LearningRotationReconciler) createStarters(ctx context.Context, s *rota
 		}
 		now := metav1.NewTime(r.Clock.Now().UTC().Truncate(time.Second))
 		res.StarterCreatedAt = &now
-		s.events.add(corev1.EventTypeNormal, "StarterCreated", "CreateStarter",
+		s.events.add(corev1.EventTypeNormal, reasonStarterCreated, "CreateStarter",
 			fmt.Sprintf("exercise %s: %d starter objects created in %s", sel.ex.Name, len(sel.ex.Spec.Starter.Objects), lab.Namespace(s.lr.Name)))
 	}
 	return nil

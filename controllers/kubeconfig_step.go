@@ -42,7 +42,7 @@ func (r *LearningRotationReconciler) reconcileKubeconfig(ctx context.Context, s 
 				if lr.Status.Kubeconfig == nil {
 					// Issued by a pass whose status write failed, which
 					// dropped its events: announce it now.
-					s.events.add(corev1.EventTypeNormal, "KubeconfigIssued", "IssueKubeconfig",
+					s.events.add(corev1.EventTypeNormal, reasonKubeconfigIssued, "IssueKubeconfig",
 						fmt.Sprintf("learner kubeconfig written to Secret %s/%s", ns, lab.KubeconfigSecret))
 				}
 				lr.Status.Kubeconfig = &rotationsv1.KubeconfigStatus{SecretRef: ref, ExpiresAt: &metav1.Time{Time: expires}}
@@ -71,7 +71,7 @@ func (r *LearningRotationReconciler) reconcileKubeconfig(ctx context.Context, s 
 		s.events.add(corev1.EventTypeNormal, "TokenRenewed", "IssueKubeconfig",
 			fmt.Sprintf("learner token renewed in Secret %s/%s, valid until %s", ns, lab.KubeconfigSecret, expires.UTC().Format(time.RFC3339)))
 	} else {
-		s.events.add(corev1.EventTypeNormal, "KubeconfigIssued", "IssueKubeconfig",
+		s.events.add(corev1.EventTypeNormal, reasonKubeconfigIssued, "IssueKubeconfig",
 			fmt.Sprintf("learner kubeconfig written to Secret %s/%s", ns, lab.KubeconfigSecret))
 	}
 	return ctrl.Result{RequeueAfter: renewAt.Sub(now)}, nil

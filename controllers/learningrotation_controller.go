@@ -20,10 +20,12 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
 
@@ -81,6 +83,10 @@ type LearningRotationReconciler struct {
 	Notifier *notify.Dispatcher
 
 	applier *apply.Applier
+	// own: the lab objects passes wrote, whose watch events start no pass.
+	own ownWrites
+	// written: each rotation's last status write, to read it from the cache.
+	written statusVersions
 }
 
 // rotationScope carries one reconcile pass's state between its steps.
@@ -150,11 +156,10 @@ type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
 // requests, grades and progress, then one status write.
 func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, retErr error) {
 	lr := &rotationsv1.LearningRotation{}
-	// Read around the cache: status accumulates (attempts, resets served,
-	// help requests), so a pass must start from the previous pass's write.
-	// The watch event of that write can reach the cache after the next pass
-	// has started, and a pass on the older copy would undo it.
-	if err := r.APIReader.Get(ctx, req.NamespacedName, lr); err != nil {
+	// Status accumulates (attempts, resets served, help requests), so a
+	// pass must start from the previous pass's write: from the cache once
+	// it has that write, live before (status_version.go).
+	if err := r.readRotation(ctx, req.NamespacedName, lr); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	// Every lab object has an owner reference to the rotation: garbage
@@ -171,6 +176,7 @@ func (r *LearningRotationReconciler) Reconcile(ctx context.Context, req ctrl.Req
 		r.summarize(base, s, retErr)
 		c := change{base: base, lr: lr, found: &s.found, now: r.Clock.Now()}
 		s.events.queue(transitionEvents(c))
+		s.events.foldProvisioning()
 		notes := sinkNotifications(c)
 		switch err := r.patchStatus(ctx, base, lr); {
 		case errors.Is(err, errStaleStatus):
@@ -259,6 +265,9 @@ func (r *LearningRotationReconciler) patchStatus(ctx context.Context, base, lr *
 		lr.Status = status
 		err = r.Client.Status().Update(ctx, lr)
 	}
+	if err == nil {
+		r.written.wrote(lr)
+	}
 	return client.IgnoreNotFound(err)
 }
 
@@ -297,7 +306,7 @@ func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 	if r.ResyncInterval == 0 {
 		r.ResyncInterval = 5 * time.Minute
 	}
-	r.applier = &apply.Applier{Client: r.Client, FieldOwner: FieldOwner}
+	r.applier = &apply.Applier{Client: recordingClient{Client: r.Client, writes: &r.own}, FieldOwner: FieldOwner}
 	if r.Notifier == nil {
 		r.Notifier = notify.NewDispatcher(notify.Options{})
 		if err := mgr.Add(r.Notifier); err != nil {
@@ -308,22 +317,27 @@ func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 	if err := registerMetrics(mgr.GetClient(), r.Sources); err != nil {
 		return err
 	}
+	owned := builder.WithPredicates(ownedChanged, r.own.notOwnWrite())
 	b := ctrl.NewControllerManagedBy(mgr).
-		For(&rotationsv1.LearningRotation{}, rotationChanged).
-		Owns(&corev1.Namespace{}, ownedChanged).
-		Owns(&corev1.ServiceAccount{}, ownedChanged).
-		Owns(&corev1.ResourceQuota{}, ownedChanged).
-		Owns(&corev1.LimitRange{}, ownedChanged).
-		Owns(&networkingv1.NetworkPolicy{}, ownedChanged).
-		Owns(&rbacv1.Role{}, ownedChanged).
-		Owns(&rbacv1.RoleBinding{}, ownedChanged).
-		Owns(&rbacv1.ClusterRole{}, ownedChanged).
-		Owns(&rbacv1.ClusterRoleBinding{}, ownedChanged).
+		For(&rotationsv1.LearningRotation{}, builder.WithPredicates(rotationChanged)).
+		Owns(&corev1.Namespace{}, owned).
+		Owns(&corev1.ServiceAccount{}, owned).
+		Owns(&corev1.ResourceQuota{}, owned).
+		Owns(&corev1.LimitRange{}, owned).
+		Owns(&networkingv1.NetworkPolicy{}, owned).
+		Owns(&rbacv1.Role{}, owned).
+		Owns(&rbacv1.RoleBinding{}, owned).
+		Owns(&rbacv1.ClusterRole{}, owned).
+		Owns(&rbacv1.ClusterRoleBinding{}, owned).
 		Watches(&rotationsv1.Exercise{}, handler.EnqueueRequestsFromMapFunc(r.rotationsSelecting))
 	for _, gvk := range WatchedLabKinds() {
 		obj := &metav1.PartialObjectMetadata{}
 		obj.SetGroupVersionKind(gvk)
-		b = b.WatchesMetadata(obj, handler.EnqueueRequestsFromMapFunc(rotationOfLab))
+		preds := []predicate.Predicate{r.own.notOwnWrite()}
+		if gvk == (schema.GroupVersionKind{Version: "v1", Kind: "ConfigMap"}) {
+			preds = append(preds, notClusterCABundle)
+		}
+		b = b.WatchesMetadata(obj, labEvents, builder.WithPredicates(preds...))
 	}
 	if r.GradingDone != nil {
 		b = b.WatchesRawSource(source.Channel(r.GradingDone, &handler.EnqueueRequestForObject{}))

@@ -23,7 +23,9 @@ import (
 // step that acted: InvalidSpec and NamespaceConflict (sent on every pass
 // that meets them, not on a change), KubeconfigIssued and TokenRenewed (a
 // renewal changes no status field), AccessChanged (a RoleBinding replaced),
-// StarterCreated and StarterFailed, ExerciseReset and ResetFailed,
+// StarterCreated and StarterFailed (the pass that provisions a lab folds
+// its KubeconfigIssued and StarterCreated into Provisioned, events.go),
+// ExerciseReset and ResetFailed,
 // InvalidRequest (a refused ConfigMap is deleted, status never sees it), and
 // HelpRequested (its note echoes the learner's requestedAt as written,
 // which status does not keep).
