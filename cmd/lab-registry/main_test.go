@@ -41,7 +41,7 @@ func TestBootstrapThenServe(t *testing.T) {
 	}
 	key, _ := os.ReadFile(filepath.Join(out, "key"))
 	ca, _ := os.ReadFile(filepath.Join(out, "ca.crt"))
-	if len(key) != registry.KeySize || len(ca) == 0 {
+	if len(key) != 2*registry.KeySize || len(ca) == 0 {
 		t.Fatalf("key %d bytes, CA %d bytes", len(key), len(ca))
 	}
 

@@ -9,7 +9,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -53,7 +52,7 @@ func main() {
 	var reg registryFlags
 	flag.StringVar(&reg.host, "registry-host", "", "Lab image registry (host[:port]) for the Docker track; each lab gets the Secret lab-registry. Empty: no registry (the embedded mode starts one).")
 	flag.StringVar(&reg.prefix, "registry-prefix", "", "Repository path before each lab's repositories: <host>/<prefix>/lab-<rotation>/<image>.")
-	flag.StringVar(&reg.keyFile, "registry-key-file", "", "Secret key (32+ bytes) from which per-lab registry credentials are derived; the registry verifies them with the same key (internal/registry).")
+	flag.StringVar(&reg.keyFile, "registry-key-file", "", "File holding the secret key (32+ characters, surrounding whitespace ignored) from which per-lab registry credentials are derived; the registry verifies them with the same key (internal/registry).")
 	flag.BoolVar(&reg.insecure, "registry-insecure", false, "Reach the registry over plain HTTP (loopback or test registries only).")
 	var tfo terraformFlags
 	flag.StringVar(&tfo.mirror, "terraform-mirror", "", "Terraform provider filesystem_mirror directory; the only providers learners' configurations may use. Empty: "+defaultMirror+" if present (the image ships it); the embedded mode builds one.")
@@ -154,17 +153,17 @@ func (f registryFlags) config() (_ *registry.Config, problem string, _ error) {
 		return nil, "", errors.New("--registry-host needs --registry-key-file: lab credentials are derived from it")
 	}
 	key, err := os.ReadFile(f.keyFile)
-	if errors.Is(err, os.ErrNotExist) || (err == nil && len(bytes.TrimSpace(key)) == 0) {
+	if err == nil {
+		key, err = registry.ParseKey(key)
+	}
+	if err != nil {
 		// In a cluster the key comes from the lab-registry bootstrap; without
-		// it run without a registry, reporting it on every rotation
-		// (RegistryUnavailable), rather than exit in a loop.
+		// a usable one run without a registry, reporting it on every
+		// rotation (RegistryUnavailable), rather than exit in a loop.
 		ctrl.Log.Error(err, "no lab registry key: running without a lab registry", "registry-key-file", f.keyFile)
 		return nil, operator.RegistryKeyProblem(f.keyFile, err), nil
 	}
-	if err != nil {
-		return nil, "", err
-	}
-	c := &registry.Config{Host: f.host, Prefix: f.prefix, Insecure: f.insecure, Key: bytes.TrimSpace(key)}
+	c := &registry.Config{Host: f.host, Prefix: f.prefix, Insecure: f.insecure, Key: key}
 	if err := c.Validate(); err != nil {
 		return nil, "", err
 	}

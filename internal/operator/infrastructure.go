@@ -171,8 +171,8 @@ func logChange(log logr.Logger, what, url string, was, now error) {
 	}
 }
 
-// RegistryKeyProblem says why a configured registry has no key (err nil:
-// the key file is empty), for Options.RegistryProblem.
+// RegistryKeyProblem says why a configured registry has no usable key
+// (err nil: the key file is empty), for Options.RegistryProblem.
 func RegistryKeyProblem(keyFile string, err error) string {
 	why := "empty"
 	if err != nil {

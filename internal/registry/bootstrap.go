@@ -72,8 +72,8 @@ func (b Bootstrap) Ensure(ctx context.Context) (Material, error) {
 	if err != nil {
 		return m, err
 	}
-	if m.Key = key.Data["key"]; len(m.Key) < KeySize {
-		return m, fmt.Errorf("secret %s/%s: key is %d bytes, want at least %d", b.Namespace, KeySecret, len(m.Key), KeySize)
+	if m.Key, err = ParseKey(key.Data["key"]); err != nil {
+		return m, fmt.Errorf("secret %s/%s: %w", b.Namespace, KeySecret, err)
 	}
 	caSecret, err := b.createIfAbsent(ctx, CASecret, corev1.SecretTypeOpaque, owner, func() (map[string][]byte, error) {
 		ca, err := NewCA(b.Now())

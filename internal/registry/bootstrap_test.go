@@ -43,7 +43,7 @@ func TestBootstrapMakesTheSecretsOnceAndReplicasAgree(t *testing.T) {
 			t.Fatalf("replica %d read another key or CA than replica 0", i)
 		}
 	}
-	if len(got[0].Key) != KeySize {
+	if len(got[0].Key) != 2*KeySize {
 		t.Fatalf("key is %d bytes", len(got[0].Key))
 	}
 	for _, name := range []string{KeySecret, CASecret, TLSSecret} {

@@ -1,11 +1,13 @@
 package registry
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,17 +15,33 @@ import (
 	"path/filepath"
 )
 
-// KeySize is the length of a registry secret key, in bytes.
+// KeySize is the least length of a registry secret key, in bytes.
 const KeySize = 32
 
 // tokenContext separates lab registry tokens from any other use of the key.
 const tokenContext = "rotation-operator lab registry v1\x00"
 
-// NewKey returns a random registry secret key.
+// NewKey returns a new registry secret key: KeySize random bytes,
+// hex-encoded. A key is text because it travels as text (a Secret read
+// with kubectl, a file that ends in a newline) and ParseKey trims the
+// whitespace around it: a raw random key begins or ends with a whitespace
+// byte one time in twenty, and the operator read such a key shorter than
+// the registry did (an install's replicas exited in a loop).
 func NewKey() ([]byte, error) {
-	k := make([]byte, KeySize)
-	if _, err := rand.Read(k); err != nil {
+	raw := make([]byte, KeySize)
+	if _, err := rand.Read(raw); err != nil {
 		return nil, err
+	}
+	return []byte(hex.EncodeToString(raw)), nil
+}
+
+// ParseKey is the key in b, a file's or a Secret's content: without the
+// whitespace around it, and at least KeySize bytes long. The operator and
+// the registry both read keys with it, so they derive the same credentials.
+func ParseKey(b []byte) ([]byte, error) {
+	k := bytes.TrimSpace(b)
+	if len(k) < KeySize {
+		return nil, fmt.Errorf("the key is %d bytes, want at least %d (make one with: openssl rand -hex %d)", len(k), KeySize, KeySize)
 	}
 	return k, nil
 }
@@ -35,8 +53,8 @@ func LoadOrCreateKey(path string) ([]byte, error) {
 	k, err := os.ReadFile(path)
 	switch {
 	case err == nil:
-		if len(k) < KeySize {
-			return nil, fmt.Errorf("registry key %s: %d bytes, want at least %d", path, len(k), KeySize)
+		if k, err = ParseKey(k); err != nil {
+			return nil, fmt.Errorf("registry key %s: %w", path, err)
 		}
 		return k, nil
 	case !errors.Is(err, os.ErrNotExist):

@@ -388,7 +388,7 @@ func TestConfig(t *testing.T) {
 func TestLoadOrCreateKey(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "sub", "registry.key")
 	k1, err := LoadOrCreateKey(p)
-	if err != nil || len(k1) != KeySize {
+	if err != nil || len(k1) != 2*KeySize {
 		t.Fatalf("%d bytes, %v", len(k1), err)
 	}
 	k2, err := LoadOrCreateKey(p)
@@ -464,5 +464,27 @@ func TestLabStorageQuota(t *testing.T) {
 	}
 	if _, err := push("lab-a", "app2"); err != nil {
 		t.Errorf("push after making room: %v", err)
+	}
+}
+
+// TestKeysSurviveParsing: every new key reads back as itself, also from a
+// file that ends in a newline. Raw random keys did not: one in twenty began
+// or ended with a whitespace byte, which the operator trimmed and the
+// registry did not, and the operator refused the shortened key.
+func TestKeysSurviveParsing(t *testing.T) {
+	for range 2000 {
+		k, err := NewKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, stored := range [][]byte{k, append(append([]byte(nil), k...), '\n'), append([]byte(" \t"), k...)} {
+			got, err := ParseKey(stored)
+			if err != nil || string(got) != string(k) {
+				t.Fatalf("key %q stored as %q read back as %q, %v", k, stored, got, err)
+			}
+		}
+	}
+	if _, err := ParseKey([]byte(" short \n")); err == nil || !strings.Contains(err.Error(), "want at least 32") {
+		t.Errorf("a short key: %v", err)
 	}
 }

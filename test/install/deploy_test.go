@@ -180,6 +180,10 @@ func podStates(t testing.TB, d *appsv1.Deployment) string {
 			default:
 				fmt.Fprintf(&b, " %s:restarts=%d", cs.Name, cs.RestartCount)
 			}
+			// A crash loop: the last crash's log tail (FallbackToLogsOnError).
+			if last := cs.LastTerminationState.Terminated; last != nil && cs.State.Terminated == nil {
+				fmt.Fprintf(&b, " last exit %d(%s)", last.ExitCode, last.Message)
+			}
 		}
 		b.WriteString("; ")
 	}
