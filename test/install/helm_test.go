@@ -99,7 +99,7 @@ func TestHelmInstall(t *testing.T) {
 	l.waitExercise("scale-and-expose", rotationsv1.ExercisePassed, time.Minute)
 	after := snapshot(t)
 	if before != after {
-		t.Errorf("the upgrade changed rotations, grades or labs:\nbefore: %s\nafter:  %s", before, after)
+		t.Errorf("the upgrade changed rotations, grades or labs:\nbefore: %s\nafter:  %s\n%s", before, after, upgradeEvidence())
 	}
 	l.must("rollout", "status", "deployment/hello", "--timeout=60s")
 
@@ -134,7 +134,8 @@ func snapshot(t testing.TB) string {
 		}
 		fmt.Fprintf(&b, "%s(%s) lab %s;", lr.Name, lr.UID, ns.UID)
 		for _, e := range lr.Status.Exercises {
-			fmt.Fprintf(&b, " %s=%s", e.Name, e.State)
+			// The attempts and the facts hash say why a state moved.
+			fmt.Fprintf(&b, " %s=%s(attempts %d, facts %s)", e.Name, e.State, e.Attempts, e.FactsHash)
 		}
 		b.WriteString(" | ")
 	}
@@ -188,4 +189,19 @@ func assertOnlyRuntimeLeft(t testing.TB) {
 	if err := admin(t).List(context.Background(), &list, client.Limit(1)); err == nil {
 		t.Errorf("rotations are still served after helm uninstall (crds.keep is false): %d", len(list.Items))
 	}
+}
+
+// upgradeEvidence is what explains a grade that moved across an upgrade:
+// the lab objects the checks read and the operator's log lines on grading.
+func upgradeEvidence() string {
+	var b strings.Builder
+	for _, args := range [][]string{
+		{"get", "deployments,services", "-A", "-l", "!app.kubernetes.io/part-of", "-o", "yaml"},
+		{"-n", operatorNamespace, "logs", "-l", "app.kubernetes.io/name=rotation-operator", "--tail=300", "--prefix"},
+		{"get", "events", "-A", "--field-selector", "involvedObject.kind=LearningRotation"},
+	} {
+		out, err := kubectlErr("", args...)
+		fmt.Fprintf(&b, "$ kubectl %s (%v)\n%s\n", strings.Join(args, " "), err, out)
+	}
+	return b.String()
 }

@@ -60,7 +60,7 @@ func TestMakeDeploy(t *testing.T) {
 	}
 	jl.waitExercise("scale-and-expose", rotationsv1.ExercisePassed, time.Minute)
 	if after := snapshot(t); before != after {
-		t.Errorf("the upgrade changed rotations, grades or labs:\nbefore: %s\nafter:  %s", before, after)
+		t.Errorf("the upgrade changed rotations, grades or labs:\nbefore: %s\nafter:  %s\n%s", before, after, upgradeEvidence())
 	}
 	l.must("rollout", "status", "deployment/hello", "--timeout=60s")
 
