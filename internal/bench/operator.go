@@ -39,7 +39,7 @@ func newSession(ctx context.Context, root, self string, cfg OperatorConfig, log 
 		return nil, err
 	}
 	s := &session{env: e, self: self, cfg: cfg, log: log}
-	if s.tracker, err = startTracker(ctx, e.cluster.Config); err != nil {
+	if s.tracker, err = startTracker(ctx, e.cluster.Config, newStatusTrace(log)); err != nil {
 		e.stop()
 		return nil, err
 	}
@@ -175,6 +175,7 @@ func (s *session) provision(ctx context.Context, prefix string, n int) (provResu
 	}
 	r.settled = m.writes().minus(base.writes())
 	s.logEvents(ctx)
+	fmt.Fprintf(s.log, "[bench] status changes by field while provisioning: %s\n", s.tracker.trace.summary())
 	r.reconciles = m.reconciles() - base.reconciles()
 	r.reads = m.sum("rest_client_requests_total", `method="GET"`) - base.sum("rest_client_requests_total", `method="GET"`)
 	r.rss, _ = s.proc.memory()

@@ -126,10 +126,7 @@ func withoutSystemAnnotations(v any) any {
 	if !ok {
 		return v
 	}
-	ann, ok := meta["annotations"].(map[string]any)
-	if !ok {
-		return v
-	}
+	ann, _ := meta["annotations"].(map[string]any)
 	kept := make(map[string]any, len(ann))
 	for k, e := range ann {
 		domain, _, found := strings.Cut(k, "/")
@@ -142,6 +139,10 @@ func withoutSystemAnnotations(v any) any {
 	for k, e := range meta {
 		out[k] = e
 	}
+	// No annotations and only a controller's read the same: a Deployment
+	// gets its first one (its revision) from kube-controller-manager, which
+	// is no attempt. Always present, so hashes recorded for objects with
+	// system annotations (every Deployment) stay what they were.
 	out["annotations"] = kept
 	return out
 }

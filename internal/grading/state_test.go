@@ -397,6 +397,30 @@ func TestHashFactsIgnoresStatus(t *testing.T) {
 	}
 }
 
+// TestHashFactsIgnoresControllerAnnotations: kube-controller-manager gives a
+// new Deployment its first annotation (deployment.kubernetes.io/revision)
+// together with its status. Measured in the scale benchmark: that counted as
+// an attempt on every new lab. A learner's own annotation still counts.
+func TestHashFactsIgnoresControllerAnnotations(t *testing.T) {
+	a := labFacts(3, 80)
+	b := labFacts(3, 80)
+	web := b[VarKube].(map[string]any)["deployments"].(map[string]any)["web"].(map[string]any)
+	meta, _ := web["metadata"].(map[string]any)
+	if meta == nil {
+		meta = map[string]any{"name": "web"}
+		web["metadata"] = meta
+	}
+	meta["annotations"] = map[string]any{"deployment.kubernetes.io/revision": "1"}
+	web["status"] = map[string]any{"observedGeneration": int64(1), "replicas": int64(3)}
+	if mustHash(t, a, "kube.deployments") != mustHash(t, b, "kube.deployments") {
+		t.Errorf("the controller's first annotation changed the hash")
+	}
+	meta["annotations"] = map[string]any{"deployment.kubernetes.io/revision": "1", "team": "blue"}
+	if mustHash(t, a, "kube.deployments") == mustHash(t, b, "kube.deployments") {
+		t.Errorf("the learner's annotation did not change the hash")
+	}
+}
+
 // TestHashFactsIgnoresControlledObjects: pods and ReplicaSets that
 // controllers create, bind and scale for a Deployment are not the learner's
 // attempts; a bare pod the learner made is.
