@@ -129,6 +129,9 @@ type provResult struct {
 	// reads are the operator's GET and LIST requests (the cache's initial
 	// lists and watches aside, which are made before the rotations exist).
 	reads     float64
+	// cpu is the operator's CPU time, in seconds, from the first create
+	// until it settled.
+	cpu       float64
 	rss, heap float64
 	baseRSS   float64
 }
@@ -178,6 +181,7 @@ func (s *session) provision(ctx context.Context, prefix string, n int) (provResu
 	fmt.Fprintf(s.log, "[bench] status changes by field while provisioning: %s\n", s.tracker.trace.summary())
 	r.reconciles = m.reconciles() - base.reconciles()
 	r.reads = m.sum("rest_client_requests_total", `method="GET"`) - base.sum("rest_client_requests_total", `method="GET"`)
+	r.cpu = m.sum("process_cpu_seconds_total") - base.sum("process_cpu_seconds_total")
 	r.rss, _ = s.proc.memory()
 	r.heap = m.sum("go_memstats_heap_inuse_bytes")
 	return r, nil
