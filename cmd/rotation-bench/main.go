@@ -34,9 +34,9 @@ func main() {
 	}
 	var (
 		phases, ns, scaleNs, workers, mcrs, qpss string
-		o                               bench.Options
-		finalQPS                        float64
-		logPath                         string
+		o                                        bench.Options
+		finalQPS                                 float64
+		logPath                                  string
 	)
 	flag.StringVar(&phases, "phases", "raw,sweep,scale", "phases to run: raw (client ceiling), sweep (operator settings at -sweep-n), scale (largest N: provisioning, idle, restart, grading, memory)")
 	flag.StringVar(&ns, "n", "50,200", "lab counts: the raw ceiling runs each, the scale phase the last")

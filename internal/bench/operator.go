@@ -128,7 +128,7 @@ type provResult struct {
 	reconciles float64
 	// reads are the operator's GET and LIST requests (the cache's initial
 	// lists and watches aside, which are made before the rotations exist).
-	reads     float64
+	reads float64
 	// cpu is the operator's CPU time, in seconds, from the first create
 	// until it settled.
 	cpu       float64
