@@ -131,7 +131,10 @@ type provResult struct {
 	reads float64
 	// cpu is the operator's CPU time, in seconds, from the first create
 	// until it settled.
-	cpu       float64
+	cpu float64
+	// childCPU is the CPU time of the control plane's processes (and the
+	// operator's) over the same span, by command name.
+	childCPU  map[string]float64
 	rss, heap float64
 	baseRSS   float64
 }
@@ -145,6 +148,7 @@ func (s *session) provision(ctx context.Context, prefix string, n int) (provResu
 		return r, err
 	}
 	r.baseRSS, _ = s.proc.memory()
+	cpu0 := childCPU()
 	start := time.Now()
 	lrs, err := createRotations(ctx, s.env.admin, prefix, n)
 	if err != nil {
@@ -182,6 +186,7 @@ func (s *session) provision(ctx context.Context, prefix string, n int) (provResu
 	r.reconciles = m.reconciles() - base.reconciles()
 	r.reads = m.sum("rest_client_requests_total", `method="GET"`) - base.sum("rest_client_requests_total", `method="GET"`)
 	r.cpu = m.sum("process_cpu_seconds_total") - base.sum("process_cpu_seconds_total")
+	r.childCPU = cpuSince(cpu0)
 	r.rss, _ = s.proc.memory()
 	r.heap = m.sum("go_memstats_heap_inuse_bytes")
 	return r, nil
