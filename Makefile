@@ -120,8 +120,12 @@ bench: ## Run the benchmarks: grading cost, Helm fact collection, Terraform grad
 bench-node: ## Real node startup (docs/benchmarks.md): node Ready, pod create -> Ready on the real node and on kwok side by side, lab apply -> first starter pod Running.
 	go test ./test/realnode/ -run '^$$' -bench . -benchtime 1x -count 3
 
-# Flags of cmd/rotation-bench, e.g. BENCH_SCALE_ARGS="-n 10,20 -sweep-n 10 -idle 10s" for a quick run.
-BENCH_SCALE_ARGS ?=
+# Flags of cmd/rotation-bench. The default is the full run of issue 19
+# (about 35 minutes on 2 cores): raw ceilings at 50, 200 and 1,000 labs, the
+# settings sweep at 50, the scale phase at 200 and 1,000. Quick variant
+# (about 17 minutes): BENCH_SCALE_ARGS="-n 200,1000 -scale-n 200,1000 -phases raw,scale -workers 16 -qps -1 -idle 10s";
+# smoke run: BENCH_SCALE_ARGS="-n 10,20 -sweep-n 10 -workers 4,16 -mcr 8 -qps -1 -idle 10s".
+BENCH_SCALE_ARGS ?= -n 50,200,1000 -scale-n 200,1000 -workers 4,16,32
 
 .PHONY: bench-scale
 bench-scale: ## Scale benchmark (docs/benchmarks.md): raw client ceiling vs operator provisioning, settings sweep, idle writes, cold restart, grading latency, memory; prints one table.

@@ -6,7 +6,9 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/priorityqueue"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -42,15 +44,29 @@ var labEvents = handler.Funcs{
 	},
 }
 
+// enqueueLab queues the rotation of a lab object. A status-only update
+// (after > 0) is also queued at low priority: on a busy operator the
+// passes for what learners and mentors changed go first, and the
+// controllers' reports on them follow. The queue keeps one entry per
+// rotation at the highest priority it was given, so a learner's change
+// queued meanwhile takes the waiting entry along.
 func enqueueLab(ctx context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request], obj client.Object, after time.Duration) {
+	pq, prioritized := q.(priorityqueue.PriorityQueue[reconcile.Request])
 	for _, req := range rotationOfLab(ctx, obj) {
-		if after > 0 {
+		switch {
+		case after > 0 && prioritized:
+			pq.AddWithOpts(priorityqueue.AddOpts{After: after, Priority: ptr.To(statusPriority)}, req)
+		case after > 0:
 			q.AddAfter(req, after)
-		} else {
+		default:
 			q.Add(req)
 		}
 	}
 }
+
+// statusPriority is the queue priority of a pass for a status-only update;
+// everything else is queued at the default, 0.
+const statusPriority = handler.LowPriority
 
 // statusOnly: an update that left the generation (the spec), the labels and
 // the deletion state as they were, on a kind that has generations (a

@@ -33,13 +33,14 @@ func main() {
 		return
 	}
 	var (
-		phases, ns, workers, mcrs, qpss string
-		o                               bench.Options
-		finalQPS                        float64
-		logPath                         string
+		phases, ns, scaleNs, workers, mcrs, qpss string
+		o                                        bench.Options
+		finalQPS                                 float64
+		logPath                                  string
 	)
 	flag.StringVar(&phases, "phases", "raw,sweep,scale", "phases to run: raw (client ceiling), sweep (operator settings at -sweep-n), scale (largest N: provisioning, idle, restart, grading, memory)")
 	flag.StringVar(&ns, "n", "50,200", "lab counts: the raw ceiling runs each, the scale phase the last")
+	flag.StringVar(&scaleNs, "scale-n", "", "lab counts of the scale phase, each on a fresh control plane (default: the last of -n); the machine-readable lines give efficiency and amplification of the first, grading p99 of the last")
 	flag.IntVar(&o.SweepN, "sweep-n", 50, "lab count of the settings sweep")
 	flag.StringVar(&workers, "workers", "1,4,16,32", "raw client worker counts")
 	flag.StringVar(&mcrs, "mcr", "1,4,8,16", "MaxConcurrentReconciles values to sweep")
@@ -63,6 +64,10 @@ func main() {
 	var err error
 	o.Ns, err = ints(ns)
 	check(err)
+	if scaleNs != "" {
+		o.ScaleNs, err = ints(scaleNs)
+		check(err)
+	}
 	o.Workers, err = ints(workers)
 	check(err)
 	o.MCRs, err = ints(mcrs)

@@ -39,7 +39,7 @@ func newSession(ctx context.Context, root, self string, cfg OperatorConfig, log 
 		return nil, err
 	}
 	s := &session{env: e, self: self, cfg: cfg, log: log}
-	if s.tracker, err = startTracker(ctx, e.cluster.Config); err != nil {
+	if s.tracker, err = startTracker(ctx, e.cluster.Config, newStatusTrace(log)); err != nil {
 		e.stop()
 		return nil, err
 	}
@@ -128,7 +128,13 @@ type provResult struct {
 	reconciles float64
 	// reads are the operator's GET and LIST requests (the cache's initial
 	// lists and watches aside, which are made before the rotations exist).
-	reads     float64
+	reads float64
+	// cpu is the operator's CPU time, in seconds, from the first create
+	// until it settled.
+	cpu float64
+	// childCPU is the CPU time of the control plane's processes (and the
+	// operator's) over the same span, by command name.
+	childCPU  map[string]float64
 	rss, heap float64
 	baseRSS   float64
 }
@@ -142,6 +148,7 @@ func (s *session) provision(ctx context.Context, prefix string, n int) (provResu
 		return r, err
 	}
 	r.baseRSS, _ = s.proc.memory()
+	cpu0 := childCPU()
 	start := time.Now()
 	lrs, err := createRotations(ctx, s.env.admin, prefix, n)
 	if err != nil {
@@ -175,8 +182,11 @@ func (s *session) provision(ctx context.Context, prefix string, n int) (provResu
 	}
 	r.settled = m.writes().minus(base.writes())
 	s.logEvents(ctx)
+	fmt.Fprintf(s.log, "[bench] status changes by field while provisioning: %s\n", s.tracker.trace.summary())
 	r.reconciles = m.reconciles() - base.reconciles()
 	r.reads = m.sum("rest_client_requests_total", `method="GET"`) - base.sum("rest_client_requests_total", `method="GET"`)
+	r.cpu = m.sum("process_cpu_seconds_total") - base.sum("process_cpu_seconds_total")
+	r.childCPU = cpuSince(cpu0)
 	r.rss, _ = s.proc.memory()
 	r.heap = m.sum("go_memstats_heap_inuse_bytes")
 	return r, nil

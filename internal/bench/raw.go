@@ -49,6 +49,9 @@ type rawResult struct {
 	tokens     int
 	retries    int64
 	elapsed    time.Duration
+	// cpu is the control plane's CPU time over the run, by process
+	// (cpuList's form: a string keeps rawResult comparable).
+	cpu string
 }
 
 func (r rawResult) rate() float64 { return float64(r.objects) / r.elapsed.Seconds() }
@@ -99,6 +102,7 @@ func runRaw(ctx context.Context, e *env, catalog []rotationsv1.Exercise, prefix 
 			return retryQuota(ctx, &res.retries, func() error { return rawKubeconfig(ctx, c, cfg, lr) })
 		})
 	}
+	cpu0 := childCPU()
 	start := time.Now()
 	for _, wave := range waves {
 		if err := runPool(ctx, workers, wave); err != nil {
@@ -106,6 +110,7 @@ func runRaw(ctx context.Context, e *env, catalog []rotationsv1.Exercise, prefix 
 		}
 	}
 	res.elapsed = time.Since(start)
+	res.cpu = cpuList(cpuSince(cpu0))
 	return res, nil
 }
 

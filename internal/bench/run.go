@@ -22,6 +22,9 @@ type Options struct {
 	Phases map[string]bool
 	// Ns are the lab counts of the raw ceiling and of the scale phase (the largest).
 	Ns []int
+	// ScaleNs are the lab counts of the scale phase, each on a fresh
+	// control plane (default: the last of Ns).
+	ScaleNs []int
 	// SweepN is the lab count of the configuration sweep.
 	SweepN  int
 	Workers []int
@@ -119,40 +122,55 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	if o.Phases["scale"] {
-		n := o.Ns[len(o.Ns)-1]
-		logf("scale n=%d %s: starting a control plane and the operator", n, o.Final)
-		s, err := newSession(ctx, o.Root, o.Self, o.Final, o.Log)
-		if err != nil {
-			return err
+		scaleNs := o.ScaleNs
+		if len(scaleNs) == 0 {
+			scaleNs = o.Ns[len(o.Ns)-1:]
 		}
-		defer s.stop()
-		r, err := s.provision(ctx, "scale", n)
-		if err != nil {
-			return fmt.Errorf("scale provisioning of %d labs: %w", n, err)
+		for _, n := range scaleNs {
+			sc, err := runScale(ctx, o, n, logf)
+			if err != nil {
+				return err
+			}
+			t.scales = append(t.scales, sc)
 		}
-		logf("scale n=%d: Ready in %s; writes %s; rss %.0f MiB heap %.0f MiB", n, r.elapsed.Round(time.Millisecond), r.settled, r.rss/(1<<20), r.heap/(1<<20))
-		t.scale = &r
-		logf("idle for %s", o.Idle)
-		if t.idle, err = s.idle(ctx, o.Idle); err != nil {
-			return err
-		}
-		logf("idle: %s", t.idle.writes)
-		logf("cold restart")
-		if t.restart, err = s.restart(ctx); err != nil {
-			return err
-		}
-		logf("restart: resync in %s, writes %s", t.restart.resync.Round(time.Millisecond), t.restart.writes)
-		logf("grading: %d rounds over %d labs at %.0f changes/s", o.GradingRounds, n, o.GradingRate)
-		if t.grading, err = s.grade(ctx, o.GradingRounds, o.GradingRate); err != nil {
-			return err
-		}
-		t.gradingN = n
-		t.peakRSS = func() float64 { _, hwm := s.proc.memory(); return hwm }()
-		logf("grading: p50 %s p99 %s, %d samples, %d lost, cpu/pass %s", t.grading.pct(0.5), t.grading.pct(0.99), len(t.grading.samples), t.grading.lost, t.grading.cpuPerPass)
 	}
 	t.loadEnd = loadavg()
 	t.print(o.Out)
 	return nil
+}
+
+// runScale provisions n labs on a fresh control plane, then measures them
+// idle, across a cold restart and while learners change them.
+func runScale(ctx context.Context, o Options, n int, logf func(string, ...any)) (scaleResult, error) {
+	sc := scaleResult{n: n}
+	logf("scale n=%d %s: starting a control plane and the operator", n, o.Final)
+	s, err := newSession(ctx, o.Root, o.Self, o.Final, o.Log)
+	if err != nil {
+		return sc, err
+	}
+	defer s.stop()
+	if sc.prov, err = s.provision(ctx, "scale", n); err != nil {
+		return sc, fmt.Errorf("scale provisioning of %d labs: %w", n, err)
+	}
+	r := sc.prov
+	logf("scale n=%d: Ready in %s; writes %s; %.0f passes; cpu %.1f s; rss %.0f MiB heap %.0f MiB", n, r.elapsed.Round(time.Millisecond), r.settled, r.reconciles, r.cpu, r.rss/(1<<20), r.heap/(1<<20))
+	logf("idle for %s", o.Idle)
+	if sc.idle, err = s.idle(ctx, o.Idle); err != nil {
+		return sc, err
+	}
+	logf("idle: %s", sc.idle.writes)
+	logf("cold restart")
+	if sc.restart, err = s.restart(ctx); err != nil {
+		return sc, err
+	}
+	logf("restart: resync in %s, writes %s", sc.restart.resync.Round(time.Millisecond), sc.restart.writes)
+	logf("grading: %d rounds over %d labs at %.0f changes/s", o.GradingRounds, n, o.GradingRate)
+	if sc.grading, err = s.grade(ctx, o.GradingRounds, o.GradingRate); err != nil {
+		return sc, err
+	}
+	_, sc.peakRSS = s.proc.memory()
+	logf("grading: p50 %s p99 %s, %d samples, %d lost, cpu/pass %s", sc.grading.pct(0.5), sc.grading.pct(0.99), len(sc.grading.samples), sc.grading.lost, sc.grading.cpuPerPass)
+	return sc, nil
 }
 
 func burstFor(qps float64) int {

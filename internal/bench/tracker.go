@@ -21,6 +21,7 @@ type tracker struct {
 	ready   map[string]bool
 	waiting map[string]*expectation
 	changed chan struct{}
+	trace   *statusTrace
 }
 
 // expectation waits for a rotation's check to read passed == want.
@@ -32,7 +33,7 @@ type expectation struct {
 	done            chan struct{}
 }
 
-func startTracker(ctx context.Context, cfg *rest.Config) (*tracker, error) {
+func startTracker(ctx context.Context, cfg *rest.Config, trace *statusTrace) (*tracker, error) {
 	c, err := cache.New(cfg, cache.Options{Scheme: operator.Scheme()})
 	if err != nil {
 		return nil, err
@@ -41,7 +42,7 @@ func startTracker(ctx context.Context, cfg *rest.Config) (*tracker, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &tracker{ready: map[string]bool{}, waiting: map[string]*expectation{}, changed: make(chan struct{}, 1)}
+	t := &tracker{ready: map[string]bool{}, waiting: map[string]*expectation{}, changed: make(chan struct{}, 1), trace: trace}
 	if _, err := inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { t.observe(obj) },
 		UpdateFunc: func(_, obj any) { t.observe(obj) },
@@ -59,6 +60,7 @@ func (t *tracker) observe(obj any) {
 	if !ok {
 		return
 	}
+	t.trace.observe(lr)
 	ready := meta.IsStatusConditionTrue(lr.Status.Conditions, rotationsv1.ConditionReady) && lr.Status.ObservedGeneration == lr.Generation
 	t.mu.Lock()
 	defer t.mu.Unlock()
