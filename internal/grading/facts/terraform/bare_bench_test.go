@@ -96,7 +96,7 @@ func (l *testLab) bareTerraform(tb testing.TB, files map[string]string) (map[str
 	} {
 		start := time.Now()
 		if out, err := l.learnerTerraform(tb, dir, s.args...); err != nil {
-			return nil, fmt.Errorf("terraform %s: %v\n%s", s.name, err, out)
+			return nil, fmt.Errorf("terraform %s: %w\n%s", s.name, err, out)
 		}
 		steps[s.name] = time.Since(start)
 	}
