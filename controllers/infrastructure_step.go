@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -18,6 +19,9 @@ type InfrastructureProblem struct {
 	// Reason is a condition reason, e.g. rotationsv1.ReasonRegistryUnavailable.
 	Reason  string
 	Message string
+	// Track, when set, limits the problem to rotations with exercises of
+	// that track (no CI/CD engine matters only to cicd exercises).
+	Track rotationsv1.Track
 }
 
 // Infrastructure reports the infrastructure's current problems. It is
@@ -31,9 +35,25 @@ type Infrastructure interface {
 // InfrastructureReady condition and its events.
 func (r *LearningRotationReconciler) reconcileInfrastructure(_ context.Context, s *rotationScope) (ctrl.Result, error) {
 	if r.Infrastructure != nil {
-		s.found.infrastructure = &infrastructureFinding{problems: r.Infrastructure.Problems()}
+		var problems []InfrastructureProblem
+		for _, p := range r.Infrastructure.Problems() {
+			if p.Track == "" || hasTrack(s.lr, p.Track) {
+				problems = append(problems, p)
+			}
+		}
+		s.found.infrastructure = &infrastructureFinding{problems: problems}
 	}
 	return ctrl.Result{}, nil
+}
+
+// hasTrack tells whether the rotation selects exercises of a track: by
+// track in its spec, or among the exercises its last pass selected (this
+// step runs before the selection is resolved again).
+func hasTrack(lr *rotationsv1.LearningRotation, t rotationsv1.Track) bool {
+	if slices.Contains(lr.Spec.Exercises.Tracks, t) {
+		return true
+	}
+	return slices.ContainsFunc(lr.Status.Exercises, func(e rotationsv1.ExerciseResult) bool { return e.Track == t })
 }
 
 // infrastructureCondition is False with the first problem's reason while

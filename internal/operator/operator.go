@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/util/flowcontrol"
@@ -244,14 +245,20 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Once before the reconcilers start, so first passes already know.
-	infra.checkLearnerAPI(context.Background())
-	if err := mgr.Add(infra); err != nil {
+	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
 		return nil, err
 	}
+	infra.cicd = &cicdEngine{discovery: disco, onServed: rotations.WatchLabKinds}
 	rotations.Infrastructure = infra
 	if err := rotations.SetupWithManager(mgr, opts); err != nil {
 		return nil, fmt.Errorf("setting up the LearningRotation controller: %w", err)
+	}
+	// Once before the reconcilers start, so first passes already know.
+	infra.checkLearnerAPI(context.Background())
+	infra.checkCICD()
+	if err := mgr.Add(infra); err != nil {
+		return nil, err
 	}
 	rotationPrograms := &program.Reconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Recorder: recorder, Clock: o.Clock, Notifier: notifier}
 	if err := rotationPrograms.SetupWithManager(mgr, opts); err != nil {

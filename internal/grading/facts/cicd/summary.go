@@ -1,6 +1,11 @@
 package cicd
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -37,19 +42,76 @@ func taskRun(u *unstructured.Unstructured) map[string]any {
 	out["pipelineRun"] = u.GetLabels()["tekton.dev/pipelineRun"]
 	out["pipelineTask"] = u.GetLabels()["tekton.dev/pipelineTask"]
 	out["results"] = results(status["results"])
+	out["workspaces"] = workspaceBindings(spec["workspaces"])
+	// What the steps ran, from the spec the run resolved (status.taskSpec):
+	// a later edit of the Task does not change it.
+	ran := map[string]string{}
+	for _, s := range list(mapAt(status, "taskSpec")["steps"]) {
+		m, _ := s.(map[string]any)
+		ran[str(m["name"])] = runs(m)
+	}
+	out["specDigest"] = digest(status["taskSpec"])
 	var st []any
+	failed := map[string]any{"name": "", "exitCode": int64(0), "run": ""}
 	for _, s := range list(status["steps"]) {
 		m, _ := s.(map[string]any)
 		term := mapAt(m, "terminated")
-		step := map[string]any{"name": str(m["name"]), "terminated": term != nil}
+		name := str(m["name"])
+		step := map[string]any{"name": name, "terminated": term != nil, "exitCode": int64(0), "reason": "", "run": ran[name]}
 		if term != nil {
-			step["exitCode"] = term["exitCode"]
-			step["reason"] = str(term["reason"])
+			code, _ := term["exitCode"].(int64)
+			step["exitCode"], step["reason"] = code, str(term["reason"])
+			if code != 0 && failed["name"] == "" {
+				failed = map[string]any{"name": name, "exitCode": code, "run": ran[name]}
+			}
 		}
 		st = append(st, step)
 	}
 	out["steps"] = orEmpty(st)
+	// failedStep is the first step that exited non-zero (Tekton skips the
+	// rest): which command failed, and how. Name "" when none did.
+	out["failedStep"] = failed
 	return out
+}
+
+// workspaceBindings maps a run's workspace names to what they are bound
+// to: a ConfigMap's or Secret's name, a claim's, or emptyDir.
+func workspaceBindings(v any) map[string]any {
+	out := map[string]any{}
+	for _, w := range list(v) {
+		m, _ := w.(map[string]any)
+		out[str(m["name"])] = map[string]any{
+			"configMap":             str(mapAt(m, "configMap")["name"]),
+			"secret":                str(mapAt(m, "secret")["secretName"]),
+			"persistentVolumeClaim": str(mapAt(m, "persistentVolumeClaim")["claimName"]),
+			"emptyDir":              m["emptyDir"] != nil,
+		}
+	}
+	return out
+}
+
+// digest identifies a resolved spec: two runs with one digest ran the same
+// steps (the same Task content, whatever its name).
+func digest(v any) string {
+	if v == nil {
+		return ""
+	}
+	b, err := json.Marshal(v) // maps marshal with sorted keys
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// runs is what a step runs, as one text: its command and args, then its
+// script (clipped), so checks can look for "go test".
+func runs(step map[string]any) string {
+	var words []string
+	for _, w := range append(list(step["command"]), list(step["args"])...) {
+		words = append(words, str(w))
+	}
+	return clip(strings.TrimSpace(strings.Join(words, " ") + "\n" + str(step["script"])))
 }
 
 // pipelineRun is what a PipelineRun did: status, results, and its
@@ -67,6 +129,7 @@ func pipelineRun(u *unstructured.Unstructured) map[string]any {
 		}
 	}
 	out["taskRuns"] = children
+	out["workspaces"] = workspaceBindings(spec["workspaces"])
 	return out
 }
 
@@ -103,6 +166,7 @@ func pipelineTasks(v any) []any {
 			"name":       str(m["name"]),
 			"taskRef":    str(mapAt(m, "taskRef")["name"]),
 			"inline":     m["taskSpec"] != nil,
+			"steps":      steps(mapAt(m, "taskSpec")["steps"]),
 			"runAfter":   orEmpty(list(m["runAfter"])),
 			"params":     params(m["params"]),
 			"workspaces": ws,
@@ -115,7 +179,7 @@ func steps(v any) []any {
 	var out []any
 	for _, s := range list(v) {
 		m, _ := s.(map[string]any)
-		out = append(out, map[string]any{"name": str(m["name"]), "image": str(m["image"])})
+		out = append(out, map[string]any{"name": str(m["name"]), "image": str(m["image"]), "run": runs(m)})
 	}
 	return orEmpty(out)
 }
