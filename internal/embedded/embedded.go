@@ -197,6 +197,7 @@ func InstallManifests(root string) []string {
 		filepath.Join(root, "config", "policy", "namespace_guard.yaml"),
 		filepath.Join(root, "config", "policy", "runner_guard.yaml"),
 		filepath.Join(root, "config", "policy", "mentor_guard.yaml"),
+		filepath.Join(root, "config", "policy", "pipeline_guard.yaml"),
 	}
 }
 
