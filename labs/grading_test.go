@@ -14,6 +14,7 @@ import (
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/grading"
+	cicdfacts "github.com/handson-dev/rotation-operator/internal/grading/facts/cicd"
 	dockerfacts "github.com/handson-dev/rotation-operator/internal/grading/facts/docker"
 	helmfacts "github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
@@ -93,6 +94,16 @@ func emptyDockerFacts() map[string]any {
 	}
 }
 
+// emptyCICDFacts are the cicd facts of a lab with Tekton installed and no
+// pipeline yet.
+func emptyCICDFacts() map[string]any {
+	out := map[string]any{cicdfacts.FactEngine: map[string]any{"installed": true, "message": ""}}
+	for _, r := range cicdfacts.Resources() {
+		out[r] = map[string]any{}
+	}
+	return out
+}
+
 // grade evaluates an exercise against a lab as the operator does: every
 // kube fact present (empty when the lab has none of that kind), objects
 // normalized by the collector's Normalize, and helm.releases (empty when
@@ -105,8 +116,13 @@ func grade(t *testing.T, p *grading.Program, l labObjects) grading.Result {
 	}
 	releases := map[string]any{}
 	terraform := tffacts.EmptyFacts()
+	pipelines := emptyCICDFacts()
 	for key, obj := range l {
 		kind, name, _ := strings.Cut(key, "/")
+		if fact, summary, ok := cicdfacts.Summarise(&unstructured.Unstructured{Object: obj}); ok {
+			pipelines[fact].(map[string]any)[name] = summary
+			continue
+		}
 		if kind == kindHelmRelease {
 			releases[name] = obj
 			continue
@@ -125,7 +141,8 @@ func grade(t *testing.T, p *grading.Program, l labObjects) grading.Result {
 	for _, f := range p.Facts {
 		variable, name, _ := strings.Cut(f, ".")
 		_, kubeFact := facts[name]
-		provided := variable == grading.VarKube && kubeFact || f == grading.VarHelm+"."+helmfacts.FactReleases || variable == grading.VarTerraform || variable == grading.VarDocker
+		provided := variable == grading.VarKube && kubeFact || f == grading.VarHelm+"."+helmfacts.FactReleases ||
+			variable == grading.VarTerraform || variable == grading.VarDocker || variable == cicdfacts.Variable
 		if !provided {
 			t.Fatalf("the program reads %s, which the test does not provide", f)
 		}
@@ -135,6 +152,7 @@ func grade(t *testing.T, p *grading.Program, l labObjects) grading.Result {
 		grading.VarHelm:      map[string]any{helmfacts.FactReleases: releases},
 		grading.VarTerraform: terraform,
 		grading.VarDocker:    emptyDockerFacts(),
+		cicdfacts.Variable:   pipelines,
 		grading.VarLab:       map[string]any{"namespace": labNamespace, "rotation": "x"},
 	})
 }

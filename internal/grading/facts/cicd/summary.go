@@ -40,6 +40,7 @@ func taskRun(u *unstructured.Unstructured) map[string]any {
 	out["task"] = str(mapAt(spec, "taskRef")["name"])
 	out["serviceAccountName"] = str(spec["serviceAccountName"])
 	out["pipelineRun"] = u.GetLabels()["tekton.dev/pipelineRun"]
+	out["pipeline"] = u.GetLabels()["tekton.dev/pipeline"]
 	out["pipelineTask"] = u.GetLabels()["tekton.dev/pipelineTask"]
 	out["results"] = results(status["results"])
 	out["workspaces"] = workspaceBindings(spec["workspaces"])
@@ -50,7 +51,7 @@ func taskRun(u *unstructured.Unstructured) map[string]any {
 		m, _ := s.(map[string]any)
 		ran[str(m["name"])] = runs(m)
 	}
-	out["specDigest"] = digest(status["taskSpec"])
+	out["stepsDigest"] = stepsDigest(list(mapAt(status, "taskSpec")["steps"]))
 	var st []any
 	failed := map[string]any{"name": "", "exitCode": int64(0), "run": ""}
 	for _, s := range list(status["steps"]) {
@@ -59,7 +60,7 @@ func taskRun(u *unstructured.Unstructured) map[string]any {
 		name := str(m["name"])
 		step := map[string]any{"name": name, "terminated": term != nil, "exitCode": int64(0), "reason": "", "run": ran[name]}
 		if term != nil {
-			code, _ := term["exitCode"].(int64)
+			code := integer(term["exitCode"])
 			step["exitCode"], step["reason"] = code, str(term["reason"])
 			if code != 0 && failed["name"] == "" {
 				failed = map[string]any{"name": name, "exitCode": code, "run": ran[name]}
@@ -90,13 +91,20 @@ func workspaceBindings(v any) map[string]any {
 	return out
 }
 
-// digest identifies a resolved spec: two runs with one digest ran the same
-// steps (the same Task content, whatever its name).
-func digest(v any) string {
-	if v == nil {
+// stepsDigest identifies what a run's resolved steps ran (name, image,
+// command, args, script, working dir; not env, volumes or resources, which
+// differ between runs): two runs with one digest ran the same commands,
+// whatever the Task's name. "" before the run resolved its spec.
+func stepsDigest(steps []any) string {
+	if len(steps) == 0 {
 		return ""
 	}
-	b, err := json.Marshal(v) // maps marshal with sorted keys
+	var ran []any
+	for _, s := range steps {
+		m, _ := s.(map[string]any)
+		ran = append(ran, []any{m["name"], m["image"], m["command"], m["args"], m["script"], m["workingDir"]})
+	}
+	b, err := json.Marshal(ran)
 	if err != nil {
 		return ""
 	}
@@ -207,6 +215,20 @@ func params(v any) map[string]any {
 
 // results maps name -> value of a run's results.
 func results(v any) map[string]any { return params(v) }
+
+// integer reads a JSON number: int64 from the apiserver's decoder, float64
+// from encoding/json.
+func integer(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case int:
+		return int64(n)
+	case float64:
+		return int64(n)
+	}
+	return 0
+}
 
 func mapAt(m map[string]any, key string) map[string]any {
 	v, _ := m[key].(map[string]any)
