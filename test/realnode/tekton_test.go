@@ -81,7 +81,9 @@ type taskRun struct {
 		Steps []struct {
 			Name       string `json:"name"`
 			Terminated *struct {
-				ExitCode int `json:"exitCode"`
+				ExitCode   int       `json:"exitCode"`
+				StartedAt  time.Time `json:"startedAt"`
+				FinishedAt time.Time `json:"finishedAt"`
 			} `json:"terminated"`
 		} `json:"steps"`
 	} `json:"status"`
