@@ -90,11 +90,11 @@ var warm = warmCache
 // warm-up module (written to src), in the step image's environment: the
 // same GOROOT path, GOOS/GOARCH and CGO_ENABLED make the same cache keys.
 func warmCache(ctx context.Context, goroot, gocache, src string) error {
-	if err := os.MkdirAll(src, 0o755); err != nil {
+	if err := os.MkdirAll(src, 0o750); err != nil {
 		return err
 	}
 	for name, body := range warmupFiles {
-		if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o600); err != nil {
 			return err
 		}
 	}
@@ -115,7 +115,7 @@ func warmCache(ctx context.Context, goroot, gocache, src string) error {
 		}
 	}
 	for _, args := range warmupCommands {
-		cmd := exec.CommandContext(ctx, filepath.Join(goroot, "bin", "go"), args...)
+		cmd := exec.CommandContext(ctx, filepath.Join(goroot, "bin", "go"), args...) //nolint:gosec // G204: the GOROOT's own go, fixed arguments
 		cmd.Dir, cmd.Env = src, env
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("warming the build cache: go %s: %w\n%s", strings.Join(args, " "), err, out)
