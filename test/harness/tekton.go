@@ -18,25 +18,25 @@ import (
 )
 
 // TektonShellImage is the controller's -shell-image: the image of the
-// place-scripts init container that writes script steps to disk. The lab
-// has no shell image yet, so it is the static base: Tasks with command
-// steps run; script steps cannot (the image has no sh), but fail when the
-// container starts rather than wait on an image pull that never succeeds.
-const TektonShellImage = labimages.StaticNonroot
+// place-scripts init container that writes script steps to disk with
+// `sh -c`. The step image has that sh, so the node holds one image less.
+const TektonShellImage = tekton.StepImage
 
-// TektonTimings are how long each part of InstallTekton took.
+// TektonTimings are how long each part of InstallTekton took: StepImage is
+// building (or loading) the step image, StepImport importing it.
 type TektonTimings struct {
-	Tools, Images, Import, Apply, Ready time.Duration
+	Tools, Images, StepImage, Import, StepImport, Apply, Ready time.Duration
 }
 
 // InstallTekton puts Tekton Pipelines onto a real-node cluster: it builds
-// (or reuses) the tool and its images, imports them into the node,
+// (or reuses) the tool, its images and the step image (tekton.StepImage),
+// imports them into the node,
 // applies the rendered release and waits until the controller and webhook
 // Deployments are Available.
 func InstallTekton(ctx context.Context, cluster *localcluster.Cluster, admin client.Client, progress io.Writer) (TektonTimings, error) {
 	var tm TektonTimings
 	start := time.Now()
-	paths, err := toolchain.Ensure(ctx, progress, toolchain.Tekton)
+	paths, err := toolchain.Ensure(ctx, progress, toolchain.Tekton, toolchain.URoot)
 	if err != nil {
 		return tm, err
 	}
@@ -47,11 +47,8 @@ func InstallTekton(ctx context.Context, cluster *localcluster.Cluster, admin cli
 	if err != nil {
 		return tm, err
 	}
-	imgs, err := tekton.Images(paths.Tekton, filepath.Join(root, "tekton-images"), "")
-	if err != nil {
-		return tm, err
-	}
-	shell, err := labimages.StaticBase("")
+	cacheDir := filepath.Join(root, "tekton-images")
+	imgs, err := tekton.Images(paths.Tekton, cacheDir, "")
 	if err != nil {
 		return tm, err
 	}
@@ -61,16 +58,32 @@ func InstallTekton(ctx context.Context, cluster *localcluster.Cluster, admin cli
 	}
 	defer os.RemoveAll(dir)
 	archive := filepath.Join(dir, "tekton-images.tar")
-	if err := labimages.WriteArchive(archive, append(imgs, shell)...); err != nil {
+	if err := labimages.WriteArchive(archive, imgs...); err != nil {
 		return tm, err
 	}
 	tm.Images = time.Since(start)
+
+	start = time.Now()
+	steps, err := tekton.StepImages(ctx, tekton.StepImageOptions{URoot: paths.URoot, CacheDir: cacheDir, Progress: progress})
+	if err != nil {
+		return tm, err
+	}
+	stepArchive := filepath.Join(dir, "step-images.tar")
+	if err := labimages.WriteArchive(stepArchive, steps...); err != nil {
+		return tm, err
+	}
+	tm.StepImage = time.Since(start)
 
 	start = time.Now()
 	if err := cluster.ImportImages(archive); err != nil {
 		return tm, err
 	}
 	tm.Import = time.Since(start)
+	start = time.Now()
+	if err := cluster.ImportImages(stepArchive); err != nil {
+		return tm, err
+	}
+	tm.StepImport = time.Since(start)
 
 	start = time.Now()
 	objs, err := tekton.Render(paths.TektonRelease, TektonShellImage)
