@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/handson-dev/rotation-operator/internal/labimages"
+	"github.com/handson-dev/rotation-operator/internal/tekton"
 )
 
 // Lab pods run only the images the project builds (internal/labimages):
@@ -47,14 +48,10 @@ var repositoryField = regexp.MustCompile(`^\s*repository:\s*["']?([^"'\s#]+)`)
 var labRegistryPlaceholder = regexp.MustCompile(`^\$?REGISTRY/\$?LAB/`)
 
 // allowedImage reports whether a lab pod may be given image.
-// cicdStepImage is the CI/CD track's step image (internal/tekton builds it
-// and imports it into the node with Tekton's own images).
-const cicdStepImage = labimages.Registry + "/cicd/go:v1"
-
 func allowedImage(image string) bool {
 	// fix-broken-deployment starts with a tag that cannot be pulled, on
 	// purpose; the image it means is still the project's.
-	return slices.Contains(labimages.Refs(), image) || image == labimages.Web10+"-doesnotexist" || image == cicdStepImage ||
+	return slices.Contains(labimages.Refs(), image) || image == labimages.Web10+"-doesnotexist" || image == tekton.StepImage ||
 		labRegistryPlaceholder.MatchString(image) || strings.Contains(image, "{{")
 }
 
