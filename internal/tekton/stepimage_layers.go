@@ -2,6 +2,7 @@ package tekton
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"fmt"
 	"io"
@@ -93,7 +94,7 @@ func writeEntry(tw *tar.Writer, e layerEntry) error {
 		}
 		hdr.Typeflag, hdr.Size, body = tar.TypeReg, fi.Size(), f
 	default:
-		hdr.Typeflag, hdr.Size, body = tar.TypeReg, int64(len(e.data)), strings.NewReader(string(e.data))
+		hdr.Typeflag, hdr.Size, body = tar.TypeReg, int64(len(e.data)), bytes.NewReader(e.data)
 	}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err

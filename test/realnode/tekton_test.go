@@ -82,6 +82,7 @@ type taskRun struct {
 			Name       string `json:"name"`
 			Terminated *struct {
 				ExitCode   int       `json:"exitCode"`
+				Reason     string    `json:"reason"`
 				StartedAt  time.Time `json:"startedAt"`
 				FinishedAt time.Time `json:"finishedAt"`
 			} `json:"terminated"`
