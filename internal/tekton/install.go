@@ -9,10 +9,12 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/handson-dev/rotation-operator/internal/jsontree"
 	"github.com/handson-dev/rotation-operator/internal/labimages"
 	"github.com/handson-dev/rotation-operator/internal/localcluster"
 	"github.com/handson-dev/rotation-operator/internal/toolchain"
@@ -24,28 +26,52 @@ type InstallTimings struct {
 	Tools, Images, StepImage, Import, StepImport, Apply, Ready time.Duration
 }
 
-// Install puts Tekton Pipelines onto a real-node cluster, offline: it
-// builds (or reuses) the tool, its images and the step image (StepImage,
-// also the controller's shell image), imports them into the node, applies
-// the rendered release and waits until the controller and webhook
-// Deployments are Available. The tool's build on an empty cache (about
-// ten minutes on 2 cores) reports to progress.
-func Install(ctx context.Context, cluster *localcluster.Cluster, progress io.Writer) (InstallTimings, error) {
+// Bundle is what an offline install of Tekton Pipelines needs: its
+// component images, the step images (StepImage, which learners' steps and
+// the controller's shell image name) and the rendered release.
+type Bundle struct {
+	Images, StepImages []labimages.Image
+	Release            []*unstructured.Unstructured
+}
+
+// Build builds (or reuses from the cache) the tool, its images and the
+// step images, and renders the release. The tool's build on an empty
+// cache (about ten minutes on 2 cores) reports to progress.
+func Build(ctx context.Context, progress io.Writer) (Bundle, InstallTimings, error) {
+	var b Bundle
 	var tm InstallTimings
 	start := time.Now()
 	paths, err := toolchain.Ensure(ctx, progress, toolchain.Tekton, toolchain.URoot)
 	if err != nil {
-		return tm, err
+		return b, tm, err
 	}
 	tm.Tools = time.Since(start)
 
 	start = time.Now()
 	root, err := toolchain.CacheRoot()
 	if err != nil {
-		return tm, err
+		return b, tm, err
 	}
 	cacheDir := filepath.Join(root, "tekton-images")
-	imgs, err := Images(paths.Tekton, cacheDir, "")
+	if b.Images, err = Images(paths.Tekton, cacheDir, ""); err != nil {
+		return b, tm, err
+	}
+	tm.Images = time.Since(start)
+
+	start = time.Now()
+	if b.StepImages, err = StepImages(ctx, StepImageOptions{URoot: paths.URoot, CacheDir: cacheDir, Progress: progress}); err != nil {
+		return b, tm, err
+	}
+	tm.StepImage = time.Since(start)
+	b.Release, err = Render(paths.TektonRelease, StepImage)
+	return b, tm, err
+}
+
+// Install puts Tekton Pipelines onto a real-node cluster, offline: Build,
+// then the images imported into the node, the release applied, and a wait
+// until the controller and webhook Deployments are Available.
+func Install(ctx context.Context, cluster *localcluster.Cluster, progress io.Writer) (InstallTimings, error) {
+	b, tm, err := Build(ctx, progress)
 	if err != nil {
 		return tm, err
 	}
@@ -54,22 +80,16 @@ func Install(ctx context.Context, cluster *localcluster.Cluster, progress io.Wri
 		return tm, err
 	}
 	defer os.RemoveAll(dir)
+	start := time.Now()
 	archive := filepath.Join(dir, "tekton-images.tar")
-	if err := labimages.WriteArchive(archive, imgs...); err != nil {
-		return tm, err
-	}
-	tm.Images = time.Since(start)
-
-	start = time.Now()
-	steps, err := StepImages(ctx, StepImageOptions{URoot: paths.URoot, CacheDir: cacheDir, Progress: progress})
-	if err != nil {
+	if err := labimages.WriteArchive(archive, b.Images...); err != nil {
 		return tm, err
 	}
 	stepArchive := filepath.Join(dir, "step-images.tar")
-	if err := labimages.WriteArchive(stepArchive, steps...); err != nil {
+	if err := labimages.WriteArchive(stepArchive, b.StepImages...); err != nil {
 		return tm, err
 	}
-	tm.StepImage = time.Since(start)
+	tm.Images += time.Since(start)
 
 	if err := ctx.Err(); err != nil {
 		return tm, err
@@ -86,12 +106,8 @@ func Install(ctx context.Context, cluster *localcluster.Cluster, progress io.Wri
 	tm.StepImport = time.Since(start)
 
 	start = time.Now()
-	objs, err := Render(paths.TektonRelease, StepImage)
-	if err != nil {
-		return tm, err
-	}
 	release := filepath.Join(dir, "release.yaml")
-	if err := WriteYAML(release, objs); err != nil {
+	if err := WriteYAML(release, b.Release); err != nil {
 		return tm, err
 	}
 	if err := cluster.Apply(ctx, 2*time.Minute, release); err != nil {
@@ -115,6 +131,23 @@ func Install(ctx context.Context, cluster *localcluster.Cluster, progress io.Wri
 	}
 	tm.Ready = time.Since(start)
 	return tm, nil
+}
+
+// Retag replaces, in the release, every image reference found in refs
+// (old -> new), e.g. by where PublishImages pushed them.
+func Retag(release []*unstructured.Unstructured, refs map[string]string) {
+	for _, u := range release {
+		w := jsontree.Walker{InPlace: true}
+		w.Leaf = func(v any) any {
+			if s, ok := v.(string); ok {
+				if to, ok := refs[s]; ok {
+					return to
+				}
+			}
+			return v
+		}
+		w.Map(u.Object)
+	}
 }
 
 // waitAvailable waits until a Deployment has all its replicas available.
