@@ -115,6 +115,21 @@ func (c *Collector) Collect(ctx context.Context, namespace string, facts []strin
 		}
 		out[f] = byName
 	}
+	if prs, ok := out["pipelineruns"].(map[string]any); ok {
+		// why reads the runs' TaskRuns, listed here if no check asked.
+		trs, listed := out["taskruns"].(map[string]any)
+		if !listed {
+			raw, _, err := c.list(ctx, namespace, "taskruns", kinds["taskruns"].kind, 0)
+			if err != nil {
+				return nil, err
+			}
+			trs = make(map[string]any, len(raw))
+			for n, u := range raw {
+				trs[n] = taskRun(u.(*unstructured.Unstructured))
+			}
+		}
+		Explain(prs, trs)
+	}
 	if slices.Contains(facts, FactEngine) {
 		if !probed {
 			var err error

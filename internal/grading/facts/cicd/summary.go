@@ -213,8 +213,18 @@ func params(v any) map[string]any {
 	return out
 }
 
-// results maps name -> value of a run's results.
-func results(v any) map[string]any { return params(v) }
+// results maps name -> value of a run's results, a string value clipped:
+// results are what steps print into their termination message (or, with
+// sidecar logs, their log), not bounded by the facts.
+func results(v any) map[string]any {
+	out := params(v)
+	for k, r := range out {
+		if s, ok := r.(string); ok {
+			out[k] = clip(s)
+		}
+	}
+	return out
+}
 
 // integer reads a JSON number: int64 from the apiserver's decoder, float64
 // from encoding/json.
