@@ -111,7 +111,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, build bui
 		return err
 	}
 	images := append(append([]labimages.Image{}, b.Images...), b.StepImages...)
-	if err := os.MkdirAll(filepath.Dir(archive), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(archive), 0o750); err != nil {
 		return err
 	}
 	if err := labimages.WriteArchive(archive, images...); err != nil {
@@ -129,7 +129,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, build bui
 		}
 		tekton.Retag(b.Release, refs)
 	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(out), 0o750); err != nil {
 		return err
 	}
 	if err := tekton.WriteYAML(out, b.Release); err != nil {

@@ -154,7 +154,7 @@ func installTektonKinds(t *testing.T) time.Time {
 		}
 		testutil.Eventually(t, time.Minute, func(context.Context) error {
 			if _, err := disco.ServerResourcesForGroupVersion(cicdfacts.Group + "/" + cicdfacts.Version); !apierrors.IsNotFound(err) {
-				return fmt.Errorf("%s/%s still served (%v)", cicdfacts.Group, cicdfacts.Version, err)
+				return fmt.Errorf("%s/%s still served (%w)", cicdfacts.Group, cicdfacts.Version, err)
 			}
 			return nil
 		})

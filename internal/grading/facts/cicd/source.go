@@ -49,7 +49,7 @@ func (s Source) Collect(ctx context.Context, req factsource.Request) (map[string
 	return s.Collector.Collect(ctx, req.Namespace, req.Facts)
 }
 
-// ResetTargets: a reset deletes the Pipelines the exercise's checks name
+// ResetTargets names what a reset deletes: the Pipelines the exercise's checks name
 // (cicd.pipelines['ci']) and every PipelineRun of them, whose TaskRuns and
 // pods Tekton owns and deletes with them. Tasks stay: one Task may serve
 // the pipelines of several exercises. Without Tekton there is nothing.
