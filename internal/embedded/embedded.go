@@ -124,7 +124,7 @@ func Run(ctx context.Context, o operator.Options, node localcluster.NodeMode, ou
 	printNextSteps(out, journey{
 		Admin: cluster.KubeconfigPath, Learner: learnerKubeconfig, Rotation: lr, Node: cluster.Node,
 		Registry: *o.Registry, CLIs: clis, TerraformRC: tfrc, Mirror: learnerMirror,
-		Plugin: filepath.Join(root, "bin", "kubectl-rotation"),
+		Plugin: filepath.Join(root, "bin", "kubectl-rotation"), Labs: filepath.Join(root, "labs"),
 	})
 	fmt.Fprintf(out, "Ready %s after start. Press Ctrl-C to stop the operator and the control plane.\n", toolchain.Round(time.Since(start)))
 
