@@ -71,6 +71,11 @@ type LearningRotationReconciler struct {
 	// source's ErrGradingPending) has finished, so they are graded again
 	// at once rather than at the next poll.
 	GradingDone <-chan event.GenericEvent
+	// InfrastructureChanged, if set, carries rotations to look at again
+	// because what Infrastructure reports changed (the CI/CD engine was
+	// installed): their InfrastructureReady follows at once, not at the
+	// next resync.
+	InfrastructureChanged <-chan event.GenericEvent
 	// Registry is the lab image registry; when set, every lab gets the
 	// Secret lab-registry with its credentials.
 	Registry *registry.Config
@@ -87,6 +92,8 @@ type LearningRotationReconciler struct {
 	own ownWrites
 	// written: each rotation's last status write, to read it from the cache.
 	written statusVersions
+	// optional: watches started once their kinds are served (optional_watches.go).
+	optional optionalWatches
 }
 
 // rotationScope carries one reconcile pass's state between its steps.
@@ -146,6 +153,8 @@ type rotationStep func(context.Context, *rotationScope) (ctrl.Result, error)
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch
+// The cicd facts (Tekton Pipelines, when installed):
+// +kubebuilder:rbac:groups=tekton.dev,resources=tasks;pipelines;taskruns;pipelineruns,verbs=get;list;watch
 // Terraform submissions are graded by runner Jobs in the lab, as the learner, and read from their pod's log;
 // config/policy/runner_guard.yaml limits the Jobs to runner Jobs, in managed labs, as the learner:
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=create;delete
@@ -342,7 +351,17 @@ func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 	if r.GradingDone != nil {
 		b = b.WatchesRawSource(source.Channel(r.GradingDone, &handler.EnqueueRequestForObject{}))
 	}
-	return b.WithOptions(opts).Named("learningrotation").Complete(r)
+	if r.InfrastructureChanged != nil {
+		b = b.WatchesRawSource(source.Channel(r.InfrastructureChanged, &handler.EnqueueRequestForObject{}))
+	}
+	ctl, err := b.WithOptions(opts).Named("learningrotation").Build(r)
+	if err != nil {
+		return err
+	}
+	r.optional.mu.Lock()
+	r.optional.ctl, r.optional.cache = ctl, mgr.GetCache()
+	r.optional.mu.Unlock()
+	return nil
 }
 
 // WatchedLabKinds are the kinds whose changes in a lab trigger grading.

@@ -208,7 +208,7 @@ func TestTransitionEvents(t *testing.T) {
 		prev: func(lr *rotationsv1.LearningRotation) {
 			lr.Status.Conditions = append(lr.Status.Conditions, provisioned)
 		},
-		found: findings{timed: true, lab: lab, infrastructure: &infrastructureFinding{problems: []InfrastructureProblem{{rotationsv1.ReasonRegistryUnavailable, "no lab registry key"}}}},
+		found: findings{timed: true, lab: lab, infrastructure: &infrastructureFinding{problems: []InfrastructureProblem{{Reason: rotationsv1.ReasonRegistryUnavailable, Message: "no lab registry key"}}}},
 		want:  []string{"Warning RegistryUnavailable: no lab registry key"},
 	}, {
 		name: "the same infrastructure problem is not announced again",
@@ -216,7 +216,7 @@ func TestTransitionEvents(t *testing.T) {
 			lr.Status.Conditions = append(lr.Status.Conditions, provisioned,
 				cond(rotationsv1.ConditionInfrastructureReady, metav1.ConditionFalse, rotationsv1.ReasonRegistryUnavailable, "no lab registry key"))
 		},
-		found: findings{timed: true, lab: lab, infrastructure: &infrastructureFinding{problems: []InfrastructureProblem{{rotationsv1.ReasonRegistryUnavailable, "no lab registry key"}}}},
+		found: findings{timed: true, lab: lab, infrastructure: &infrastructureFinding{problems: []InfrastructureProblem{{Reason: rotationsv1.ReasonRegistryUnavailable, Message: "no lab registry key"}}}},
 	}, {
 		name: "the infrastructure problem is gone",
 		prev: func(lr *rotationsv1.LearningRotation) {

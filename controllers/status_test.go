@@ -231,7 +231,7 @@ func TestStatusTable(t *testing.T) {
 		phase: rotationsv1.PhaseActive, observed: true,
 	}, {
 		name:  "an infrastructure problem: InfrastructureReady says it, Ready does not",
-		found: findings{timed: true, lab: provisioned, infrastructure: &infrastructureFinding{problems: []InfrastructureProblem{{rotationsv1.ReasonRegistryUnavailable, "no lab registry key"}, {rotationsv1.ReasonLearnerAPIUnreachable, "https://k8s.example.com does not answer"}}}},
+		found: findings{timed: true, lab: provisioned, infrastructure: &infrastructureFinding{problems: []InfrastructureProblem{{Reason: rotationsv1.ReasonRegistryUnavailable, Message: "no lab registry key"}, {Reason: rotationsv1.ReasonLearnerAPIUnreachable, Message: "https://k8s.example.com does not answer"}}}},
 		conditions: map[string]want{
 			rotationsv1.ConditionInfrastructureReady: {metav1.ConditionFalse, rotationsv1.ReasonRegistryUnavailable, "no lab registry key; https://k8s.example.com does not answer"},
 			rotationsv1.ConditionReady:               {metav1.ConditionTrue, rotationsv1.ReasonReady, ""},

@@ -69,6 +69,13 @@ const (
 	SolutionDir = "solution"
 )
 
+// StarterSuffix ends the name of a starter file the Go tool must not take
+// for the project's own: a go.mod (go:embed refuses a folder holding one)
+// and Go sources of a starter app (the cicd track's planted failing test
+// would fail the project's tests). The catalog hands the file out without
+// it: files/go.mod.starter is the starter file go.mod.
+const StarterSuffix = ".starter"
+
 // SharedDir is the catalog's folder of starter files more than one exercise
 // hands out, stored once; exercises name them in their shared.yaml. It is
 // not a track.
@@ -281,17 +288,21 @@ func loadFiles(fsys fs.FS, dir string) (map[string]string, error) {
 		if !e.Type().IsRegular() {
 			return nil, fmt.Errorf("%s: not a regular file; starter files are flat", name)
 		}
-		if e.Name() == InstructionsFile {
+		key := strings.TrimSuffix(e.Name(), StarterSuffix)
+		if key == InstructionsFile {
 			return nil, fmt.Errorf("%s: reserved; the instructions ConfigMap already has this key", name)
 		}
-		if msgs := validation.IsConfigMapKey(e.Name()); len(msgs) > 0 {
+		if msgs := validation.IsConfigMapKey(key); len(msgs) > 0 {
 			return nil, fmt.Errorf("%s: not a valid ConfigMap key: %s", name, strings.Join(msgs, "; "))
 		}
 		data, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return nil, err
 		}
-		files[e.Name()] = string(data)
+		if _, dup := files[key]; dup {
+			return nil, fmt.Errorf("%s: hands out %q, which another file of %s/ already does", name, key, FilesDir)
+		}
+		files[key] = string(data)
 	}
 	return files, nil
 }

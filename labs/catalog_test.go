@@ -48,6 +48,8 @@ func TestCatalogLoadsBuiltins(t *testing.T) {
 		}
 	}
 	want := []string{
+		"cicd/cicd-gate",
+		"cicd/cicd-test-pipeline",
 		"docker/docker-containerize",
 		"docker/docker-fix-dockerfile",
 		"docker/docker-image-hygiene",

@@ -15,6 +15,8 @@ import (
 // an exercise updates its line: go test ./labs -run TestCatalogGolden -v
 // prints the new hashes.
 var catalogGolden = map[string]string{
+	"cicd-gate":                "8de49100ef9663ad744b8b897926f27cf86cb97a4e8415c39b82d55b076ec8cb",
+	"cicd-test-pipeline":       "b68ea5bc286aadf869409711f549d504fd5f77df0714eaf466482f30ffd1fe76",
 	"configmap-rollout":        "c961e9e4662e58adfef2d99e024957a83ba5126bac487b9cf7fc4e1251951957",
 	"docker-containerize":      "84cbe4d5b4417be7a814f9f6996dda844400daa0a382fa55cba213403daa1d92",
 	"docker-fix-dockerfile":    "476682f6cd0961067d8e05757a05f549920cf23b87935231ebd354cc9b8deae7",

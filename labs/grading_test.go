@@ -14,6 +14,7 @@ import (
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/grading"
+	cicdfacts "github.com/handson-dev/rotation-operator/internal/grading/facts/cicd"
 	dockerfacts "github.com/handson-dev/rotation-operator/internal/grading/facts/docker"
 	helmfacts "github.com/handson-dev/rotation-operator/internal/grading/facts/helm"
 	"github.com/handson-dev/rotation-operator/internal/grading/facts/kube"
@@ -27,6 +28,10 @@ const labNamespace = "lab-x"
 // them: plain maps, integers as int64. Helm releases are in it too, as
 // "HelmRelease/<release name>": the helm collector's release entry.
 type labObjects map[string]map[string]any
+
+// exerciseConfigMapPrefix begins the name of an exercise's ConfigMap in a
+// lab (instructions and starter files; controllers.InstructionsConfigMap).
+const exerciseConfigMapPrefix = "exercise-"
 
 // kindHelmRelease keys a Helm release in labObjects; grade hands them to
 // the checks as helm.releases.
@@ -93,6 +98,17 @@ func emptyDockerFacts() map[string]any {
 	}
 }
 
+// emptyCICDFacts are the cicd facts of a lab with Tekton installed and no
+// pipeline yet.
+func emptyCICDFacts() map[string]any {
+	out := map[string]any{cicdfacts.FactEngine: map[string]any{"installed": true, "message": ""}}
+	for _, r := range cicdfacts.Resources() {
+		out[r] = map[string]any{}
+	}
+	out[cicdfacts.FactConfigMaps] = map[string]any{}
+	return out
+}
+
 // grade evaluates an exercise against a lab as the operator does: every
 // kube fact present (empty when the lab has none of that kind), objects
 // normalized by the collector's Normalize, and helm.releases (empty when
@@ -105,8 +121,15 @@ func grade(t *testing.T, p *grading.Program, l labObjects) grading.Result {
 	}
 	releases := map[string]any{}
 	terraform := tffacts.EmptyFacts()
+	pipelines := emptyCICDFacts()
 	for key, obj := range l {
 		kind, name, _ := strings.Cut(key, "/")
+		if fact, summary, ok := cicdfacts.Summarise(&unstructured.Unstructured{Object: obj}); ok {
+			pipelines[fact].(map[string]any)[name] = summary
+			if kind != "ConfigMap" { // a ConfigMap is a kube fact too
+				continue
+			}
+		}
 		if kind == kindHelmRelease {
 			releases[name] = obj
 			continue
@@ -119,13 +142,20 @@ func grade(t *testing.T, p *grading.Program, l labObjects) grading.Result {
 		if !ok {
 			t.Fatalf("%s: add its kind to resourceOf", key)
 		}
+		if kind == "ConfigMap" && strings.HasPrefix(name, exerciseConfigMapPrefix) {
+			// The operator's own: the kube collector leaves out what it
+			// labels managed-by rotation-operator, as it labels these.
+			continue
+		}
 		kube.Normalize(obj)
 		facts[r].(map[string]any)[name] = obj
 	}
+	cicdfacts.Explain(pipelines["pipelineruns"].(map[string]any), pipelines["taskruns"].(map[string]any))
 	for _, f := range p.Facts {
 		variable, name, _ := strings.Cut(f, ".")
 		_, kubeFact := facts[name]
-		provided := variable == grading.VarKube && kubeFact || f == grading.VarHelm+"."+helmfacts.FactReleases || variable == grading.VarTerraform || variable == grading.VarDocker
+		provided := variable == grading.VarKube && kubeFact || f == grading.VarHelm+"."+helmfacts.FactReleases ||
+			variable == grading.VarTerraform || variable == grading.VarDocker || variable == cicdfacts.Variable
 		if !provided {
 			t.Fatalf("the program reads %s, which the test does not provide", f)
 		}
@@ -135,6 +165,7 @@ func grade(t *testing.T, p *grading.Program, l labObjects) grading.Result {
 		grading.VarHelm:      map[string]any{helmfacts.FactReleases: releases},
 		grading.VarTerraform: terraform,
 		grading.VarDocker:    emptyDockerFacts(),
+		cicdfacts.Variable:   pipelines,
 		grading.VarLab:       map[string]any{"namespace": labNamespace, "rotation": "x"},
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/handson-dev/rotation-operator/internal/labimages"
+	"github.com/handson-dev/rotation-operator/internal/tekton"
 )
 
 // Lab pods run only the images the project builds (internal/labimages):
@@ -50,7 +51,7 @@ var labRegistryPlaceholder = regexp.MustCompile(`^\$?REGISTRY/\$?LAB/`)
 func allowedImage(image string) bool {
 	// fix-broken-deployment starts with a tag that cannot be pulled, on
 	// purpose; the image it means is still the project's.
-	return slices.Contains(labimages.Refs(), image) || image == labimages.Web10+"-doesnotexist" ||
+	return slices.Contains(labimages.Refs(), image) || image == labimages.Web10+"-doesnotexist" || image == tekton.StepImage ||
 		labRegistryPlaceholder.MatchString(image) || strings.Contains(image, "{{")
 }
 

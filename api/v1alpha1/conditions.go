@@ -60,6 +60,10 @@ const (
 	ReasonRegistryUnavailable = "RegistryUnavailable"
 	// ReasonLearnerAPIUnreachable: the apiserver address in learners' kubeconfigs does not answer.
 	ReasonLearnerAPIUnreachable = "LearnerAPIUnreachable"
+	// ReasonCICDEngineNotInstalled: the rotation has cicd exercises but the
+	// cluster does not serve Tekton Pipelines (tekton.dev/v1), a
+	// prerequisite the operator does not install.
+	ReasonCICDEngineNotInstalled = "CICDEngineNotInstalled"
 	// ReasonInfrastructureReady: the problems seen before are gone.
 	ReasonInfrastructureReady = "InfrastructureReady"
 )

@@ -50,7 +50,7 @@ type Learner struct {
 type ExerciseName string
 
 // Track is a family of exercises.
-// +kubebuilder:validation:Enum=kubernetes;docker;helm;terraform
+// +kubebuilder:validation:Enum=kubernetes;docker;helm;terraform;cicd
 type Track string
 
 // The tracks, one per kind of fact source.
@@ -59,11 +59,12 @@ const (
 	TrackDocker     Track = "docker"
 	TrackHelm       Track = "helm"
 	TrackTerraform  Track = "terraform"
+	TrackCICD       Track = "cicd"
 )
 
 // Tracks lists every Track, in the Enum's order: a new track is added here
 // and to the Enum marker above.
-var Tracks = []Track{TrackKubernetes, TrackDocker, TrackHelm, TrackTerraform}
+var Tracks = []Track{TrackKubernetes, TrackDocker, TrackHelm, TrackTerraform, TrackCICD}
 
 // ExerciseSelection picks the exercises of a rotation: the named ones plus
 // every exercise of the listed tracks.
@@ -76,7 +77,7 @@ type ExerciseSelection struct {
 
 	// Tracks selects every Exercise of these tracks.
 	// +listType=set
-	// +kubebuilder:validation:MaxItems=4
+	// +kubebuilder:validation:MaxItems=5
 	// +optional
 	Tracks []Track `json:"tracks,omitempty"`
 }

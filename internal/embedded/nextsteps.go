@@ -27,6 +27,8 @@ type journey struct {
 	TerraformRC, Mirror string
 	// Plugin is the kubectl plugin binary (make run builds it).
 	Plugin string
+	// Labs is the catalog's folder (labs/), for the reference solutions.
+	Labs string
 }
 
 // printNextSteps prints one working path through every track of the
@@ -117,6 +119,16 @@ func printNextSteps(out io.Writer, j journey) {
 	p("  %s mutate%s %s --append hello.tar --entrypoint /hello -t %s:1.0.0\n", crane, insecure, j.Registry.LibraryRepository("static:nonroot"), repo)
 	p("  sed -i \"s|REGISTRY/LAB/hello-release@sha256:DIGEST|$(%s digest%s --full-ref %s:1.0.0)|\" deployment.yaml && kubectl apply -f deployment.yaml\n", crane, insecure, repo)
 	p("  kubectl rotation status                 # docker-release-by-digest passes once hello-release is Available\n")
+
+	sol := filepath.Join(j.Labs, "cicd", "cicd-test-pipeline", "solution")
+	p("\n CI/CD track (cicd-test-pipeline: Tekton Pipelines, once the CI/CD engine line says it is served):\n")
+	if j.Node != localcluster.NodeReal {
+		p("  (not in this run: pipeline steps are pods that must run, and the node is kwok's fake one)\n")
+	}
+	p("  kubectl rotation instructions cicd-test-pipeline\n")
+	p("  kubectl apply -f %s -f %s   # the reference solution: write your own\n", filepath.Join(sol, "task.yaml"), filepath.Join(sol, "pipeline.yaml"))
+	p("  kubectl create -f %s && kubectl get pipelineruns -w\n", filepath.Join(sol, "run.yaml"))
+	p("  kubectl rotation status                 # cicd-test-pipeline passes once the run Succeeded\n")
 	fmt.Fprintln(out, b.String())
 }
 

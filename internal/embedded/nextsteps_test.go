@@ -29,7 +29,7 @@ func TestSampleHasEveryTrack(t *testing.T) {
 	for _, tr := range lr.Spec.Exercises.Tracks {
 		got[tr] = true
 	}
-	for _, want := range []rotationsv1.Track{rotationsv1.TrackKubernetes, rotationsv1.TrackHelm, rotationsv1.TrackTerraform, rotationsv1.TrackDocker} {
+	for _, want := range rotationsv1.Tracks {
 		if !got[want] {
 			t.Errorf("the sample lacks the %s track: %v", want, lr.Spec.Exercises.Tracks)
 		}
@@ -42,13 +42,13 @@ func TestNextStepsCoverEveryTrack(t *testing.T) {
 	lr := &rotationsv1.LearningRotation{}
 	lr.Name = "alice"
 	lr.Spec.Learner.Name = "alice@example.com"
-	lr.Spec.Exercises.Tracks = []rotationsv1.Track{"kubernetes", "helm", "terraform", "docker"}
+	lr.Spec.Exercises.Tracks = []rotationsv1.Track{"kubernetes", "helm", "terraform", "docker", "cicd"}
 	var out strings.Builder
 	printNextSteps(&out, journey{
 		Admin: "/w/kubeconfig", Learner: "/w/learner.kubeconfig", Rotation: lr, Node: localcluster.NodeFake,
 		Registry:    registry.Config{Host: "127.0.0.1:5000", Insecure: true},
 		CLIs:        toolchain.LearnerCLIs{Helm: "/cache/helm-v4/helm", Crane: "/cache/crane-v0/crane", Terraform: "/usr/bin/terraform"},
-		TerraformRC: "/w/terraform.tfrc", Mirror: "/cache/mirror", Plugin: "/repo/bin/kubectl-rotation",
+		TerraformRC: "/w/terraform.tfrc", Mirror: "/cache/mirror", Plugin: "/repo/bin/kubectl-rotation", Labs: "/repo/labs",
 	})
 	s := out.String()
 	for _, want := range []string{
@@ -63,6 +63,9 @@ func TestNextStepsCoverEveryTrack(t *testing.T) {
 		"terraform init && terraform apply",
 		"crane mutate --insecure 127.0.0.1:5000/library/static:nonroot --append hello.tar --entrypoint /hello -t 127.0.0.1:5000/lab-alice/hello-release:1.0.0",
 		"kubectl rotation submit terraform-basics .",
+		"kubectl apply -f /repo/labs/cicd/cicd-test-pipeline/solution/task.yaml -f /repo/labs/cicd/cicd-test-pipeline/solution/pipeline.yaml",
+		"kubectl create -f /repo/labs/cicd/cicd-test-pipeline/solution/run.yaml",
+		"not in this run: pipeline steps are pods that must run",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("next steps lack %q:\n%s", want, s)

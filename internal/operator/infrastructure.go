@@ -15,6 +15,7 @@ import (
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/controllers"
+	"github.com/handson-dev/rotation-operator/internal/grading/facts/cicd"
 )
 
 // DefaultInfrastructureCheck is how often the operator probes the lab
@@ -45,6 +46,13 @@ type infrastructureProbe struct {
 	registryFailures int
 	registryErr      error
 	learnerErr       error
+	// cicd probes the CI/CD engine; cicdErr is why it is not served.
+	cicd       *cicdEngine
+	cicdErr    error
+	cicdProbed bool
+	// changed, if set, is called when the CI/CD engine comes or goes, so
+	// rotations report it at once.
+	changed func()
 }
 
 func newInfrastructureProbe(log logr.Logger, o Options) (*infrastructureProbe, error) {
@@ -96,6 +104,9 @@ func (p *infrastructureProbe) Problems() []controllers.InfrastructureProblem {
 		out = append(out, controllers.InfrastructureProblem{Reason: rotationsv1.ReasonLearnerAPIUnreachable,
 			Message: fmt.Sprintf("the apiserver address in learner kubeconfigs (--learner-api-server) does not answer the operator: %v", p.learnerErr)})
 	}
+	if p.cicdErr != nil {
+		out = append(out, cicdProblem(p.cicdErr))
+	}
 	return out
 }
 
@@ -132,6 +143,35 @@ func (p *infrastructureProbe) check(ctx context.Context) {
 		logChange(p.log, "lab registry", p.registryURL, was, err)
 	}
 	p.checkLearnerAPI(ctx)
+	p.checkCICD()
+}
+
+// checkCICD probes the CI/CD engine and, once it is served, starts the
+// watches of its kinds; New runs it once before the reconcilers start.
+func (p *infrastructureProbe) checkCICD() {
+	if p.cicd == nil {
+		return
+	}
+	err := p.cicd.probe()
+	if err == nil && p.cicd.onServed != nil {
+		if werr := p.cicd.onServed(cicd.Kinds()); werr != nil {
+			p.log.Error(werr, "watching the CI/CD engine's kinds; their runs are graded on the resync")
+		}
+	}
+	p.mu.Lock()
+	was, first := p.cicdErr, !p.cicdProbed
+	p.cicdErr, p.cicdProbed = err, true
+	p.mu.Unlock()
+	switch {
+	case err != nil && (was == nil || was.Error() != err.Error()):
+		p.log.Info("CI/CD engine not available", "problem", err.Error())
+	case err == nil && was != nil:
+		p.log.Info("CI/CD engine (Tekton Pipelines) is served")
+	}
+	// The first probe runs before the reconcilers: their first passes read it.
+	if !first && (err == nil) != (was == nil) && p.changed != nil {
+		p.changed()
+	}
 }
 
 // checkLearnerAPI probes the learner apiserver address; New runs it once

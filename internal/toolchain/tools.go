@@ -58,6 +58,9 @@ type Paths struct {
 	// for by name.
 	Tekton        string
 	TektonRelease []string
+	// URoot is the dir of the step image's sh and u-root core commands
+	// (see URoot). Only built when asked for by name.
+	URoot string
 }
 
 // Tool names accepted by Ensure.
@@ -82,7 +85,7 @@ const (
 var AllTools = []string{Kubernetes, Etcd, Kwok}
 
 // OptionalTools are known to Ensure but built only when named explicitly.
-var OptionalTools = []string{Helm, Crane, OpenTofu, TerraformProviderKubernetes, KubeRouter, GolangciLint, Tekton}
+var OptionalTools = []string{Helm, Crane, OpenTofu, TerraformProviderKubernetes, KubeRouter, GolangciLint, Tekton, URoot}
 
 // tool describes how one wrapper module under hack/tools/<name> is built.
 type tool struct {
@@ -116,6 +119,7 @@ type tool struct {
 var tools = map[string]tool{
 	GolangciLint: golangciLint,
 	Tekton:       tekton,
+	URoot:        uroot,
 	Kubernetes: {
 		name:          Kubernetes,
 		versionModule: "k8s.io/kubernetes",

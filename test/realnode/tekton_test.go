@@ -81,7 +81,10 @@ type taskRun struct {
 		Steps []struct {
 			Name       string `json:"name"`
 			Terminated *struct {
-				ExitCode int `json:"exitCode"`
+				ExitCode   int       `json:"exitCode"`
+				Reason     string    `json:"reason"`
+				StartedAt  time.Time `json:"startedAt"`
+				FinishedAt time.Time `json:"finishedAt"`
 			} `json:"terminated"`
 		} `json:"steps"`
 	} `json:"status"`
@@ -101,9 +104,9 @@ func TestTektonTaskRunsAsLearner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("tekton install: tools %s, images %s, import %s, apply %s, controller+webhook available %s",
-		tm.Tools.Round(time.Millisecond), tm.Images.Round(time.Millisecond), tm.Import.Round(time.Millisecond),
-		tm.Apply.Round(time.Millisecond), tm.Ready.Round(time.Millisecond))
+	t.Logf("tekton install: tools %s, images %s, step image %s, import %s, step image import %s, apply %s, controller+webhook available %s",
+		tm.Tools.Round(time.Millisecond), tm.Images.Round(time.Millisecond), tm.StepImage.Round(time.Millisecond), tm.Import.Round(time.Millisecond),
+		tm.StepImport.Round(time.Millisecond), tm.Apply.Round(time.Millisecond), tm.Ready.Round(time.Millisecond))
 
 	l := provision(t, "tekton")
 	grantTekton(t, l.ns)

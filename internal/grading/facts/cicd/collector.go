@@ -9,8 +9,11 @@ package cicd
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -39,12 +42,38 @@ var kinds = map[string]struct {
 	"pipelineruns": {"PipelineRunList", pipelineRun},
 }
 
-// Facts returns the fact names, sorted.
-func Facts() []string {
+// FactEngine is the fact that says whether the CI/CD engine is installed:
+// {installed: bool, message: string}. Checks show its message while it is
+// not: cicd.engine.installed ? ” : cicd.engine.message.
+const FactEngine = "engine"
+
+// NotInstalled is the engine's message when the cluster does not serve
+// tekton.dev/v1.
+const NotInstalled = "The CI/CD engine (Tekton Pipelines) is not installed in this cluster, so no pipeline can run yet: tell your mentor; a cluster admin installs it."
+
+// Resources are the plural resources the facts list, sorted: what the
+// operator reads and, once served, watches.
+func Resources() []string {
 	out := make([]string, 0, len(kinds))
 	for k := range kinds {
 		out = append(out, k)
 	}
+	sort.Strings(out)
+	return out
+}
+
+// Kinds are the kinds of Resources, for watches.
+func Kinds() []schema.GroupVersionKind {
+	var out []schema.GroupVersionKind
+	for _, r := range Resources() {
+		out = append(out, schema.GroupVersionKind{Group: Group, Version: Version, Kind: strings.TrimSuffix(kinds[r].kind, "List")})
+	}
+	return out
+}
+
+// Facts returns the fact names, sorted: the resources, engine and configmaps.
+func Facts() []string {
+	out := append(Resources(), FactEngine, FactConfigMaps)
 	sort.Strings(out)
 	return out
 }
@@ -56,28 +85,100 @@ type Collector struct {
 
 // Collect lists each requested kind in namespace and returns fact ->
 // object name -> summary. Without Tekton installed (its kinds unknown to
-// the apiserver) the facts are empty: no pipeline was written.
+// the apiserver) the facts are empty and engine says it is not installed.
 func (c *Collector) Collect(ctx context.Context, namespace string, facts []string) (map[string]any, error) {
 	out := make(map[string]any, len(facts))
+	installed, probed := true, false
 	for _, f := range facts {
+		if f == FactEngine {
+			continue
+		}
+		if f == FactConfigMaps {
+			cms, err := c.configMaps(ctx, namespace)
+			if err != nil {
+				return nil, err
+			}
+			out[f] = cms
+			continue
+		}
 		k, ok := kinds[f]
 		if !ok {
 			return nil, fmt.Errorf("unknown cicd fact %q", f)
 		}
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(schema.GroupVersionKind{Group: Group, Version: Version, Kind: k.kind})
-		byName := map[string]any{}
-		err := c.Reader.List(ctx, list, client.InNamespace(namespace))
-		switch {
-		case meta.IsNoMatchError(err):
-		case err != nil:
-			return nil, fmt.Errorf("listing %s in %s: %w", f, namespace, err)
-		default:
-			for i := range list.Items {
-				byName[list.Items[i].GetName()] = k.summarise(&list.Items[i])
-			}
+		byName, served, err := c.list(ctx, namespace, f, k.kind, 0)
+		if err != nil {
+			return nil, err
+		}
+		installed, probed = installed && served, true
+		for i := range byName {
+			byName[i] = k.summarise(byName[i].(*unstructured.Unstructured))
 		}
 		out[f] = byName
 	}
+	if prs, ok := out["pipelineruns"].(map[string]any); ok {
+		// why reads the runs' TaskRuns, listed here if no check asked.
+		trs, listed := out["taskruns"].(map[string]any)
+		if !listed {
+			raw, _, err := c.list(ctx, namespace, "taskruns", kinds["taskruns"].kind, 0)
+			if err != nil {
+				return nil, err
+			}
+			trs = make(map[string]any, len(raw))
+			for n, u := range raw {
+				trs[n] = taskRun(u.(*unstructured.Unstructured))
+			}
+		}
+		Explain(prs, trs)
+	}
+	if slices.Contains(facts, FactEngine) {
+		if !probed {
+			var err error
+			if _, installed, err = c.list(ctx, namespace, "pipelineruns", kinds["pipelineruns"].kind, 1); err != nil {
+				return nil, err
+			}
+		}
+		engine := map[string]any{"installed": installed, "message": ""}
+		if !installed {
+			engine["message"] = NotInstalled
+		}
+		out[FactEngine] = engine
+	}
 	return out, nil
+}
+
+// list lists one kind in the lab, by name; served is false when the
+// apiserver does not know the kind (no Tekton).
+func (c *Collector) list(ctx context.Context, namespace, fact, kind string, limit int64) (map[string]any, bool, error) {
+	list := &unstructured.UnstructuredList{}
+	list.SetGroupVersionKind(schema.GroupVersionKind{Group: Group, Version: Version, Kind: kind})
+	opts := []client.ListOption{client.InNamespace(namespace)}
+	if limit > 0 {
+		opts = append(opts, client.Limit(limit))
+	}
+	err := c.Reader.List(ctx, list, opts...)
+	switch {
+	case meta.IsNoMatchError(err) || apierrors.IsNotFound(err):
+		return map[string]any{}, false, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("listing %s in %s: %w", fact, namespace, err)
+	}
+	byName := make(map[string]any, len(list.Items))
+	for i := range list.Items {
+		byName[list.Items[i].GetName()] = &list.Items[i]
+	}
+	return byName, true, nil
+}
+
+// Summarise is one object's fact and summary, as Collect gives it (for
+// tests that grade recorded objects); ok is false for a kind it does not read.
+func Summarise(u *unstructured.Unstructured) (fact string, summary map[string]any, ok bool) {
+	if u.GroupVersionKind() == configMapGVK {
+		return FactConfigMaps, configMap(u), true
+	}
+	for f, k := range kinds {
+		if u.GetAPIVersion() == Group+"/"+Version && u.GetKind()+"List" == k.kind {
+			return f, k.summarise(u), true
+		}
+	}
+	return "", nil, false
 }

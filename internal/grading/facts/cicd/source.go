@@ -2,8 +2,16 @@ package cicd
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
 
 	"github.com/google/cel-go/cel"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/handson-dev/rotation-operator/internal/grading/factsource"
@@ -27,7 +35,7 @@ func (Source) Type() *cel.Type {
 	return cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.DynType))
 }
 
-// Facts are tasks, taskruns, pipelines and pipelineruns.
+// Facts are tasks, taskruns, pipelines, pipelineruns, engine and configmaps.
 func (Source) Facts() []string { return Facts() }
 
 // ReadsSubmission is false: the facts are the lab's, read once per pass.
@@ -41,8 +49,54 @@ func (s Source) Collect(ctx context.Context, req factsource.Request) (map[string
 	return s.Collector.Collect(ctx, req.Namespace, req.Facts)
 }
 
-// ResetTargets is empty for now: the exercises will say which runs a reset
-// deletes.
-func (Source) ResetTargets(context.Context, factsource.ResetRequest) (factsource.Targets, error) {
-	return factsource.Targets{}, nil
+// ResetTargets names what a reset deletes: the Pipelines the exercise's checks name
+// (cicd.pipelines['ci']) and every PipelineRun of them, whose TaskRuns and
+// pods Tekton owns and deletes with them. Tasks stay: one Task may serve
+// the pipelines of several exercises. Without Tekton there is nothing.
+func (Source) ResetTargets(ctx context.Context, req factsource.ResetRequest) (factsource.Targets, error) {
+	pipelines := pipelinesIn(req.Scope)
+	if len(pipelines) == 0 {
+		return factsource.Targets{}, nil
+	}
+	var out factsource.Targets
+	runs := &unstructured.UnstructuredList{}
+	runs.SetGroupVersionKind(schema.GroupVersionKind{Group: Group, Version: Version, Kind: "PipelineRunList"})
+	err := req.Learner.List(ctx, runs, client.InNamespace(req.Namespace))
+	switch {
+	case meta.IsNoMatchError(err) || apierrors.IsNotFound(err):
+		return factsource.Targets{}, nil
+	case err != nil:
+		return factsource.Targets{}, fmt.Errorf("listing the PipelineRuns of %v: %w", pipelines, err)
+	}
+	for i := range runs.Items {
+		ref, _, _ := unstructured.NestedString(runs.Items[i].Object, "spec", "pipelineRef", "name")
+		if slices.Contains(pipelines, ref) {
+			out.Objects = append(out.Objects, object("PipelineRun", req.Namespace, runs.Items[i].GetName()))
+		}
+	}
+	for _, name := range pipelines {
+		out.Objects = append(out.Objects, object("Pipeline", req.Namespace, name))
+	}
+	return out, nil
+}
+
+// pipelinesIn names the Pipelines an exercise's checks read by name, from
+// scope entries such as "cicd.pipelines/ci".
+func pipelinesIn(scope []string) []string {
+	var out []string
+	for _, sc := range scope {
+		if name, ok := strings.CutPrefix(sc, Variable+".pipelines/"); ok && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func object(kind, namespace, name string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(schema.GroupVersionKind{Group: Group, Version: Version, Kind: kind})
+	u.SetNamespace(namespace)
+	u.SetName(name)
+	return u
 }

@@ -1,6 +1,11 @@
 package cicd
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -35,21 +40,86 @@ func taskRun(u *unstructured.Unstructured) map[string]any {
 	out["task"] = str(mapAt(spec, "taskRef")["name"])
 	out["serviceAccountName"] = str(spec["serviceAccountName"])
 	out["pipelineRun"] = u.GetLabels()["tekton.dev/pipelineRun"]
+	out["pipeline"] = u.GetLabels()["tekton.dev/pipeline"]
 	out["pipelineTask"] = u.GetLabels()["tekton.dev/pipelineTask"]
 	out["results"] = results(status["results"])
+	out["workspaces"] = workspaceBindings(spec["workspaces"])
+	// What the steps ran, from the spec the run resolved (status.taskSpec):
+	// a later edit of the Task does not change it.
+	ran := map[string]string{}
+	for _, s := range list(mapAt(status, "taskSpec")["steps"]) {
+		m, _ := s.(map[string]any)
+		ran[str(m["name"])] = runs(m)
+	}
+	out["stepsDigest"] = stepsDigest(list(mapAt(status, "taskSpec")["steps"]))
 	var st []any
+	failed := map[string]any{"name": "", "exitCode": int64(0), "run": ""}
 	for _, s := range list(status["steps"]) {
 		m, _ := s.(map[string]any)
 		term := mapAt(m, "terminated")
-		step := map[string]any{"name": str(m["name"]), "terminated": term != nil}
+		name := str(m["name"])
+		step := map[string]any{"name": name, "terminated": term != nil, "exitCode": int64(0), "reason": "", "run": ran[name]}
 		if term != nil {
-			step["exitCode"] = term["exitCode"]
-			step["reason"] = str(term["reason"])
+			code := integer(term["exitCode"])
+			step["exitCode"], step["reason"] = code, str(term["reason"])
+			if code != 0 && failed["name"] == "" {
+				failed = map[string]any{"name": name, "exitCode": code, "run": ran[name]}
+			}
 		}
 		st = append(st, step)
 	}
 	out["steps"] = orEmpty(st)
+	// failedStep is the first step that exited non-zero (Tekton skips the
+	// rest): which command failed, and how. Name "" when none did.
+	out["failedStep"] = failed
 	return out
+}
+
+// workspaceBindings maps a run's workspace names to what they are bound
+// to: a ConfigMap's or Secret's name, a claim's, or emptyDir.
+func workspaceBindings(v any) map[string]any {
+	out := map[string]any{}
+	for _, w := range list(v) {
+		m, _ := w.(map[string]any)
+		out[str(m["name"])] = map[string]any{
+			"configMap":             str(mapAt(m, "configMap")["name"]),
+			"secret":                str(mapAt(m, "secret")["secretName"]),
+			"persistentVolumeClaim": str(mapAt(m, "persistentVolumeClaim")["claimName"]),
+			"emptyDir":              m["emptyDir"] != nil,
+		}
+	}
+	return out
+}
+
+// stepsDigest identifies what a run's resolved steps ran (name, image,
+// command, args, script, working dir; not env, volumes or resources, which
+// differ between runs): two runs with one digest ran the same commands,
+// whatever the Task's name. "" before the run resolved its spec.
+func stepsDigest(steps []any) string {
+	if len(steps) == 0 {
+		return ""
+	}
+	var ran []any
+	for _, s := range steps {
+		m, _ := s.(map[string]any)
+		ran = append(ran, []any{m["name"], m["image"], m["command"], m["args"], m["script"], m["workingDir"]})
+	}
+	b, err := json.Marshal(ran)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// runs is what a step runs, as one text: its command and args, then its
+// script (clipped), so checks can look for "go test".
+func runs(step map[string]any) string {
+	var words []string
+	for _, w := range append(list(step["command"]), list(step["args"])...) {
+		words = append(words, str(w))
+	}
+	return clip(strings.TrimSpace(strings.Join(words, " ") + "\n" + str(step["script"])))
 }
 
 // pipelineRun is what a PipelineRun did: status, results, and its
@@ -67,6 +137,7 @@ func pipelineRun(u *unstructured.Unstructured) map[string]any {
 		}
 	}
 	out["taskRuns"] = children
+	out["workspaces"] = workspaceBindings(spec["workspaces"])
 	return out
 }
 
@@ -103,6 +174,7 @@ func pipelineTasks(v any) []any {
 			"name":       str(m["name"]),
 			"taskRef":    str(mapAt(m, "taskRef")["name"]),
 			"inline":     m["taskSpec"] != nil,
+			"steps":      steps(mapAt(m, "taskSpec")["steps"]),
 			"runAfter":   orEmpty(list(m["runAfter"])),
 			"params":     params(m["params"]),
 			"workspaces": ws,
@@ -115,7 +187,7 @@ func steps(v any) []any {
 	var out []any
 	for _, s := range list(v) {
 		m, _ := s.(map[string]any)
-		out = append(out, map[string]any{"name": str(m["name"]), "image": str(m["image"])})
+		out = append(out, map[string]any{"name": str(m["name"]), "image": str(m["image"]), "run": runs(m)})
 	}
 	return orEmpty(out)
 }
@@ -141,8 +213,32 @@ func params(v any) map[string]any {
 	return out
 }
 
-// results maps name -> value of a run's results.
-func results(v any) map[string]any { return params(v) }
+// results maps name -> value of a run's results, a string value clipped:
+// results are what steps print into their termination message (or, with
+// sidecar logs, their log), not bounded by the facts.
+func results(v any) map[string]any {
+	out := params(v)
+	for k, r := range out {
+		if s, ok := r.(string); ok {
+			out[k] = clip(s)
+		}
+	}
+	return out
+}
+
+// integer reads a JSON number: int64 from the apiserver's decoder, float64
+// from encoding/json.
+func integer(v any) int64 {
+	switch n := v.(type) {
+	case int64:
+		return n
+	case int:
+		return int64(n)
+	case float64:
+		return int64(n)
+	}
+	return 0
+}
 
 func mapAt(m map[string]any, key string) map[string]any {
 	v, _ := m[key].(map[string]any)
