@@ -29,14 +29,15 @@ type TektonTimings struct {
 }
 
 // InstallTekton puts Tekton Pipelines onto a real-node cluster: it builds
-// (or reuses) the tool, its images and the step image (tekton.StepImage),
+// (or reuses) the tool, its images and the step images (tekton.StepImage,
+// tekton.DeployImage),
 // imports them into the node,
 // applies the rendered release and waits until the controller and webhook
 // Deployments are Available.
 func InstallTekton(ctx context.Context, cluster *localcluster.Cluster, admin client.Client, progress io.Writer) (TektonTimings, error) {
 	var tm TektonTimings
 	start := time.Now()
-	paths, err := toolchain.Ensure(ctx, progress, toolchain.Tekton, toolchain.URoot)
+	paths, err := toolchain.Ensure(ctx, progress, toolchain.Tekton, toolchain.URoot, toolchain.Crane, toolchain.Kubectl)
 	if err != nil {
 		return tm, err
 	}
@@ -64,7 +65,7 @@ func InstallTekton(ctx context.Context, cluster *localcluster.Cluster, admin cli
 	tm.Images = time.Since(start)
 
 	start = time.Now()
-	steps, err := tekton.StepImages(ctx, tekton.StepImageOptions{URoot: paths.URoot, CacheDir: cacheDir, Progress: progress})
+	steps, err := tekton.StepImages(ctx, tekton.StepImageOptions{URoot: paths.URoot, Crane: paths.Crane, Kubectl: paths.Kubectl, CacheDir: cacheDir, Progress: progress})
 	if err != nil {
 		return tm, err
 	}
