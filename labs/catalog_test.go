@@ -48,6 +48,7 @@ func TestCatalogLoadsBuiltins(t *testing.T) {
 		}
 	}
 	want := []string{
+		"cicd/cicd-build-push",
 		"cicd/cicd-gate",
 		"cicd/cicd-test-pipeline",
 		"docker/docker-containerize",

@@ -51,7 +51,7 @@ var labRegistryPlaceholder = regexp.MustCompile(`^\$?REGISTRY/\$?LAB/`)
 func allowedImage(image string) bool {
 	// fix-broken-deployment starts with a tag that cannot be pulled, on
 	// purpose; the image it means is still the project's.
-	return slices.Contains(labimages.Refs(), image) || image == labimages.Web10+"-doesnotexist" || image == tekton.StepImage ||
+	return slices.Contains(labimages.Refs(), image) || image == labimages.Web10+"-doesnotexist" || image == tekton.StepImage || image == tekton.DeployImage ||
 		labRegistryPlaceholder.MatchString(image) || strings.Contains(image, "{{")
 }
 
