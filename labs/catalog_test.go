@@ -49,6 +49,7 @@ func TestCatalogLoadsBuiltins(t *testing.T) {
 	}
 	want := []string{
 		"cicd/cicd-build-push",
+		"cicd/cicd-deploy",
 		"cicd/cicd-gate",
 		"cicd/cicd-test-pipeline",
 		"docker/docker-containerize",

@@ -1,6 +1,8 @@
 package realnode_test
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -9,8 +11,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/lab"
 	"github.com/handson-dev/rotation-operator/internal/tekton"
+	"github.com/handson-dev/rotation-operator/internal/testutil"
 )
 
 // labRepositoryPrefix is where the lab may push (<host>/<prefix>/<lab>), as
@@ -100,4 +106,94 @@ func TestCICDPushFromPod(t *testing.T) {
 	}
 	l.registryHas(repo, digest)
 	t.Logf("push from a pod: created→Succeeded %s, digest %s", time.Since(began).Round(100*time.Millisecond), digest)
+}
+
+// solutionYAML is a file of a cicd exercise's reference solution with the
+// placeholders filled in as the learner does: $REGISTRY/$LAB from the
+// lab-registry Secret's repository prefix, $REGISTRY its host.
+func (l *learner) solutionYAML(exercise, file string) string {
+	l.t.Helper()
+	prefix := l.labRepositoryPrefix()
+	host, _, _ := strings.Cut(prefix, "/")
+	return strings.NewReplacer("$REGISTRY/$LAB", prefix, "$REGISTRY", host).Replace(solutionFile(l.t, exercise, file))
+}
+
+// runResult is a result of a finished PipelineRun, as kubectl shows it.
+func (l *learner) runResult(run, result string) string {
+	l.t.Helper()
+	return l.must("get", "pipelinerun", run, "-o", "jsonpath={.status.results[?(@.name=='"+result+"')].value}")
+}
+
+// timings collects how long each part of a journey took.
+type timings []string
+
+func (tm *timings) mark(what string, since time.Time) {
+	*tm = append(*tm, fmt.Sprintf("%s %s", what, time.Since(since).Round(100*time.Millisecond)))
+}
+
+// doBuildPush plays cicd-build-push's solution as the learner: the Task
+// and the Pipeline build-push, one run; the digest the run gives is the
+// one the lab registry holds for the tag it pushed, and the exercise gets
+// 100. It returns the run's IMAGE_URL and IMAGE_DIGEST.
+func doBuildPush(t *testing.T, l *learner, tm *timings) (url, digest string) {
+	t.Helper()
+	began := time.Now()
+	l.applyTekton(l.solutionYAML("cicd-build-push", "task.yaml") + "\n---\n" + l.solutionYAML("cicd-build-push", "pipeline.yaml"))
+	if out, err := l.kubectlStdin(l.solutionYAML("cicd-build-push", "run.yaml"), "create", "-f", "-"); err != nil {
+		t.Fatal(out)
+	}
+	r := l.waitRun("pipelinerun", "build-push-run-1")
+	if r.succeeded() != "True" {
+		t.Fatalf("build-push-run-1: %+v\n%s", r.Status.Conditions, l.whyFailed(r))
+	}
+	tm.mark("build-push-run-1 created→Succeeded", began)
+	tr := l.waitRun("taskrun", r.Status.ChildReferences[0].Name)
+	for _, s := range tr.Status.Steps {
+		if s.Terminated == nil || s.Terminated.ExitCode != 0 {
+			t.Errorf("step %s of %s: %+v", s.Name, tr.Status.PodName, s.Terminated)
+		}
+	}
+	url, digest = l.runResult("build-push-run-1", "IMAGE_URL"), l.runResult("build-push-run-1", "IMAGE_DIGEST")
+	if !strings.HasSuffix(url, "/hello:ci-1") || !strings.HasPrefix(digest, "sha256:") {
+		t.Fatalf("results IMAGE_URL %q, IMAGE_DIGEST %q", url, digest)
+	}
+	l.registryHas(url, digest)
+	done := time.Now()
+	l.waitPoints("cicd-build-push", 100)
+	tm.mark("run done→graded 100", done)
+	return url, digest
+}
+
+// TestCICDBuildPush: cicd-build-push alone, 100/100 from a real run that
+// pushed to the lab registry.
+func TestCICDBuildPush(t *testing.T) {
+	ensureTekton(t)
+	l := provisionRotation(t, testutil.Rotation("cicd-bp").Learner("cicd-bp@example.com").Exercises("cicd-build-push").Obj())
+	var tm timings
+	doBuildPush(t, l, &tm)
+	got := &rotationsv1.LearningRotation{}
+	if err := admin.Get(context.Background(), client.ObjectKey{Name: "cicd-bp"}, got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Score != 100 || got.Status.MaxScore != 100 {
+		t.Errorf("score %d/%d, want 100/100", got.Status.Score, got.Status.MaxScore)
+	}
+	t.Logf("cicd-build-push:\n  %s", strings.Join(tm, "\n  "))
+}
+
+// whyFailed is what the learner reads of a failed PipelineRun: each
+// TaskRun's condition, and the log of every step that exited non-zero.
+func (l *learner) whyFailed(r tektonRun) string {
+	var b strings.Builder
+	for _, c := range r.Status.ChildReferences {
+		tr := l.waitRun("taskrun", c.Name)
+		fmt.Fprintf(&b, "taskrun %s: %+v\n", c.Name, tr.Status.Conditions)
+		for _, s := range tr.Status.Steps {
+			if s.Terminated != nil && s.Terminated.ExitCode != 0 {
+				logs, _ := l.kubectl("logs", tr.Status.PodName, "-c", s.Container)
+				fmt.Fprintf(&b, "step %s exited %d:\n%s\n", s.Name, s.Terminated.ExitCode, logs)
+			}
+		}
+	}
+	return b.String()
 }
