@@ -15,7 +15,7 @@ import (
 // an exercise updates its line: go test ./labs -run TestCatalogGolden -v
 // prints the new hashes.
 var catalogGolden = map[string]string{
-	"cicd-build-push":          "d3814157c3bbd3d87257fb3f057c69f8a8dfda122dca6035ed2ab21d50a58828",
+	"cicd-build-push":          "fc0afafc37f238ff7a160a0fb6defa4153620ed56cd10d1c5da0d5eb9a6a3668",
 	"cicd-deploy":              "d47288132d05d85db8b88199b091f43d2e3ab0ef5d338ad2bca6a54921cde0a3",
 	"cicd-gate":                "9366d1e5faf848d65811dceb58739112b53b1e1405c71c2845458e10e5711b33",
 	"cicd-test-pipeline":       "48a25bc9f68c7f3b4a9dec972dc7f2c088c3bae8bbe3f726fb0b07749a8e4a8b",

@@ -3,6 +3,9 @@ package realnode_test
 import (
 	"context"
 	"fmt"
+	"maps"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,8 +18,11 @@ import (
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	"github.com/handson-dev/rotation-operator/internal/lab"
+	"github.com/handson-dev/rotation-operator/internal/solution"
 	"github.com/handson-dev/rotation-operator/internal/tekton"
 	"github.com/handson-dev/rotation-operator/internal/testutil"
+	"github.com/handson-dev/rotation-operator/labs"
+	"github.com/handson-dev/rotation-operator/test/harness"
 )
 
 // labRepositoryPrefix is where the lab may push (<host>/<prefix>/<lab>), as
@@ -196,4 +202,86 @@ func (l *learner) whyFailed(r tektonRun) string {
 		}
 	}
 	return b.String()
+}
+
+// playSolution plays an exercise's reference solution in the learner's
+// lab as the self-test does: the real kubectl with only the lab
+// kubeconfig, the placeholders filled in from the lab-registry Secret.
+func (l *learner) playSolution(exercise string) {
+	l.t.Helper()
+	var ex *rotationsv1.Exercise
+	catalog, err := labs.Catalog()
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	for i := range catalog {
+		if catalog[i].Name == exercise {
+			ex = &catalog[i]
+		}
+	}
+	if ex == nil {
+		l.t.Fatalf("no exercise %s in the catalog", exercise)
+	}
+	starter := slices.Collect(maps.Keys(ex.Spec.Starter.Files))
+	sol, err := solution.Load(filepath.Join(harness.RepoRoot(), "labs", string(ex.Spec.Track), ex.Name, labs.SolutionDir), starter)
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	user, pass := dockerConfigAuth(l.t, l.must("get", "secret", lab.RegistrySecret, "-o", "jsonpath={.data.\\.dockerconfigjson}"), regCfg.Host)
+	var log strings.Builder
+	err = sol.Run(context.Background(), solution.Lab{
+		Exercise: ex.Name, Namespace: l.ns, Kubeconfig: l.kubeconfig,
+		Registry: regCfg.Host, Username: user, Password: pass, Insecure: true,
+		StarterFiles: ex.Spec.Starter.Files, Kubectl: "kubectl", Log: &log,
+	})
+	l.t.Logf("solution of %s:\n%s", exercise, log.String())
+	if err != nil {
+		l.t.Fatalf("solution of %s: %v", exercise, err)
+	}
+}
+
+// TestCICDDeliveryJourney: one rotation with every exercise of the cicd
+// track, each solved by the learner with kubectl and the lab kubeconfig
+// only, on real Tekton runs: the tests pass, the gate fails on the planted
+// test and passes once fixed, the app's image is built and pushed (the
+// digest the run gives is the registry's), and the pipeline deploys that
+// digest, which the pod really runs. 400/400.
+func TestCICDDeliveryJourney(t *testing.T) {
+	ensureTekton(t)
+	start := time.Now()
+	l := provisionRotation(t, testutil.Rotation("cicd-all").Learner("cicd-all@example.com").Tracks(rotationsv1.TrackCICD).Obj())
+	var tm timings
+	exercises := []string{"cicd-test-pipeline", "cicd-gate", "cicd-build-push", "cicd-deploy"}
+	for _, ex := range exercises {
+		began := time.Now()
+		l.playSolution(ex)
+		done := time.Now()
+		l.waitPoints(ex, 100)
+		tm.mark(ex+" solution played", began)
+		tm.mark(ex+" done→graded 100", done)
+	}
+
+	// What the build-push run gave is what the registry holds.
+	url, digest := l.runResult("build-push-run-1", "IMAGE_URL"), l.runResult("build-push-run-1", "IMAGE_DIGEST")
+	l.registryHas(url, digest)
+	// The deliver run deployed its own digest, and the pod runs it.
+	url, digest = l.runResult("deliver-run-1", "IMAGE_URL"), l.runResult("deliver-run-1", "IMAGE_DIGEST")
+	l.registryHas(url, digest)
+	repo, _, _ := strings.Cut(url[strings.LastIndex(url, "/"):], ":")
+	want := url[:strings.LastIndex(url, "/")] + repo + "@" + digest
+	if got := l.must("get", "deployment", "hello-cd", "-o", "jsonpath={.spec.template.spec.containers[0].image}"); got != want {
+		t.Errorf("hello-cd runs %s, want %s", got, want)
+	}
+	if ids := l.must("get", "pods", "-l", "app=hello-cd", "--field-selector=status.phase=Running", "-o", "jsonpath={.items[*].status.containerStatuses[0].imageID}"); !strings.HasSuffix(ids, "@"+digest) {
+		t.Errorf("hello-cd's running pods have imageIDs %q, want ...@%s", ids, digest)
+	}
+
+	got := &rotationsv1.LearningRotation{}
+	if err := admin.Get(context.Background(), client.ObjectKey{Name: "cicd-all"}, got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.Score != 400 || got.Status.MaxScore != 400 || got.Status.Completed != int32(len(exercises)) {
+		t.Errorf("score %d/%d, %d completed; want 400/400, all %d", got.Status.Score, got.Status.MaxScore, got.Status.Completed, len(exercises))
+	}
+	t.Logf("cicd delivery journey %s, score %d/%d:\n  %s", time.Since(start).Round(time.Second), got.Status.Score, got.Status.MaxScore, strings.Join(tm, "\n  "))
 }
