@@ -207,6 +207,14 @@ lab-images-publish: ## Push the lab images to $(REGISTRY)/<name>:<tag>, e.g. REG
 	@test -n "$(REGISTRY)" || { echo "usage: make lab-images-publish REGISTRY=registry.example.com/rotation [INSECURE=1]"; exit 2; }
 	go run ./cmd/lab-images publish $(REGISTRY) --arch $(LAB_IMAGES_ARCH) $(if $(INSECURE),--insecure)
 
+# Tekton Pipelines v1.15.0, the cicd track's CI/CD engine, offline (cmd/tekton-release).
+TEKTON_RELEASE ?= bin/tekton-release.yaml
+TEKTON_IMAGES_ARCHIVE ?= bin/tekton-images.tar
+
+.PHONY: tekton-release
+tekton-release: ## Build Tekton Pipelines v1.15.0 offline (about 10 min the first time): the release into $(TEKTON_RELEASE), its images and the step image into $(TEKTON_IMAGES_ARCHIVE) for ctr -n k8s.io images import; with REGISTRY=registry.example.com/rotation also pushed there and named there (INSECURE=1: plain HTTP).
+	go run ./cmd/tekton-release $(TEKTON_RELEASE) --archive $(TEKTON_IMAGES_ARCHIVE) $(if $(REGISTRY),--registry $(REGISTRY)) $(if $(INSECURE),--insecure)
+
 ##@ Deployment
 
 .PHONY: install

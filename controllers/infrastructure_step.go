@@ -32,23 +32,33 @@ type Infrastructure interface {
 }
 
 // reconcileInfrastructure records the infrastructure's problems for the
-// InfrastructureReady condition and its events.
+// InfrastructureReady condition and its events. Which ones concern the
+// rotation is decided with the status (infrastructureCondition), once the
+// pass has selected its exercises: a new rotation that names a cicd
+// exercise says the engine is missing in its first passes, not at the
+// next resync.
 func (r *LearningRotationReconciler) reconcileInfrastructure(_ context.Context, s *rotationScope) (ctrl.Result, error) {
 	if r.Infrastructure != nil {
-		var problems []InfrastructureProblem
-		for _, p := range r.Infrastructure.Problems() {
-			if p.Track == "" || hasTrack(s.lr, p.Track) {
-				problems = append(problems, p)
-			}
-		}
-		s.found.infrastructure = &infrastructureFinding{problems: problems}
+		s.found.infrastructure = &infrastructureFinding{problems: r.Infrastructure.Problems()}
 	}
 	return ctrl.Result{}, nil
 }
 
+// problemsOf are the problems that concern the rotation: those of every
+// track, and those of a track it has exercises of.
+func problemsOf(lr *rotationsv1.LearningRotation, all []InfrastructureProblem) []InfrastructureProblem {
+	var out []InfrastructureProblem
+	for _, p := range all {
+		if p.Track == "" || hasTrack(lr, p.Track) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // hasTrack tells whether the rotation selects exercises of a track: by
-// track in its spec, or among the exercises its last pass selected (this
-// step runs before the selection is resolved again).
+// track in its spec, or among the exercises of its status (this pass's
+// selection once the exercises step ran, else the last pass's).
 func hasTrack(lr *rotationsv1.LearningRotation, t rotationsv1.Track) bool {
 	if slices.Contains(lr.Spec.Exercises.Tracks, t) {
 		return true
@@ -61,15 +71,17 @@ func hasTrack(lr *rotationsv1.LearningRotation, t rotationsv1.Track) bool {
 // that never met one.
 func infrastructureCondition(v passView) *observation {
 	f := v.found.infrastructure
-	switch {
-	case f == nil:
+	if f == nil {
 		return nil
-	case len(f.problems) > 0:
-		msgs := make([]string, len(f.problems))
-		for i, p := range f.problems {
+	}
+	problems := problemsOf(v.lr, f.problems)
+	switch {
+	case len(problems) > 0:
+		msgs := make([]string, len(problems))
+		for i, p := range problems {
 			msgs[i] = p.Message
 		}
-		return observe(metav1.ConditionFalse, f.problems[0].Reason, strings.Join(msgs, "; "))
+		return observe(metav1.ConditionFalse, problems[0].Reason, strings.Join(msgs, "; "))
 	case condition(v.lr, rotationsv1.ConditionInfrastructureReady) != nil:
 		return observe(metav1.ConditionTrue, rotationsv1.ReasonInfrastructureReady, "the infrastructure problems reported before are gone")
 	}

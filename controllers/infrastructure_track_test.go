@@ -41,7 +41,7 @@ func TestInfrastructureProblemsOfATrack(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got []string
-			for _, p := range s.found.infrastructure.problems {
+			for _, p := range problemsOf(s.lr, s.found.infrastructure.problems) {
 				got = append(got, p.Reason)
 			}
 			if len(got) != len(tt.want) || (len(got) > 0 && got[len(got)-1] != tt.want[len(tt.want)-1]) {

@@ -71,6 +71,11 @@ type LearningRotationReconciler struct {
 	// source's ErrGradingPending) has finished, so they are graded again
 	// at once rather than at the next poll.
 	GradingDone <-chan event.GenericEvent
+	// InfrastructureChanged, if set, carries rotations to look at again
+	// because what Infrastructure reports changed (the CI/CD engine was
+	// installed): their InfrastructureReady follows at once, not at the
+	// next resync.
+	InfrastructureChanged <-chan event.GenericEvent
 	// Registry is the lab image registry; when set, every lab gets the
 	// Secret lab-registry with its credentials.
 	Registry *registry.Config
@@ -345,6 +350,9 @@ func (r *LearningRotationReconciler) SetupWithManager(mgr ctrl.Manager, opts con
 	}
 	if r.GradingDone != nil {
 		b = b.WatchesRawSource(source.Channel(r.GradingDone, &handler.EnqueueRequestForObject{}))
+	}
+	if r.InfrastructureChanged != nil {
+		b = b.WatchesRawSource(source.Channel(r.InfrastructureChanged, &handler.EnqueueRequestForObject{}))
 	}
 	ctl, err := b.WithOptions(opts).Named("learningrotation").Build(r)
 	if err != nil {

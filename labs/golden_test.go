@@ -17,7 +17,7 @@ import (
 var catalogGolden = map[string]string{
 	"cicd-build-push":          "fc0afafc37f238ff7a160a0fb6defa4153620ed56cd10d1c5da0d5eb9a6a3668",
 	"cicd-deploy":              "d47288132d05d85db8b88199b091f43d2e3ab0ef5d338ad2bca6a54921cde0a3",
-	"cicd-gate":                "9366d1e5faf848d65811dceb58739112b53b1e1405c71c2845458e10e5711b33",
+	"cicd-gate":                "1c1b4861f4f54124d318fc186ef3a98edade30e58a1a22f0ee3fbebd2c9f4af8",
 	"cicd-test-pipeline":       "48a25bc9f68c7f3b4a9dec972dc7f2c088c3bae8bbe3f726fb0b07749a8e4a8b",
 	"configmap-rollout":        "c961e9e4662e58adfef2d99e024957a83ba5126bac487b9cf7fc4e1251951957",
 	"docker-containerize":      "84cbe4d5b4417be7a814f9f6996dda844400daa0a382fa55cba213403daa1d92",

@@ -1,7 +1,8 @@
 // Package embedded is the no-cluster default: it starts a local control
-// plane (apiserver, etcd, controller-manager, scheduler, kwok with one fake
-// node), installs the operator's CRDs, roles and admission policy, runs the
-// operator against it and applies the sample rotation.
+// plane (apiserver, etcd, controller-manager, scheduler, and a real node
+// or kwok's fake one), installs the operator's CRDs, roles and admission
+// policy, runs the operator against it, applies the sample rotation and,
+// on a real node, installs the CI/CD engine in the background.
 package embedded
 
 import (
@@ -29,6 +30,7 @@ import (
 	"github.com/handson-dev/rotation-operator/internal/localcluster"
 	"github.com/handson-dev/rotation-operator/internal/operator"
 	"github.com/handson-dev/rotation-operator/internal/registry"
+	"github.com/handson-dev/rotation-operator/internal/tekton"
 	"github.com/handson-dev/rotation-operator/internal/toolchain"
 )
 
@@ -100,6 +102,12 @@ func Run(ctx context.Context, o operator.Options, node localcluster.NodeMode, ou
 	}
 	mgrErr := make(chan error, 1)
 	go func() { mgrErr <- mgr.Start(ctx) }()
+	stopEngine := startCICDEngine(ctx, cluster.Node, filepath.Join(cluster.WorkDir, "tekton-install.log"),
+		func(ctx context.Context, progress io.Writer) (tekton.InstallTimings, error) {
+			return tekton.Install(ctx, cluster, progress)
+		}, out)
+	// Deferred after the cluster's Stop, so it runs before it.
+	defer stopEngine()
 
 	sample := filepath.Join(root, "config", "samples", "rotations_v1alpha1_learningrotation.yaml")
 	lr, err := applySample(ctx, cluster, sample)

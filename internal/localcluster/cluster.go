@@ -76,10 +76,10 @@ type Cluster struct {
 	// Ready and schedulable.
 	NodeReadyAfter time.Duration
 
-	procs        []*process // components started by us, in start order
-	node         *realNode  // the real node, if any
-	hostBaseline HostSnapshot
-	kwokAddr     string // host:port of kwok's server (the node's kubelet API)
+	procs                       []*process // components started by us, in start order
+	node                        *realNode  // the real node, if any
+	hostBaseline, hostAfterStop HostSnapshot
+	kwokAddr                    string // host:port of kwok's server (the node's kubelet API)
 	// runtimeActive is set while a RunPods is running (one at a time).
 	runtimeMu     sync.Mutex
 	runtimeActive bool
@@ -226,6 +226,9 @@ func (c *Cluster) Stop() error {
 	// The node first: it needs containerd to tear its pods down, and its
 	// mounts must be gone before the work dir is removed.
 	errs = append(errs, c.node.stop())
+	if c.node != nil {
+		c.hostAfterStop = c.node.afterStop
+	}
 	c.node = nil
 	for i := len(c.procs) - 1; i >= 0; i-- {
 		errs = append(errs, c.procs[i].stop(15*time.Second))

@@ -66,8 +66,9 @@ type realNode struct {
 	images []string // archives to import into containerd
 	procs  []*process
 	proxy  string // kube-proxy binary, for --cleanup
-	// baseline is the host before the node changed it (under the lock).
-	baseline HostSnapshot
+	// baseline is the host before the node changed it (under the lock);
+	// afterStop as stop left it, before it released the lock.
+	baseline, afterStop HostSnapshot
 }
 
 // HostBaseline is the host's state taken before the real node changed it,
@@ -75,6 +76,14 @@ type realNode struct {
 // without a real node.
 func (c *Cluster) HostBaseline() (s HostSnapshot, ok bool) {
 	return c.hostBaseline, c.Node == NodeReal
+}
+
+// HostAfterStop is the host's state as Stop left it, taken before Stop
+// released the node lock, for the same tests: a snapshot taken after
+// Stop returned may already hold the node of another suite waiting for
+// the lock. ok is false before Stop or without a real node.
+func (c *Cluster) HostAfterStop() (s HostSnapshot, ok bool) {
+	return c.hostAfterStop, c.hostAfterStop.Sysctls != nil
 }
 
 // resolveNode decides which node a Full cluster gets. For NodeReal it
@@ -325,6 +334,9 @@ func (n *realNode) stop() error {
 	} else {
 		_ = os.Remove(hostRecordPath)
 	}
+	// Under the lock still: a node another process starts once it is
+	// released is not in it.
+	n.afterStop = TakeHostSnapshot()
 	n.lock.unlock()
 	return errors.Join(errs...)
 }

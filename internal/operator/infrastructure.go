@@ -47,8 +47,12 @@ type infrastructureProbe struct {
 	registryErr      error
 	learnerErr       error
 	// cicd probes the CI/CD engine; cicdErr is why it is not served.
-	cicd    *cicdEngine
-	cicdErr error
+	cicd       *cicdEngine
+	cicdErr    error
+	cicdProbed bool
+	// changed, if set, is called when the CI/CD engine comes or goes, so
+	// rotations report it at once.
+	changed func()
 }
 
 func newInfrastructureProbe(log logr.Logger, o Options) (*infrastructureProbe, error) {
@@ -155,14 +159,18 @@ func (p *infrastructureProbe) checkCICD() {
 		}
 	}
 	p.mu.Lock()
-	was := p.cicdErr
-	p.cicdErr = err
+	was, first := p.cicdErr, !p.cicdProbed
+	p.cicdErr, p.cicdProbed = err, true
 	p.mu.Unlock()
 	switch {
 	case err != nil && (was == nil || was.Error() != err.Error()):
 		p.log.Info("CI/CD engine not available", "problem", err.Error())
 	case err == nil && was != nil:
 		p.log.Info("CI/CD engine (Tekton Pipelines) is served")
+	}
+	// The first probe runs before the reconcilers: their first passes read it.
+	if !first && (err == nil) != (was == nil) && p.changed != nil {
+		p.changed()
 	}
 }
 

@@ -250,6 +250,9 @@ func New(cfg *rest.Config, o Options) (ctrl.Manager, error) {
 		return nil, err
 	}
 	infra.cicd = &cicdEngine{discovery: disco, onServed: rotations.WatchLabKinds}
+	changed := make(chan event.GenericEvent, 1024)
+	rotations.InfrastructureChanged = changed
+	infra.changed = func() { requeueRotations(mgr.GetClient(), changed) }
 	rotations.Infrastructure = infra
 	if err := rotations.SetupWithManager(mgr, opts); err != nil {
 		return nil, fmt.Errorf("setting up the LearningRotation controller: %w", err)
@@ -295,6 +298,27 @@ func nonZero(d time.Duration) *time.Duration {
 		return nil
 	}
 	return &d
+}
+
+// requeueRotations queues every rotation on ch, so each pass reads the
+// infrastructure's new state: all of them, as which ones select a track
+// is known only in their pass, and the engine comes or goes rarely. It
+// never blocks: a full channel (a replica that does not lead, whose
+// controller does not read it) drops the rest, which their resync catches.
+func requeueRotations(c client.Reader, ch chan<- event.GenericEvent) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	list := &rotationsv1.LearningRotationList{}
+	if err := c.List(ctx, list); err != nil {
+		return // not started yet: the first passes read the probe anyway
+	}
+	for i := range list.Items {
+		select {
+		case ch <- event.GenericEvent{Object: &rotationsv1.LearningRotation{ObjectMeta: metav1.ObjectMeta{Name: list.Items[i].Name}}}:
+		default:
+			return
+		}
+	}
 }
 
 // gradingDone turns the Terraform collector's finished runs into events for

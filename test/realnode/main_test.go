@@ -81,7 +81,11 @@ func run(m *testing.M) (code int) {
 			fmt.Fprintln(os.Stderr, "stopping the cluster:", err)
 			code = 1
 		}
-		if diff := hostBefore.Diff(localcluster.TakeHostSnapshot()); len(diff) > 0 {
+		after, ok := cluster.HostAfterStop()
+		if !ok {
+			after = localcluster.TakeHostSnapshot()
+		}
+		if diff := hostBefore.Diff(after); len(diff) > 0 {
 			fmt.Fprintf(os.Stderr, "the host differs from before the suite:\n%s\n", strings.Join(diff, "\n"))
 			code = 1
 		}

@@ -71,9 +71,9 @@ func Kinds() []schema.GroupVersionKind {
 	return out
 }
 
-// Facts returns the fact names, sorted: the resources and engine.
+// Facts returns the fact names, sorted: the resources, engine and configmaps.
 func Facts() []string {
-	out := append(Resources(), FactEngine)
+	out := append(Resources(), FactEngine, FactConfigMaps)
 	sort.Strings(out)
 	return out
 }
@@ -91,6 +91,14 @@ func (c *Collector) Collect(ctx context.Context, namespace string, facts []strin
 	installed, probed := true, false
 	for _, f := range facts {
 		if f == FactEngine {
+			continue
+		}
+		if f == FactConfigMaps {
+			cms, err := c.configMaps(ctx, namespace)
+			if err != nil {
+				return nil, err
+			}
+			out[f] = cms
 			continue
 		}
 		k, ok := kinds[f]
@@ -149,6 +157,9 @@ func (c *Collector) list(ctx context.Context, namespace, fact, kind string, limi
 // Summarise is one object's fact and summary, as Collect gives it (for
 // tests that grade recorded objects); ok is false for a kind it does not read.
 func Summarise(u *unstructured.Unstructured) (fact string, summary map[string]any, ok bool) {
+	if u.GroupVersionKind() == configMapGVK {
+		return FactConfigMaps, configMap(u), true
+	}
 	for f, k := range kinds {
 		if u.GetAPIVersion() == Group+"/"+Version && u.GetKind()+"List" == k.kind {
 			return f, k.summarise(u), true

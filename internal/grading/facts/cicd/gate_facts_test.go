@@ -135,3 +135,42 @@ func TestResetTargetsArePipelinesAndTheirRuns(t *testing.T) {
 		t.Errorf("without Tekton: %v, %v; want nothing to delete", none.Objects, err)
 	}
 }
+
+// The configmaps fact has the operator's exercise ConfigMap too (which
+// kube.configmaps leaves out as plumbing), each file as a digest: a copy
+// with the same main_test.go has the same digest, never the text.
+func TestConfigMapsFactHasTheOperatorsOwnAsDigests(t *testing.T) {
+	cm := func(name string, labels map[string]any, data map[string]any) client.Object {
+		u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap",
+			"metadata": map[string]any{"name": name, "namespace": "lab-a", "labels": labels}, "data": data}}
+		return u
+	}
+	const test = "package main\n\nfunc TestGreetingTrimsSpaces(t *testing.T) {}\n"
+	reader := fake.NewClientBuilder().WithObjects(
+		cm("exercise-cicd-gate", map[string]any{"app.kubernetes.io/managed-by": "rotation-operator"}, map[string]any{"main_test.go": test, "main.go": "bug"}),
+		cm("hello-fixed", nil, map[string]any{"main_test.go": test, "main.go": "fixed"}),
+		cm("hello-cut", nil, map[string]any{"main_test.go": "package main\n"}),
+	).Build()
+	facts, err := NewSource(reader).Collect(context.Background(), factsource.Request{Namespace: "lab-a", Facts: []string{FactConfigMaps}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cms := facts[FactConfigMaps].(map[string]any)
+	digest := func(name, file string) any {
+		c, ok := cms[name].(map[string]any)
+		if !ok {
+			t.Fatalf("no ConfigMap %s in %v", name, cms)
+		}
+		return c["files"].(map[string]any)[file]
+	}
+	planted := digest("exercise-cicd-gate", "main_test.go")
+	if planted == nil || len(planted.(string)) != 64 || planted == test {
+		t.Fatalf("the planted test's fact %v, want a sha256 in hex", planted)
+	}
+	if digest("hello-fixed", "main_test.go") != planted || digest("hello-cut", "main_test.go") == planted {
+		t.Errorf("a kept test must share the planted digest, a cut one not: %v", cms)
+	}
+	if digest("hello-fixed", "main.go") == digest("exercise-cicd-gate", "main.go") {
+		t.Errorf("a fixed main.go has the buggy one's digest")
+	}
+}

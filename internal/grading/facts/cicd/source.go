@@ -35,7 +35,7 @@ func (Source) Type() *cel.Type {
 	return cel.MapType(cel.StringType, cel.MapType(cel.StringType, cel.DynType))
 }
 
-// Facts are tasks, taskruns, pipelines and pipelineruns.
+// Facts are tasks, taskruns, pipelines, pipelineruns, engine and configmaps.
 func (Source) Facts() []string { return Facts() }
 
 // ReadsSubmission is false: the facts are the lab's, read once per pass.
