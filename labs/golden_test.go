@@ -15,7 +15,7 @@ import (
 // an exercise updates its line: go test ./labs -run TestCatalogGolden -v
 // prints the new hashes.
 var catalogGolden = map[string]string{
-	"cicd-build-push":          "fc0afafc37f238ff7a160a0fb6defa4153620ed56cd10d1c5da0d5eb9a6a3668",
+	"cicd-build-push":          "39335f33b2a683dfb12c14cc15d065e2d482dc4721c7030a0ce8e82ef6013ac1",
 	"cicd-deploy":              "d47288132d05d85db8b88199b091f43d2e3ab0ef5d338ad2bca6a54921cde0a3",
 	"cicd-gate":                "1c1b4861f4f54124d318fc186ef3a98edade30e58a1a22f0ee3fbebd2c9f4af8",
 	"cicd-test-pipeline":       "48a25bc9f68c7f3b4a9dec972dc7f2c088c3bae8bbe3f726fb0b07749a8e4a8b",
