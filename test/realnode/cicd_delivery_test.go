@@ -57,11 +57,11 @@ func (l *learner) registryHas(ref, digest string) {
 // pushProbe is a TaskRun whose step, in the deploy image, copies the
 // library's base image into the lab's repository with the lab-registry
 // Secret as crane's config.json, and puts the digest into a result.
-func pushProbe(base, repo string) string {
+func pushProbe(name, base, repo string) string {
 	return `apiVersion: tekton.dev/v1
 kind: TaskRun
 metadata:
-  name: push-probe
+  name: ` + name + `
 spec:
   serviceAccountName: learner
   workspaces:
@@ -95,12 +95,14 @@ spec:
 // TestCICDPushFromPod: a pipeline step on the real node reaches the lab
 // registry at the address the lab-registry Secret names, signs in with
 // that Secret and pushes; the digest it reports is what the registry holds.
+// The same step cannot push into another lab's repositories.
 func TestCICDPushFromPod(t *testing.T) {
 	ensureTekton(t)
 	l := provision(t, "cicd-push")
+	other := provision(t, "cicd-push-other")
 	repo := l.labRepositoryPrefix() + "/probe:v1"
 	began := time.Now()
-	l.applyTekton(pushProbe(regCfg.LibraryRepository("static")+":nonroot", repo))
+	l.applyTekton(pushProbe("push-probe", regCfg.LibraryRepository("static")+":nonroot", repo))
 	r := l.waitRun("taskrun", "push-probe")
 	if r.succeeded() != "True" {
 		logs, _ := l.kubectl("logs", r.Status.PodName, "-c", "step-push")
@@ -112,6 +114,13 @@ func TestCICDPushFromPod(t *testing.T) {
 	}
 	l.registryHas(repo, digest)
 	t.Logf("push from a pod: created→Succeeded %s, digest %s", time.Since(began).Round(100*time.Millisecond), digest)
+
+	l.applyTekton(pushProbe("push-elsewhere", regCfg.LibraryRepository("static")+":nonroot", other.labRepositoryPrefix()+"/stolen:v1"))
+	r = l.waitRun("taskrun", "push-elsewhere")
+	logs, _ := l.kubectl("logs", r.Status.PodName, "-c", "step-push")
+	if r.succeeded() != "False" || !strings.Contains(logs, "DENIED") {
+		t.Fatalf("a push into lab %s: %+v\n%s\nwant it DENIED", other.ns, r.Status.Conditions, logs)
+	}
 }
 
 // solutionYAML is a file of a cicd exercise's reference solution with the
