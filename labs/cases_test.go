@@ -67,7 +67,8 @@ type labCase struct {
 	// renamed.
 	Patch map[string]jsonpatch.Patch `json:"patch,omitempty"`
 
-	// The docker track's lab: each field given replaces the one of the lab
+	// The docker track's lab, and the registry of cicd exercises that push
+	// (cicdharness_test.go): each field given replaces the one of the lab
 	// the case starts from.
 
 	// Files are handed in with kubectl rotation submit.
@@ -193,6 +194,9 @@ func TestGradingCases(t *testing.T) {
 			evaluate := func(t *testing.T, c *labCase) grading.Result {
 				if ex.Spec.Track == rotationsv1.TrackDocker {
 					return docker.grade(t, p, &ex, solved, c)
+				}
+				if ex.Spec.Track == rotationsv1.TrackCICD && usesRegistry(solved, c) {
+					return docker.gradeCICD(t, p, &ex, solved, c)
 				}
 				return grade(t, p, buildLab(t, &ex, solved, c))
 			}

@@ -48,6 +48,8 @@ func TestCatalogLoadsBuiltins(t *testing.T) {
 		}
 	}
 	want := []string{
+		"cicd/cicd-build-push",
+		"cicd/cicd-deploy",
 		"cicd/cicd-gate",
 		"cicd/cicd-test-pipeline",
 		"docker/docker-containerize",

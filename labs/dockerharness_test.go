@@ -119,15 +119,17 @@ func (d *dockerRunner) grade(t *testing.T, p *grading.Program, ex *rotationsv1.E
 	}
 	d.labs++
 	ns := fmt.Sprintf("lab-d%d", d.labs)
-	return p.Evaluate(context.Background(), d.facts(t, ns, files, lab.Pushes, lab.Deployments))
+	facts, _ := d.facts(t, ns, files, lab.Pushes, lab.Deployments)
+	return p.Evaluate(context.Background(), facts)
 }
 
 // facts pushes the lab's images, makes its Deployments and collects the
-// facts the checks read.
-func (d *dockerRunner) facts(t *testing.T, ns string, files map[string]string, pushes []dockerPush, deployments []dockerDeployment) map[string]any {
+// facts the checks read; digests are those of the pushes, by ref (the
+// first push of a ref).
+func (d *dockerRunner) facts(t *testing.T, ns string, files map[string]string, pushes []dockerPush, deployments []dockerDeployment) (facts map[string]any, digests map[string]string) {
 	t.Helper()
 	cfg := d.cfg
-	digests := map[string]string{}
+	digests = map[string]string{}
 	built := map[string]v1.Image{} // same spec, same image: as a rebuild from cache
 	for _, op := range pushes {
 		key := fmt.Sprintf("%+v", op.Image)
@@ -170,7 +172,7 @@ func (d *dockerRunner) facts(t *testing.T, ns string, files map[string]string, p
 		kube.Normalize(u)
 		kubeDeployments[dd.Name] = u
 	}
-	facts, err := d.collector.Collect(context.Background(), dockerfacts.Request{Namespace: ns, Files: files, Deployments: deps})
+	lab, err := d.collector.Collect(context.Background(), dockerfacts.Request{Namespace: ns, Files: files, Deployments: deps})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,12 +181,13 @@ func (d *dockerRunner) facts(t *testing.T, ns string, files map[string]string, p
 		kubeFacts[r] = map[string]any{}
 	}
 	kubeFacts["deployments"] = kubeDeployments
-	return map[string]any{
+	facts = map[string]any{
 		grading.VarKube:   kubeFacts,
 		grading.VarHelm:   map[string]any{"releases": map[string]any{}},
-		grading.VarDocker: facts,
+		grading.VarDocker: lab,
 		grading.VarLab:    map[string]any{"namespace": ns, "rotation": strings.TrimPrefix(ns, "lab-")},
 	}
+	return facts, digests
 }
 
 func (s dockerImage) build(t *testing.T) v1.Image {

@@ -15,6 +15,8 @@ import (
 // an exercise updates its line: go test ./labs -run TestCatalogGolden -v
 // prints the new hashes.
 var catalogGolden = map[string]string{
+	"cicd-build-push":          "39335f33b2a683dfb12c14cc15d065e2d482dc4721c7030a0ce8e82ef6013ac1",
+	"cicd-deploy":              "d47288132d05d85db8b88199b091f43d2e3ab0ef5d338ad2bca6a54921cde0a3",
 	"cicd-gate":                "8de49100ef9663ad744b8b897926f27cf86cb97a4e8415c39b82d55b076ec8cb",
 	"cicd-test-pipeline":       "b68ea5bc286aadf869409711f549d504fd5f77df0714eaf466482f30ffd1fe76",
 	"configmap-rollout":        "c961e9e4662e58adfef2d99e024957a83ba5126bac487b9cf7fc4e1251951957",

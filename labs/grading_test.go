@@ -115,6 +115,13 @@ func emptyCICDFacts() map[string]any {
 // the lab has no release).
 func grade(t *testing.T, p *grading.Program, l labObjects) grading.Result {
 	t.Helper()
+	return gradeWithDocker(t, p, l, emptyDockerFacts())
+}
+
+// gradeWithDocker is grade with the docker facts given (the cicd track's
+// registry, see cicdharness_test.go).
+func gradeWithDocker(t *testing.T, p *grading.Program, l labObjects, docker map[string]any) grading.Result {
+	t.Helper()
 	facts := map[string]any{}
 	for _, r := range kube.Resources() {
 		facts[r] = map[string]any{}
@@ -164,7 +171,7 @@ func grade(t *testing.T, p *grading.Program, l labObjects) grading.Result {
 		grading.VarKube:      facts,
 		grading.VarHelm:      map[string]any{helmfacts.FactReleases: releases},
 		grading.VarTerraform: terraform,
-		grading.VarDocker:    emptyDockerFacts(),
+		grading.VarDocker:    docker,
 		cicdfacts.Variable:   pipelines,
 		grading.VarLab:       map[string]any{"namespace": labNamespace, "rotation": "x"},
 	})

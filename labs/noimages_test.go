@@ -51,8 +51,9 @@ var labRegistryPlaceholder = regexp.MustCompile(`^\$?REGISTRY/\$?LAB/`)
 func allowedImage(image string) bool {
 	// fix-broken-deployment starts with a tag that cannot be pulled, on
 	// purpose; the image it means is still the project's.
-	return slices.Contains(labimages.Refs(), image) || image == labimages.Web10+"-doesnotexist" || image == tekton.StepImage ||
-		labRegistryPlaceholder.MatchString(image) || strings.Contains(image, "{{")
+	return slices.Contains(labimages.Refs(), image) || image == labimages.Web10+"-doesnotexist" || image == tekton.StepImage || image == tekton.DeployImage ||
+		labRegistryPlaceholder.MatchString(image) || strings.Contains(image, "{{") ||
+		strings.HasPrefix(strings.Trim(image, `"'`), "$") // a shell variable: set at run time (the cicd deploy step)
 }
 
 // imageRepositories are the repositories of the lab images

@@ -17,4 +17,13 @@
 //   - TaskRun pods are created by Tekton's controller, not by the learner:
 //     the lab's admission policy for the learner's own requests does not
 //     see them; Pod Security, the quota and the LimitRange do.
+//   - a step's workingDir that does not exist yet is made before the steps
+//     run, owned by root: a step running as nonroot cannot write into it
+//     (go build -o out/x with workingDir .../out failed so);
+//   - kubectl in a step (DeployImage) needs the ServiceAccount's token,
+//     which the lab's learner ServiceAccount does not mount: the run sets
+//     podTemplate.automountServiceAccountToken: true;
+//   - a step pushes to the lab registry at the address the lab-registry
+//     Secret names: on the real node the registry listens on the node's
+//     address, where pods reach it (127.0.0.1 would be the pod's own).
 package tekton

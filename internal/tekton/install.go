@@ -41,7 +41,7 @@ func Build(ctx context.Context, progress io.Writer) (Bundle, InstallTimings, err
 	var b Bundle
 	var tm InstallTimings
 	start := time.Now()
-	paths, err := toolchain.Ensure(ctx, progress, toolchain.Tekton, toolchain.URoot)
+	paths, err := toolchain.Ensure(ctx, progress, toolchain.Tekton, toolchain.URoot, toolchain.Crane, toolchain.Kubectl)
 	if err != nil {
 		return b, tm, err
 	}
@@ -59,7 +59,7 @@ func Build(ctx context.Context, progress io.Writer) (Bundle, InstallTimings, err
 	tm.Images = time.Since(start)
 
 	start = time.Now()
-	if b.StepImages, err = StepImages(ctx, StepImageOptions{URoot: paths.URoot, CacheDir: cacheDir, Progress: progress}); err != nil {
+	if b.StepImages, err = StepImages(ctx, StepImageOptions{URoot: paths.URoot, Crane: paths.Crane, Kubectl: paths.Kubectl, CacheDir: cacheDir, Progress: progress}); err != nil {
 		return b, tm, err
 	}
 	tm.StepImage = time.Since(start)

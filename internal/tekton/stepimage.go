@@ -66,6 +66,9 @@ type StepImageOptions struct {
 	// GOROOT is the Go toolchain to copy to StepGoroot; "" means the one
 	// the go command on PATH reports.
 	GOROOT string
+	// Crane and Kubectl are static binaries for DeployImage
+	// (toolchain.Crane, toolchain.Kubectl).
+	Crane, Kubectl string
 	// CacheDir keeps built images, by the hash of their inputs.
 	CacheDir string
 	// Progress gets a line when the image is built rather than cached.
@@ -74,7 +77,7 @@ type StepImageOptions struct {
 
 // StepImages returns the images pipeline steps need, built on this machine
 // (the toolchain's binaries are this machine's: linux/runtime.GOARCH) or
-// served from opts.CacheDir. Today that is StepImage alone.
+// served from opts.CacheDir: StepImage and DeployImage.
 func StepImages(ctx context.Context, opts StepImageOptions) ([]labimages.Image, error) {
 	if runtime.GOOS != "linux" {
 		return nil, fmt.Errorf("the step image copies this machine's Go toolchain, which must be linux, not %s", runtime.GOOS)
@@ -111,7 +114,11 @@ func StepImages(ctx context.Context, opts StepImageOptions) ([]labimages.Image, 
 		return nil, err
 	}
 	name, tag, _ := strings.Cut(strings.TrimPrefix(StepImage, labimages.Registry+"/"), ":")
-	return []labimages.Image{{Ref: StepImage, Name: name, Tag: tag, Digest: d, Image: img}}, nil
+	deploy, err := deployImage(opts)
+	if err != nil {
+		return nil, err
+	}
+	return []labimages.Image{{Ref: StepImage, Name: name, Tag: tag, Digest: d, Image: img}, deploy}, nil
 }
 
 // stepImageKey hashes what the image is made of: the userland's binaries,
@@ -144,8 +151,13 @@ func stepImageKey(uroot, goroot string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(j)
-	return hex.EncodeToString(sum[:])[:16], nil
+	return shortHash(j), nil
+}
+
+// shortHash names a cache entry by its inputs.
+func shortHash(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])[:16]
 }
 
 func hashFile(into map[string]string, name, path string) error {

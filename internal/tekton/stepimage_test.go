@@ -70,11 +70,11 @@ func write(t *testing.T, path, data string, mode os.FileMode) {
 func TestStepImageLayout(t *testing.T) {
 	uroot, goroot, warmed := fakeStepInputs(t)
 	cache := t.TempDir()
-	imgs, err := StepImages(context.Background(), StepImageOptions{URoot: uroot, GOROOT: goroot, CacheDir: cache})
+	imgs, err := StepImages(context.Background(), withDeployTools(t, StepImageOptions{URoot: uroot, GOROOT: goroot, CacheDir: cache}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(imgs) != 1 || imgs[0].Ref != StepImage || StepImage != "rotation.local/cicd/go:v1" || imgs[0].Name != "cicd/go" || imgs[0].Tag != "v1" {
+	if len(imgs) != 2 || imgs[0].Ref != StepImage || StepImage != "rotation.local/cicd/go:v1" || imgs[0].Name != "cicd/go" || imgs[0].Tag != "v1" {
 		t.Fatalf("images %+v, want %s", imgs, StepImage)
 	}
 	img := imgs[0].Image
@@ -137,7 +137,7 @@ func TestStepImageLayout(t *testing.T) {
 		}
 	}
 
-	again, err := StepImages(context.Background(), StepImageOptions{URoot: uroot, GOROOT: goroot, CacheDir: cache})
+	again, err := StepImages(context.Background(), withDeployTools(t, StepImageOptions{URoot: uroot, GOROOT: goroot, CacheDir: cache}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,12 +151,12 @@ func TestStepImageLayout(t *testing.T) {
 func TestStepImageInputs(t *testing.T) {
 	uroot, goroot, _ := fakeStepInputs(t)
 	cache := t.TempDir()
-	first, err := StepImages(context.Background(), StepImageOptions{URoot: uroot, GOROOT: goroot, CacheDir: cache})
+	first, err := StepImages(context.Background(), withDeployTools(t, StepImageOptions{URoot: uroot, GOROOT: goroot, CacheDir: cache}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	write(t, filepath.Join(uroot, "tee"), "binary tee", 0o755)
-	second, err := StepImages(context.Background(), StepImageOptions{URoot: uroot, GOROOT: goroot, CacheDir: cache})
+	second, err := StepImages(context.Background(), withDeployTools(t, StepImageOptions{URoot: uroot, GOROOT: goroot, CacheDir: cache}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,16 +167,16 @@ func TestStepImageInputs(t *testing.T) {
 	if err := os.Remove(filepath.Join(uroot, "sh")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := StepImages(context.Background(), StepImageOptions{URoot: uroot, GOROOT: goroot, CacheDir: cache}); err == nil || !strings.Contains(err.Error(), "no sh in") {
+	if _, err := StepImages(context.Background(), withDeployTools(t, StepImageOptions{URoot: uroot, GOROOT: goroot, CacheDir: cache})); err == nil || !strings.Contains(err.Error(), "no sh in") {
 		t.Errorf("userland without sh: %v", err)
 	}
-	if _, err := StepImages(context.Background(), StepImageOptions{URoot: uroot, GOROOT: t.TempDir(), CacheDir: cache}); err == nil || !strings.Contains(err.Error(), "GOROOT") {
+	if _, err := StepImages(context.Background(), withDeployTools(t, StepImageOptions{URoot: uroot, GOROOT: t.TempDir(), CacheDir: cache})); err == nil || !strings.Contains(err.Error(), "GOROOT") {
 		t.Errorf("empty GOROOT: %v", err)
 	}
 
 	write(t, filepath.Join(uroot, "sh"), "binary sh", 0o755)
 	warm = func(context.Context, string, string, string) error { return errors.New("go test: exit status 1") }
-	if _, err := StepImages(context.Background(), StepImageOptions{URoot: uroot, GOROOT: goroot, CacheDir: t.TempDir()}); err == nil || !strings.Contains(err.Error(), "go test: exit status 1") {
+	if _, err := StepImages(context.Background(), withDeployTools(t, StepImageOptions{URoot: uroot, GOROOT: goroot, CacheDir: t.TempDir()})); err == nil || !strings.Contains(err.Error(), "go test: exit status 1") {
 		t.Errorf("failing warm-up: %v", err)
 	}
 }

@@ -61,6 +61,9 @@ type Paths struct {
 	// URoot is the dir of the step image's sh and u-root core commands
 	// (see URoot). Only built when asked for by name.
 	URoot string
+	// Kubectl is a static kubectl for the CI/CD deploy step image (see
+	// Kubectl). Only built when asked for by name.
+	Kubectl string
 }
 
 // Tool names accepted by Ensure.
@@ -85,7 +88,7 @@ const (
 var AllTools = []string{Kubernetes, Etcd, Kwok}
 
 // OptionalTools are known to Ensure but built only when named explicitly.
-var OptionalTools = []string{Helm, Crane, OpenTofu, TerraformProviderKubernetes, KubeRouter, GolangciLint, Tekton, URoot}
+var OptionalTools = []string{Helm, Crane, OpenTofu, TerraformProviderKubernetes, KubeRouter, GolangciLint, Tekton, URoot, Kubectl}
 
 // tool describes how one wrapper module under hack/tools/<name> is built.
 type tool struct {
@@ -120,6 +123,7 @@ var tools = map[string]tool{
 	GolangciLint: golangciLint,
 	Tekton:       tekton,
 	URoot:        uroot,
+	Kubectl:      kubectl,
 	Kubernetes: {
 		name:          Kubernetes,
 		versionModule: "k8s.io/kubernetes",
@@ -195,6 +199,8 @@ var tools = map[string]tool{
 		ldflags: func(version string) string {
 			return "-X github.com/google/go-containerregistry/cmd/crane/cmd.Version=" + version
 		},
+		// Static: the CI/CD deploy step image (no libc) holds this crane too.
+		env:          []string{"CGO_ENABLED=0"},
 		coldEstimate: "~1 min cold",
 		fill: func(p *Paths, dir string) error {
 			p.Crane = filepath.Join(dir, "crane")

@@ -156,7 +156,8 @@ func (l *learner) waitPoints(exercise string, points int32, passing ...string) r
 func TestCICDJourney(t *testing.T) {
 	ensureTekton(t)
 	start := time.Now()
-	lr := testutil.Rotation("cicd").Learner("cicd@example.com").Tracks(rotationsv1.TrackCICD).Obj()
+	// The two exercises it plays (the track has more: TestCICDDeliveryJourney).
+	lr := testutil.Rotation("cicd").Learner("cicd@example.com").Exercises("cicd-test-pipeline", "cicd-gate").Obj()
 	l := provisionRotation(t, lr)
 	// The operator sees Tekton within one probe and stops reporting it missing.
 	testutil.Eventually(t, time.Minute, func(ctx context.Context) error {

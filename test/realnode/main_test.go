@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"testing"
@@ -97,11 +98,17 @@ func run(m *testing.M) (code int) {
 	defer os.RemoveAll(dir)
 	key := make([]byte, registry.KeySize)
 	_, _ = rand.Read(key)
-	if reg, err = registry.New(registry.Options{Dir: dir, Key: key}); err != nil {
+	// On the node's address, not loopback: pipeline pods push to it (the
+	// cicd track) and the kubelet pulls by the same name.
+	if reg, err = registry.New(registry.Options{Dir: dir, Key: key, Addr: net.JoinHostPort(cluster.NodeIP(), "0")}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	if err := reg.Start(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := cluster.TrustPlainHTTPRegistry(reg.Addr()); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
