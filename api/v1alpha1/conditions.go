@@ -62,7 +62,7 @@ const (
 	ReasonLearnerAPIUnreachable = "LearnerAPIUnreachable"
 	// ReasonCICDEngineNotInstalled: the rotation has cicd exercises but the
 	// cluster does not serve Tekton Pipelines (tekton.dev/v1), a
-	// prerequisite the operator does not install.
+	// prerequisite of the cicd track (make run installs it on a real node).
 	ReasonCICDEngineNotInstalled = "CICDEngineNotInstalled"
 	// ReasonInfrastructureReady: the problems seen before are gone.
 	ReasonInfrastructureReady = "InfrastructureReady"

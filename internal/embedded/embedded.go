@@ -76,7 +76,7 @@ func Run(ctx context.Context, o operator.Options, node localcluster.NodeMode, ou
 		o.ProbeAddr = "127.0.0.1:0"
 	}
 	if o.Registry == nil {
-		reg, err := startRegistry(ctx, out)
+		reg, err := startRegistry(ctx, out, cluster)
 		if err != nil {
 			return err
 		}
@@ -140,9 +140,12 @@ func Run(ctx context.Context, o operator.Options, node localcluster.NodeMode, ou
 	return nil
 }
 
-// startRegistry serves the lab image registry on loopback, storing under
-// the user cache dir so pushed images and lab credentials survive restarts.
-func startRegistry(ctx context.Context, out io.Writer) (*registry.Server, error) {
+// startRegistry serves the lab image registry, storing under the user
+// cache dir so pushed images and lab credentials survive restarts. With a
+// real node it listens on the node's address, not loopback: pipeline pods
+// (the cicd track) push to it there, and the node's containerd is told to
+// pull from it over plain HTTP. Without one, loopback is enough.
+func startRegistry(ctx context.Context, out io.Writer, cluster *localcluster.Cluster) (*registry.Server, error) {
 	root, err := toolchain.CacheRoot()
 	if err != nil {
 		return nil, err
@@ -152,12 +155,22 @@ func startRegistry(ctx context.Context, out io.Writer) (*registry.Server, error)
 	if err != nil {
 		return nil, err
 	}
-	reg, err := registry.New(registry.Options{Dir: filepath.Join(dir, "storage"), Key: key})
+	opts := registry.Options{Dir: filepath.Join(dir, "storage"), Key: key}
+	if ip := cluster.NodeIP(); ip != "" {
+		opts.Addr = net.JoinHostPort(ip, "0")
+	}
+	reg, err := registry.New(opts)
 	if err != nil {
 		return nil, err
 	}
 	if err := reg.Start(ctx); err != nil {
 		return nil, err
+	}
+	if opts.Addr != "" {
+		if err := cluster.TrustPlainHTTPRegistry(reg.Addr()); err != nil {
+			_ = reg.Stop(context.Background())
+			return nil, err
+		}
 	}
 	if err := StockLibrary(ctx, reg); err != nil {
 		return nil, err

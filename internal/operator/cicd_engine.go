@@ -31,7 +31,7 @@ func (e cicdEngine) probe() error {
 	list, err := e.discovery.ServerResourcesForGroupVersion(gv.String())
 	switch {
 	case apierrors.IsNotFound(err):
-		return fmt.Errorf("the cluster does not serve %s: the CI/CD engine, Tekton Pipelines, is not installed (a prerequisite of the operator, which does not install it); cicd exercises cannot run pipelines until a cluster admin installs it", gv)
+		return fmt.Errorf("the cluster does not serve %s: the CI/CD engine, Tekton Pipelines, is not installed (a prerequisite of the cicd track: make run installs it on a real node, a cluster admin installs it elsewhere); cicd exercises cannot run pipelines until it is served", gv)
 	case err != nil:
 		return fmt.Errorf("cannot tell whether the CI/CD engine (Tekton Pipelines, %s) is installed: %w", gv, err)
 	}

@@ -24,7 +24,8 @@ type Config struct {
 	// Prefix is a repository path put before every lab's repositories,
 	// e.g. "labs"; empty for none.
 	Prefix string
-	// Insecure means plain HTTP; only for a loopback or test registry.
+	// Insecure means plain HTTP; only for a loopback or test registry, or
+	// the embedded mode's registry on its real node's address.
 	Insecure bool
 	// Key derives each lab's credentials (see Credentials).
 	Key []byte

@@ -42,7 +42,7 @@ func TestFaultNoCICDEngine(t *testing.T) {
 		return nil
 	})
 	waitInfrastructure(t, "cicd-none", metav1.ConditionFalse, rotationsv1.ReasonCICDEngineNotInstalled,
-		"Tekton Pipelines, is not installed", "does not install it")
+		"Tekton Pipelines, is not installed", "a cluster admin installs it")
 	testutil.Eventually(t, 30*time.Second, func(ctx context.Context) error {
 		lr := &rotationsv1.LearningRotation{}
 		if err := admin.Get(ctx, client.ObjectKey{Name: "cicd-none"}, lr); err != nil {

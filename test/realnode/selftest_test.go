@@ -11,6 +11,7 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
 	tf "github.com/handson-dev/rotation-operator/internal/grading/facts/terraform"
 	"github.com/handson-dev/rotation-operator/internal/plugin"
 	"github.com/handson-dev/rotation-operator/internal/toolchain"
@@ -40,6 +41,9 @@ func TestSelfTestEveryBuiltin(t *testing.T) {
 	}
 	for _, ex := range catalog {
 		t.Run(ex.Name, func(t *testing.T) {
+			if ex.Spec.Track == rotationsv1.TrackCICD {
+				ensureTekton(t) // pipelines need the engine, whichever test ran first
+			}
 			dir := filepath.Join(harness.RepoRoot(), "labs", string(ex.Spec.Track), ex.Name, labs.SolutionDir)
 			var out, errOut bytes.Buffer
 			start := time.Now()
