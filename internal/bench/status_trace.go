@@ -91,9 +91,7 @@ func statusChanges(a, b rotationsv1.LearningRotationStatus) []string {
 		prev[e.Name] = e
 	}
 	for _, e := range eb {
-		for _, f := range fieldChanges("exercises["+e.Name+"].", prev[e.Name], e) {
-			out = append(out, f)
-		}
+		out = append(out, fieldChanges("exercises["+e.Name+"].", prev[e.Name], e)...)
 	}
 	return out
 }
