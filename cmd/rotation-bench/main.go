@@ -38,7 +38,7 @@ func main() {
 		finalQPS                                 float64
 		logPath                                  string
 	)
-	flag.StringVar(&phases, "phases", "raw,sweep,scale", "phases to run: raw (client ceiling), sweep (operator settings at -sweep-n), scale (largest N: provisioning, idle, restart, grading, memory)")
+	flag.StringVar(&phases, "phases", "terraform,node,raw,sweep,scale", "phases to run: terraform (BenchmarkGradeVsBareTerraform), node (real node: lab apply to first starter Running; waits for the node lock), raw (client ceiling), sweep (operator settings at -sweep-n), scale (provisioning, idle, restart, grading, memory at each -scale-n)")
 	flag.StringVar(&ns, "n", "50,200", "lab counts: the raw ceiling runs each, the scale phase the last")
 	flag.StringVar(&scaleNs, "scale-n", "", "lab counts of the scale phase, each on a fresh control plane (default: the last of -n); the machine-readable lines give efficiency and amplification of the first, grading p99 of the last")
 	flag.IntVar(&o.SweepN, "sweep-n", 50, "lab count of the settings sweep")
@@ -59,7 +59,11 @@ func main() {
 	}
 	o.Phases = map[string]bool{}
 	for _, p := range strings.Split(phases, ",") {
-		o.Phases[strings.TrimSpace(p)] = true
+		p = strings.TrimSpace(p)
+		if !bench.KnownPhase(p) {
+			check(fmt.Errorf("-phases: unknown phase %q (known: %s)", p, strings.Join(bench.PhaseNames, ",")))
+		}
+		o.Phases[p] = true
 	}
 	var err error
 	o.Ns, err = ints(ns)

@@ -8,17 +8,24 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/handson-dev/rotation-operator/labs"
 )
 
+// PhaseNames are the phases of a run, in the order they run.
+var PhaseNames = []string{"terraform", "node", "raw", "sweep", "scale"}
+
+// KnownPhase reports whether p is one of PhaseNames.
+func KnownPhase(p string) bool { return slices.Contains(PhaseNames, p) }
+
 // Options configure a benchmark run.
 type Options struct {
 	// Root is the repository (CRDs, roles); Self is this binary, run as the operator.
 	Root, Self string
-	// Phases to run: raw, sweep, scale.
+	// Phases to run: terraform, node (Go benchmarks of the repository), raw, sweep, scale.
 	Phases map[string]bool
 	// Ns are the lab counts of the raw ceiling and of the scale phase (the largest).
 	Ns []int
@@ -53,6 +60,21 @@ func Run(ctx context.Context, o Options) error {
 	t := &table{perLab: perLab, loadStart: loadavg(), started: time.Now(), final: o.Final, ns: o.Ns, sweepN: o.SweepN}
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(o.Log, "[bench %s] "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
+
+	// The Go benchmarks first: the node one may wait for the machine-wide
+	// node lock, and a failure shows early in the log.
+	if o.Phases["terraform"] {
+		logf("terraform: %s %s", terraformBench.pkg, terraformBench.name)
+		r := terraformBench.run(ctx, o.Root, o.Log)
+		t.terraform = &r
+		logf("terraform: %v (err %v)", r.metrics, r.err)
+	}
+	if o.Phases["node"] {
+		logf("real node: %s %s (waits for the node lock)", nodeBench.pkg, nodeBench.name)
+		r := nodeBench.run(ctx, o.Root, o.Log)
+		t.node = &r
+		logf("real node: %v (err %v)", r.metrics, r.err)
 	}
 
 	if o.Phases["raw"] {
@@ -141,8 +163,9 @@ func Run(ctx context.Context, o Options) error {
 
 // runScale provisions n labs on a fresh control plane, then measures them
 // idle, across a cold restart and while learners change them.
-func runScale(ctx context.Context, o Options, n int, logf func(string, ...any)) (scaleResult, error) {
-	sc := scaleResult{n: n}
+func runScale(ctx context.Context, o Options, n int, logf func(string, ...any)) (sc scaleResult, err error) {
+	sc = scaleResult{n: n, loadStart: loadavg()}
+	defer func() { sc.loadEnd = loadavg() }()
 	logf("scale n=%d %s: starting a control plane and the operator", n, o.Final)
 	s, err := newSession(ctx, o.Root, o.Self, o.Final, o.Log)
 	if err != nil {

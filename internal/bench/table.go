@@ -16,6 +16,8 @@ const (
 	targetPasses        = 2
 	targetGradingP99    = time.Second
 	targetRSS           = 200 << 20
+	targetTerraform     = 1.3
+	targetStarterP50    = 3 * time.Second
 )
 
 // scaleResult is the scale phase at one lab count.
@@ -26,6 +28,8 @@ type scaleResult struct {
 	restart restartResult
 	grading gradingResult
 	peakRSS float64
+	// loadStart, loadEnd: the machine's load average around this scale run.
+	loadStart, loadEnd string
 }
 
 // table collects the results and prints them as one Markdown table.
@@ -40,6 +44,8 @@ type table struct {
 	raw, rawLimited []rawResult
 	sweep           []provResult
 	scales          []scaleResult
+	// terraform and node are the Go benchmarks' rows (nil: not run).
+	terraform, node *goBenchResult
 }
 
 func (t *table) bestRaw(n int) rawResult {
@@ -125,6 +131,7 @@ func (t *table) print(w io.Writer) {
 	for _, sc := range t.scales {
 		prov(sc.prov, true)
 		p := sc.prov
+		row("2", "load average around this scale run (1, 5, 15 min)", sc.n, "-", fmt.Sprintf("%s at start, %s at end", sc.loadStart, sc.loadEnd), "-", "")
 		row("2", "passes per new lab while provisioning (LearningRotation reconciles ÷ N, until settled)", sc.n, p.cfg.String(),
 			fmt.Sprintf("%.2f; status writes per lab %.2f; reads per lab %.1f", p.reconciles/float64(sc.n), p.settled.status/float64(sc.n), p.reads/float64(sc.n)),
 			fmt.Sprintf("≤ %d", targetPasses), met(p.reconciles/float64(sc.n) <= targetPasses))
@@ -145,6 +152,29 @@ func (t *table) print(w io.Writer) {
 		row("6", "memory: operator subprocess after provisioning", p.n, p.cfg.String(),
 			fmt.Sprintf("RSS %s (%s with no labs), Go heap in use %s; peak RSS %s (after grading)", mib(p.rss), mib(p.baseRSS), mib(p.heap), mib(sc.peakRSS)),
 			fmt.Sprintf("RSS ≤ %s", mib(targetRSS)), met(p.rss <= targetRSS && sc.peakRSS <= targetRSS))
+	}
+	if r := t.terraform; r != nil {
+		const measure = "Terraform grading ÷ bare `terraform init+validate+plan+show`, same files, alternately (BenchmarkGradeVsBareTerraform)"
+		if r.err != nil {
+			row("7", measure, 0, "-", "failed: "+r.err.Error(), fmt.Sprintf("≤ %.1f", targetTerraform), "**not measured**")
+		} else {
+			m := r.metrics
+			row("7", measure, 0, fmt.Sprintf("10 runs each; load %s → %s; %s", r.loadStart, r.load, secs(r.elapsed)),
+				fmt.Sprintf("**%.2f** (graded p50 %.2f s, bare p50 %.2f s); graded steps: %s; bare steps: %s",
+					m["graded/bare"], m["graded-p50-ms"]/1000, m["bare-p50-ms"]/1000, stepTimes(m, "graded-"), stepTimes(m, "bare-")),
+				fmt.Sprintf("≤ %.1f", targetTerraform), met(m["graded/bare"] <= targetTerraform))
+		}
+	}
+	if r := t.node; r != nil {
+		const measure = "lab apply → first starter pod Running, real node (BenchmarkLabApplyToStarterRunning)"
+		target := fmt.Sprintf("p50 ≤ %s", secs(targetStarterP50))
+		if r.err != nil {
+			row("8", measure, 0, "-", "failed: "+r.err.Error(), target, "**not measured**")
+		} else {
+			p50 := time.Duration(r.metrics["p50-s"] * float64(time.Second))
+			row("8", measure, 0, fmt.Sprintf("10 labs one after another; load %s → %s; %s with the node lock wait and cluster start", r.loadStart, r.load, secs(r.elapsed)),
+				fmt.Sprintf("p50 **%.2f s**, p99 %.2f s", p50.Seconds(), r.metrics["p99-s"]), target, met(p50 <= targetStarterP50))
+		}
 	}
 	t.printMachineReadable(w)
 }
