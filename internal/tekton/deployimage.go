@@ -9,11 +9,6 @@ import (
 	"runtime"
 	"strings"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/types"
-
 	"github.com/handson-dev/rotation-operator/internal/labimages"
 )
 
@@ -117,46 +112,8 @@ func buildDeployImage(opts StepImageOptions, dir string) error {
 		layerEntry{name: home + ".docker/", mode: 0o755, uid: labimages.UID, gid: labimages.GID},
 		layerEntry{name: home + ".kube/", mode: 0o755, uid: labimages.UID, gid: labimages.GID},
 	)
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	for i, l := range []struct {
-		entries []layerEntry
-		what    string
-	}{
+	return storeStepImage(work, dir, DeployImage, "cicd-deploy", DeployEnv, []stepLayer{
 		{userland, "sh and u-root core commands in /bin, the nonroot user"},
 		{tools, "crane and kubectl (static) in " + deployToolsDir},
-	} {
-		layer, err := writeLayer(filepath.Join(work, fmt.Sprintf("layer-%d.tar.gz", i)), l.entries)
-		if err != nil {
-			return err
-		}
-		img, err = mutate.Append(img, mutate.Addendum{
-			Layer:   layer,
-			History: v1.History{Created: v1.Time{Time: labimages.Epoch}, CreatedBy: l.what + " (internal/tekton)"},
-		})
-		if err != nil {
-			return err
-		}
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	cf.Created = v1.Time{Time: labimages.Epoch}
-	cf.Config = v1.Config{
-		Cmd:        []string{"/bin/sh"},
-		User:       fmt.Sprintf("%d:%d", labimages.UID, labimages.GID),
-		WorkingDir: stepHome,
-		Env:        DeployEnv,
-		Labels: map[string]string{
-			"org.opencontainers.image.title":  "cicd-deploy",
-			"org.opencontainers.image.source": labimages.SourceURL,
-		},
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		return err
-	}
-	return labimages.StoreCached(dir, DeployImage, img)
+	})
 }

@@ -15,11 +15,6 @@ import (
 	"strings"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/types"
-
 	"github.com/handson-dev/rotation-operator/internal/labimages"
 )
 
@@ -202,48 +197,9 @@ func buildStepImage(ctx context.Context, opts StepImageOptions, dir string) erro
 	if err != nil {
 		return err
 	}
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	for i, l := range []struct {
-		entries []layerEntry
-		what    string
-	}{
+	return storeStepImage(work, dir, StepImage, "cicd-go", StepEnv, []stepLayer{
 		{userland, "sh and u-root core commands in /bin, the nonroot user"},
 		{goroot, "Go toolchain (GOROOT " + opts.GOROOT + ") in " + StepGoroot},
 		{cache, "Go build cache warmed with go build, go test and go vet"},
-	} {
-		layer, err := writeLayer(filepath.Join(work, fmt.Sprintf("layer-%d.tar.gz", i)), l.entries)
-		if err != nil {
-			return err
-		}
-		img, err = mutate.Append(img, mutate.Addendum{
-			Layer:   layer,
-			History: v1.History{Created: v1.Time{Time: labimages.Epoch}, CreatedBy: l.what + " (internal/tekton)"},
-		})
-		if err != nil {
-			return err
-		}
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return err
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", runtime.GOARCH
-	cf.Created = v1.Time{Time: labimages.Epoch}
-	cf.Config = v1.Config{
-		Cmd:        []string{"/bin/sh"},
-		User:       fmt.Sprintf("%d:%d", labimages.UID, labimages.GID),
-		WorkingDir: stepHome,
-		Env:        StepEnv,
-		Labels: map[string]string{
-			"org.opencontainers.image.title":  "cicd-go",
-			"org.opencontainers.image.source": labimages.SourceURL,
-		},
-	}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		return err
-	}
-	// The layers are files in work: store before it is removed.
-	return labimages.StoreCached(dir, StepImage, img)
+	})
 }

@@ -10,10 +10,13 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -241,4 +244,53 @@ func appendDiskEntry(out *[]layerEntry, name, p string, d fs.DirEntry, uid, gid 
 	}
 	*out = append(*out, e)
 	return nil
+}
+
+// stepLayer is one layer of a step image and what made it (its history).
+type stepLayer struct {
+	entries []layerEntry
+	what    string
+}
+
+// storeStepImage assembles a step image from its layers (written in work),
+// with sh as its command, the nonroot user and home, env and the OCI title,
+// and stores it in dir under ref. The step images differ only in these.
+func storeStepImage(work, dir, ref, title string, env []string, layers []stepLayer) error {
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	for i, l := range layers {
+		layer, err := writeLayer(filepath.Join(work, fmt.Sprintf("layer-%d.tar.gz", i)), l.entries)
+		if err != nil {
+			return err
+		}
+		img, err = mutate.Append(img, mutate.Addendum{
+			Layer:   layer,
+			History: v1.History{Created: v1.Time{Time: labimages.Epoch}, CreatedBy: l.what + " (internal/tekton)"},
+		})
+		if err != nil {
+			return err
+		}
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return err
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", runtime.GOARCH
+	cf.Created = v1.Time{Time: labimages.Epoch}
+	cf.Config = v1.Config{
+		Cmd:        []string{"/bin/sh"},
+		User:       fmt.Sprintf("%d:%d", labimages.UID, labimages.GID),
+		WorkingDir: stepHome,
+		Env:        env,
+		Labels: map[string]string{
+			"org.opencontainers.image.title":  title,
+			"org.opencontainers.image.source": labimages.SourceURL,
+		},
+	}
+	if img, err = mutate.ConfigFile(img, cf); err != nil {
+		return err
+	}
+	// The layers are files in work: store before it is removed.
+	return labimages.StoreCached(dir, ref, img)
 }
