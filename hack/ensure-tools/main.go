@@ -2,11 +2,11 @@
 // control-plane binaries: kube-apiserver, kube-controller-manager,
 // kube-scheduler, etcd and kwok. It backs `make tools` and the visible
 // build step of `make run`. helm, crane, opentofu, the Terraform kubernetes
-// provider mirror, kube-router and golangci-lint (make lint) are built only
+// provider mirror, kube-router, golangci-lint (make lint) and tkn are built only
 // when named; -learner adds the learner's CLIs (helm, crane, terraform or
 // else OpenTofu's tofu) where the machine lacks them.
 //
-//	go run ./hack/ensure-tools [-learner] [-go-build out=./pkg ...] [kubernetes|etcd|kwok|helm|crane|opentofu|terraform-provider-kubernetes|kube-router|golangci-lint ...]
+//	go run ./hack/ensure-tools [-learner] [-go-build out=./pkg ...] [kubernetes|etcd|kwok|helm|crane|opentofu|terraform-provider-kubernetes|kube-router|golangci-lint|tkn ...]
 //
 // It ends with one line per component (how it was obtained, its time) and
 // the total.
@@ -84,6 +84,7 @@ func printPaths(p toolchain.Paths) {
 		{"golangci-lint", p.GolangciLint},
 		{"tekton", p.Tekton},
 		{"tekton-release", strings.Join(p.TektonRelease, " ")},
+		{"tkn", p.Tkn},
 	})
 }
 
