@@ -51,7 +51,7 @@ vet: ## Run go vet.
 	go vet ./...
 
 .PHONY: tools
-tools: ## Build (once) and cache the control plane (kube-apiserver, etcd, kube-controller-manager, kube-scheduler, kwok), the Terraform provider mirror, and the learner's CLIs the machine lacks (helm, crane; OpenTofu if there is no terraform or tofu). golangci-lint is built by make lint.
+tools: ## Build (once) and cache the control plane (kube-apiserver, etcd, kube-controller-manager, kube-scheduler, kwok), the Terraform provider mirror, and the learner's CLIs the machine lacks (helm, crane, tkn; OpenTofu if there is no terraform or tofu). golangci-lint is built by make lint.
 	@echo "make tools: each component is downloaded or built once, then cached in ~/.cache/rotation-operator/tools"
 	go run ./hack/ensure-tools -learner kubernetes etcd kwok terraform-provider-kubernetes
 

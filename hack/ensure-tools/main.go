@@ -2,11 +2,11 @@
 // control-plane binaries: kube-apiserver, kube-controller-manager,
 // kube-scheduler, etcd and kwok. It backs `make tools` and the visible
 // build step of `make run`. helm, crane, opentofu, the Terraform kubernetes
-// provider mirror, kube-router and golangci-lint (make lint) are built only
-// when named; -learner adds the learner's CLIs (helm, crane, terraform or
-// else OpenTofu's tofu) where the machine lacks them.
+// provider mirror, kube-router, golangci-lint (make lint) and tkn are built only
+// when named; -learner adds the learner's CLIs (helm, crane, tkn, terraform
+// or else OpenTofu's tofu) where the machine lacks them.
 //
-//	go run ./hack/ensure-tools [-learner] [-go-build out=./pkg ...] [kubernetes|etcd|kwok|helm|crane|opentofu|terraform-provider-kubernetes|kube-router|golangci-lint ...]
+//	go run ./hack/ensure-tools [-learner] [-go-build out=./pkg ...] [kubernetes|etcd|kwok|helm|crane|opentofu|terraform-provider-kubernetes|kube-router|golangci-lint|tkn ...]
 //
 // It ends with one line per component (how it was obtained, its time) and
 // the total.
@@ -26,7 +26,7 @@ import (
 )
 
 func main() {
-	learner := flag.Bool("learner", false, "Also the learner's CLIs: helm, crane and terraform, from PATH or built where missing.")
+	learner := flag.Bool("learner", false, "Also the learner's CLIs: helm, crane, tkn and terraform, from PATH or built where missing.")
 	var builds goBuilds
 	flag.Var(&builds, "go-build", "out=./pkg: go build a package of this module into out, with progress (repeatable; before the tools).")
 	only := flag.Bool("go-build-only", false, "Only the -go-build binaries, no tools.")
@@ -56,7 +56,7 @@ func main() {
 				fail(err)
 			}
 			steps = append(steps, ls...)
-			printPairs([][2]string{{"helm", c.Helm}, {"crane", c.Crane}, {"terraform", c.Terraform}})
+			printPairs([][2]string{{"helm", c.Helm}, {"crane", c.Crane}, {"terraform", c.Terraform}, {"tkn", c.Tkn}})
 		}
 	}
 	toolchain.Report{Steps: steps, Total: time.Since(start)}.Print(os.Stderr)
@@ -84,6 +84,7 @@ func printPaths(p toolchain.Paths) {
 		{"golangci-lint", p.GolangciLint},
 		{"tekton", p.Tekton},
 		{"tekton-release", strings.Join(p.TektonRelease, " ")},
+		{"tkn", p.Tkn},
 	})
 }
 

@@ -128,6 +128,7 @@ func printNextSteps(out io.Writer, j journey) {
 	p("  kubectl rotation instructions cicd-test-pipeline\n")
 	p("  kubectl apply -f %s -f %s   # the reference solution: write your own\n", filepath.Join(sol, "task.yaml"), filepath.Join(sol, "pipeline.yaml"))
 	p("  kubectl create -f %s && kubectl get pipelineruns -w\n", filepath.Join(sol, "run.yaml"))
+	p("  %s pipelinerun logs --last -f        # the run's go test output, with Tekton's CLI\n", cli(j.CLIs.Tkn, "tkn"))
 	p("  kubectl rotation status                 # cicd-test-pipeline passes once the run Succeeded\n")
 	fmt.Fprintln(out, b.String())
 }
@@ -174,7 +175,7 @@ func pathDirs(j journey) string {
 		dirs = append(dirs, d)
 	}
 	add(j.Plugin)
-	for _, c := range []string{j.CLIs.Helm, j.CLIs.Crane, j.CLIs.Terraform} {
+	for _, c := range []string{j.CLIs.Helm, j.CLIs.Crane, j.CLIs.Terraform, j.CLIs.Tkn} {
 		if c != "" && !onPath(c) {
 			add(c)
 		}
@@ -187,7 +188,7 @@ func pathWhat(j journey) string {
 	if j.CLIs.Helm != "" && !onPath(j.CLIs.Helm) {
 		what = append(what, "helm")
 	}
-	for _, c := range []string{j.CLIs.Crane, j.CLIs.Terraform} {
+	for _, c := range []string{j.CLIs.Crane, j.CLIs.Terraform, j.CLIs.Tkn} {
 		if c != "" && !onPath(c) {
 			what = append(what, filepath.Base(c))
 		}

@@ -47,7 +47,7 @@ func TestNextStepsCoverEveryTrack(t *testing.T) {
 	printNextSteps(&out, journey{
 		Admin: "/w/kubeconfig", Learner: "/w/learner.kubeconfig", Rotation: lr, Node: localcluster.NodeFake,
 		Registry:    registry.Config{Host: "127.0.0.1:5000", Insecure: true},
-		CLIs:        toolchain.LearnerCLIs{Helm: "/cache/helm-v4/helm", Crane: "/cache/crane-v0/crane", Terraform: "/usr/bin/terraform"},
+		CLIs:        toolchain.LearnerCLIs{Helm: "/cache/helm-v4/helm", Crane: "/cache/crane-v0/crane", Terraform: "/usr/bin/terraform", Tkn: "/cache/tkn-v0/tkn"},
 		TerraformRC: "/w/terraform.tfrc", Mirror: "/cache/mirror", Plugin: "/repo/bin/kubectl-rotation", Labs: "/repo/labs",
 	})
 	s := out.String()
@@ -55,7 +55,7 @@ func TestNextStepsCoverEveryTrack(t *testing.T) {
 		"export KUBECONFIG=/w/learner.kubeconfig",
 		"export TF_CLI_CONFIG_FILE=/w/terraform.tfrc",
 		`path    = "/cache/mirror"`,
-		"export PATH=/repo/bin:/cache/helm-v4:/cache/crane-v0:$PATH",
+		"export PATH=/repo/bin:/cache/helm-v4:/cache/crane-v0:/cache/tkn-v0:$PATH",
 		"kubectl scale deployment web --replicas=3",
 		"kubectl expose deployment web --port=80 --target-port=8080",
 		"helm install hello ./web-0.1.0.tgz --set replicaCount=2 --set service.port=8080",
@@ -65,6 +65,7 @@ func TestNextStepsCoverEveryTrack(t *testing.T) {
 		"kubectl rotation submit terraform-basics .",
 		"kubectl apply -f /repo/labs/cicd/cicd-test-pipeline/solution/task.yaml -f /repo/labs/cicd/cicd-test-pipeline/solution/pipeline.yaml",
 		"kubectl create -f /repo/labs/cicd/cicd-test-pipeline/solution/run.yaml",
+		"tkn pipelinerun logs --last -f",
 		"not in this run: pipeline steps are pods that must run",
 	} {
 		if !strings.Contains(s, want) {

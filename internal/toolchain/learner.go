@@ -9,10 +9,10 @@ import (
 
 // LearnerCLIs are the command-line tools a learner's first journey uses
 // besides kubectl: helm (Helm track), crane (pushing to the lab registry,
-// Docker track) and terraform or tofu (Terraform track). Empty when
-// neither found nor built.
+// Docker track), terraform or tofu (Terraform track) and tkn (CI/CD
+// track). Empty when neither found nor built.
 type LearnerCLIs struct {
-	Helm, Crane, Terraform string
+	Helm, Crane, Terraform, Tkn string
 }
 
 // lookPath is exec.LookPath; tests replace it to pretend a CLI is missing.
@@ -20,7 +20,7 @@ var lookPath = exec.LookPath
 
 // EnsureLearnerCLIs uses each CLI from PATH where the machine has it, and
 // builds (once, cached) the ones it lacks from the Go proxy: helm, crane,
-// and OpenTofu's tofu where there is neither terraform nor tofu (Terraform
+// tkn, and OpenTofu's tofu where there is neither terraform nor tofu (Terraform
 // itself cannot be built from the proxy: its go.mod replaces point at
 // folders missing from the module download). Each CLI gets a Step. On
 // error the CLIs that were found or built are still returned.
@@ -36,6 +36,7 @@ func EnsureLearnerCLIs(ctx context.Context, progress io.Writer) (LearnerCLIs, []
 		{[]string{"helm"}, &c.Helm, Helm},
 		{[]string{"crane"}, &c.Crane, Crane},
 		{[]string{"terraform", "tofu"}, &c.Terraform, OpenTofu},
+		{[]string{"tkn"}, &c.Tkn, Tkn},
 	} {
 		start := time.Now()
 		for _, n := range cli.names {
@@ -56,6 +57,7 @@ func EnsureLearnerCLIs(ctx context.Context, progress io.Writer) (LearnerCLIs, []
 	c.Helm = firstNonEmpty(c.Helm, p.Helm)
 	c.Crane = firstNonEmpty(c.Crane, p.Crane)
 	c.Terraform = firstNonEmpty(c.Terraform, p.Tofu)
+	c.Tkn = firstNonEmpty(c.Tkn, p.Tkn)
 	return c, append(steps, r.Steps...), err
 }
 

@@ -9,22 +9,22 @@ import (
 	"testing"
 )
 
-// CLIs on PATH are used as they are; a missing terraform is reported, not
-// built; a missing helm or crane is built from its wrapper (here: found
-// in a pre-populated cache).
+// CLIs on PATH are used as they are; a missing helm, crane or tkn is
+// built from its wrapper (here: found in a pre-populated cache), a
+// missing terraform and tofu as OpenTofu.
 func TestEnsureLearnerCLIs(t *testing.T) {
 	saved := lookPath
 	t.Cleanup(func() { lookPath = saved })
 	lookPath = func(name string) (string, error) { return "/usr/bin/" + name, nil }
 	c, steps, err := EnsureLearnerCLIs(context.Background(), nil)
 	must(t, err)
-	if c.Helm != "/usr/bin/helm" || c.Crane != "/usr/bin/crane" || c.Terraform != "/usr/bin/terraform" || len(steps) != 3 {
+	if c.Helm != "/usr/bin/helm" || c.Crane != "/usr/bin/crane" || c.Terraform != "/usr/bin/terraform" || c.Tkn != "/usr/bin/tkn" || len(steps) != 4 {
 		t.Fatalf("all on PATH: %+v %+v", c, steps)
 	}
 
-	// No helm, no terraform, tofu instead; crane present.
+	// No helm, no terraform, tofu instead; crane and tkn present.
 	lookPath = func(name string) (string, error) {
-		if name == "crane" || name == "tofu" {
+		if name == "crane" || name == "tofu" || name == "tkn" {
 			return "/usr/bin/" + name, nil
 		}
 		return "", errors.New("not found")
@@ -44,15 +44,15 @@ func TestEnsureLearnerCLIs(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(dir, "helm"), []byte("#!/bin/sh\n"), 0o755))
 	c, _, err = EnsureLearnerCLIs(context.Background(), nil)
 	must(t, err)
-	if c.Helm != filepath.Join(dir, "helm") || c.Crane != "/usr/bin/crane" || c.Terraform != "/usr/bin/tofu" {
-		t.Fatalf("helm from the cache, crane and tofu from PATH: %+v", c)
+	if c.Helm != filepath.Join(dir, "helm") || c.Crane != "/usr/bin/crane" || c.Terraform != "/usr/bin/tofu" || c.Tkn != "/usr/bin/tkn" {
+		t.Fatalf("helm from the cache, crane, tofu and tkn from PATH: %+v", c)
 	}
 
 	// Neither terraform nor tofu: OpenTofu is built (here: its wrapper
 	// is missing from the fake repo, so the build must fail, not be
 	// skipped).
 	lookPath = func(name string) (string, error) {
-		if name == "helm" || name == "crane" {
+		if name == "helm" || name == "crane" || name == "tkn" {
 			return "/usr/bin/" + name, nil
 		}
 		return "", errors.New("not found")

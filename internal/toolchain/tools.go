@@ -64,6 +64,9 @@ type Paths struct {
 	// Kubectl is a static kubectl for the CI/CD deploy step image (see
 	// Kubectl). Only built when asked for by name.
 	Kubectl string
+	// Tkn is Tekton's CLI for the learner (see Tkn). Only built when
+	// asked for by name.
+	Tkn string
 }
 
 // Tool names accepted by Ensure.
@@ -88,7 +91,7 @@ const (
 var AllTools = []string{Kubernetes, Etcd, Kwok}
 
 // OptionalTools are known to Ensure but built only when named explicitly.
-var OptionalTools = []string{Helm, Crane, OpenTofu, TerraformProviderKubernetes, KubeRouter, GolangciLint, Tekton, URoot, Kubectl}
+var OptionalTools = []string{Helm, Crane, OpenTofu, TerraformProviderKubernetes, KubeRouter, GolangciLint, Tekton, URoot, Kubectl, Tkn}
 
 // tool describes how one wrapper module under hack/tools/<name> is built.
 type tool struct {
@@ -124,6 +127,7 @@ var tools = map[string]tool{
 	Tekton:       tekton,
 	URoot:        uroot,
 	Kubectl:      kubectl,
+	Tkn:          tkn,
 	Kubernetes: {
 		name:          Kubernetes,
 		versionModule: "k8s.io/kubernetes",

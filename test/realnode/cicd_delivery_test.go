@@ -251,13 +251,15 @@ func (l *learner) playSolution(exercise string) {
 }
 
 // TestCICDDeliveryJourney: one rotation with every exercise of the cicd
-// track, each solved by the learner with kubectl and the lab kubeconfig
-// only, on real Tekton runs: the tests pass, the gate fails on the planted
-// test and passes once fixed, the app's image is built and pushed (the
-// digest the run gives is the registry's), and the pipeline deploys that
-// digest, which the pod really runs. 400/400.
+// track, each solved by the learner with kubectl, tkn and the lab
+// kubeconfig only, on real Tekton runs: the tests pass (and pass again in
+// a run tkn starts), the gate fails on the planted test (tkn shows the
+// failing test) and passes once fixed, the app's image is built and pushed
+// (the digest the run gives, as tkn describes it, is the registry's), and
+// the pipeline deploys that digest, which the pod really runs. 400/400.
 func TestCICDDeliveryJourney(t *testing.T) {
 	ensureTekton(t)
+	ensureTkn(t)
 	start := time.Now()
 	l := provisionRotation(t, testutil.Rotation("cicd-all").Learner("cicd-all@example.com").Tracks(rotationsv1.TrackCICD).Obj())
 	var tm timings
@@ -269,6 +271,16 @@ func TestCICDDeliveryJourney(t *testing.T) {
 		l.waitPoints(ex, 100)
 		tm.mark(ex+" solution played", began)
 		tm.mark(ex+" done→graded 100", done)
+		switch ex {
+		case "cicd-test-pipeline":
+			began = time.Now()
+			l.rerunCIWithTkn()
+			tm.mark("ci rerun with tkn", began)
+		case "cicd-gate":
+			l.readGateWithTkn()
+		case "cicd-build-push":
+			l.readDigestWithTkn("build-push-run-1")
+		}
 	}
 
 	// What the build-push run gave is what the registry holds.
@@ -294,4 +306,71 @@ func TestCICDDeliveryJourney(t *testing.T) {
 		t.Errorf("score %d/%d, %d completed; want 400/400, all %d", got.Status.Score, got.Status.MaxScore, got.Status.Completed, len(exercises))
 	}
 	t.Logf("cicd delivery journey %s, score %d/%d:\n  %s", time.Since(start).Round(time.Second), got.Status.Score, got.Status.MaxScore, strings.Join(tm, "\n  "))
+}
+
+// rerunCIWithTkn: the learner starts the pipeline ci once more with tkn,
+// workspaces on the command line, and follows its logs: go test's output
+// streams in, tkn exits 0 with the run (-E), and the run it names is
+// Succeeded in tkn's list and description, and for kubectl.
+func (l *learner) rerunCIWithTkn() {
+	l.t.Helper()
+	out := l.mustTkn("pipeline", "start", "ci", "--use-param-defaults",
+		"--workspace", "name=source,config=exercise-cicd-test-pipeline", "--workspace", "name=work,emptyDir=",
+		"--serviceaccount", "learner", "--pipeline-timeout", "10m", "--showlog", "--exit-with-pipelinerun-error")
+	_, rest, ok := strings.Cut(out, "PipelineRun started: ")
+	run, _, _ := strings.Cut(rest, "\n")
+	if !ok || !strings.HasPrefix(run, "ci-run-") {
+		l.t.Fatalf("tkn pipeline start ci names no run ci-run-...:\n%s", out)
+	}
+	if !strings.Contains(out, "[test : test]") || !strings.Contains(out, "ok ") {
+		l.t.Errorf("tkn pipeline start --showlog: want go test's ok from step test of task test:\n%s", out)
+	}
+	if r := l.waitRun("pipelinerun", run); r.succeeded() != "True" {
+		l.t.Fatalf("%s, started with tkn: %+v\n%s", run, r.Status.Conditions, l.whyFailed(r))
+	}
+	if got := tknStatus(l.mustTkn("pipelinerun", "list"), run); got != "Succeeded" {
+		l.t.Errorf("tkn pipelinerun list: %s is %q, want Succeeded", run, got)
+	}
+	if got := tknDescribedStatus(l.mustTkn("pipelinerun", "describe", "--last")); got != "Succeeded" {
+		l.t.Errorf("tkn pipelinerun describe --last (%s): status %q, want Succeeded", run, got)
+	}
+}
+
+// readGateWithTkn: what the learner reads of the gate's runs with tkn.
+// The run on the planted test Failed, its logs name the failing test,
+// and the run on the fixed copy Succeeded with every test ok.
+func (l *learner) readGateWithTkn() {
+	l.t.Helper()
+	list := l.mustTkn("pipelinerun", "list")
+	if a, b := tknStatus(list, "gate-run-1"), tknStatus(list, "gate-run-2"); a != "Failed" || b != "Succeeded" {
+		l.t.Errorf("tkn pipelinerun list: gate-run-1 %q, gate-run-2 %q; want Failed, Succeeded:\n%s", a, b, list)
+	}
+	describe := l.mustTkn("pipelinerun", "describe", "gate-run-1")
+	// The TaskRun failed at a step (go test), not by a timeout or a refused pod.
+	if got := tknDescribedStatus(describe); got != "Failed" || tknStatus(describe, "gate-run-1-test") != "Failed(StepFailed)" {
+		l.t.Errorf("tkn pipelinerun describe gate-run-1: want the run Failed, its TaskRun gate-run-1-test Failed(StepFailed):\n%s", describe)
+	}
+	// tkn exits 0 on a failed run's logs unless asked for its status.
+	failed := l.mustTkn("pipelinerun", "logs", "gate-run-1")
+	if !strings.Contains(failed, "--- FAIL: TestGreetingTrimsSpaces") {
+		l.t.Errorf("tkn pipelinerun logs gate-run-1: want the planted test's failure:\n%s", failed)
+	}
+	if _, err := l.tkn("pipelinerun", "logs", "gate-run-1", "--exit-with-pipelinerun-error"); err == nil {
+		l.t.Error("tkn pipelinerun logs gate-run-1 -E exited 0 on a failed run")
+	}
+	fixed := l.mustTkn("pipelinerun", "logs", "gate-run-2", "--exit-with-pipelinerun-error")
+	if strings.Contains(fixed, "FAIL") || !strings.Contains(fixed, "ok ") {
+		l.t.Errorf("tkn pipelinerun logs gate-run-2: want go test ok, no FAIL:\n%s", fixed)
+	}
+}
+
+// readDigestWithTkn: tkn describes the run's results as kubectl reads
+// them: the digest it pushed.
+func (l *learner) readDigestWithTkn(run string) {
+	l.t.Helper()
+	describe := l.mustTkn("pipelinerun", "describe", run)
+	digest := l.runResult(run, "IMAGE_DIGEST")
+	if row := tknRow(describe, "IMAGE_DIGEST"); len(row) != 2 || row[1] != digest || tknDescribedStatus(describe) != "Succeeded" {
+		l.t.Errorf("tkn pipelinerun describe %s: want Succeeded and result IMAGE_DIGEST %s:\n%s", run, digest, describe)
+	}
 }
