@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	rotationsv1 "github.com/handson-dev/rotation-operator/api/v1alpha1"
+	"github.com/handson-dev/rotation-operator/internal/labimages"
 	"github.com/handson-dev/rotation-operator/internal/localcluster"
 	"github.com/handson-dev/rotation-operator/internal/tekton"
 	"github.com/handson-dev/rotation-operator/internal/testutil"
@@ -306,15 +307,43 @@ spec:
 `
 }
 
+// taskRunGet is a learner's TaskRun whose step fetches http://target/ with
+// the lab image web (its get tool), after a pause that lets kube-router
+// program the new pod's firewall.
+func taskRunGet(name, target string) string {
+	return `apiVersion: tekton.dev/v1
+kind: TaskRun
+metadata:
+  name: ` + name + `
+spec:
+  serviceAccountName: learner
+  taskSpec:
+    stepTemplate:
+      image: ` + labimages.Web10 + `
+      securityContext:
+        runAsNonRoot: true
+        allowPrivilegeEscalation: false
+        capabilities: {drop: [ALL]}
+        seccompProfile: {type: RuntimeDefault}
+    steps:
+    - name: pause
+      command: [/web, sleep, 3s]
+    - name: get
+      command: [/web, get, "http://` + target + `/"]
+`
+}
+
 // TestCICDIsolation: the learner's runs cannot use another ServiceAccount,
-// the node's namespaces or files, run privileged, nor land in another lab.
+// the node's namespaces or files, run privileged, land in another lab, nor
+// reach another lab's pods on the network.
 // The pipeline guard (config/policy/pipeline_guard.yaml) refuses the first
 // ones up front with a message naming the rule; Pod Security restricted
 // refuses a privileged step's pod, which the run reports.
 func TestCICDIsolation(t *testing.T) {
 	ensureTekton(t)
-	l := provision(t, "cicd-iso")
-	other := provision(t, "cicd-iso-other")
+	// scale-and-expose's starter web gives each lab a pod to aim at.
+	l := provision(t, "cicd-iso", "scale-and-expose")
+	other := provision(t, "cicd-iso-other", "scale-and-expose")
 	for _, c := range []struct{ name, yaml, want string }{
 		{"the default ServiceAccount", taskRunAs("as-default", "  serviceAccountName: default"),
 			"runs in a lab run as the learner ServiceAccount: set spec.serviceAccountName to learner (it is default)"},
@@ -387,6 +416,25 @@ spec:
 		}
 		if r.succeeded() != "False" || !strings.Contains(msg, "privileged") || !strings.Contains(msg, "restricted") {
 			t.Fatalf("the privileged run: %s; want it failed by Pod Security restricted", msg)
+		}
+	})
+	t.Run("another lab on the network", func(t *testing.T) {
+		ip := func(x *learner) string {
+			x.must("rollout", "status", "deployment/web", "--timeout=90s")
+			return strings.TrimSpace(x.must("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[0].status.podIP}"))
+		}
+		own, others := ip(l), ip(other)
+		// The control: a step reaches its own lab's pod, so a refusal
+		// below is the lab's NetworkPolicy, not a step that cannot fetch.
+		l.must("create", "-f", writeTemp(t, taskRunGet("get-own", own+":8080")))
+		if r := l.waitRun("taskrun", "get-own"); r.succeeded() != "True" {
+			t.Fatalf("a step fetching its own lab's pod: %+v", r.Status.Conditions)
+		}
+		l.must("create", "-f", writeTemp(t, taskRunGet("get-other", others+":8080")))
+		r := l.waitRun("taskrun", "get-other")
+		logs, _ := l.kubectl("logs", r.Status.PodName, "-c", "step-get")
+		if r.succeeded() != "False" || !(strings.Contains(logs, "refused") || strings.Contains(logs, "deadline") || strings.Contains(logs, "timeout")) {
+			t.Fatalf("a step fetching lab %s's pod from lab %s: %+v, log %q; want it refused by the NetworkPolicy", other.ns, l.ns, r.Status.Conditions, logs)
 		}
 	})
 	t.Run("as the learner", func(t *testing.T) {
