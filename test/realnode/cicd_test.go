@@ -433,7 +433,8 @@ spec:
 		l.must("create", "-f", writeTemp(t, taskRunGet("get-other", others+":8080")))
 		r := l.waitRun("taskrun", "get-other")
 		logs, _ := l.kubectl("logs", r.Status.PodName, "-c", "step-get")
-		if r.succeeded() != "False" || !(strings.Contains(logs, "refused") || strings.Contains(logs, "deadline") || strings.Contains(logs, "timeout")) {
+		refused := strings.Contains(logs, "refused") || strings.Contains(logs, "deadline") || strings.Contains(logs, "timeout")
+		if r.succeeded() != "False" || !refused {
 			t.Fatalf("a step fetching lab %s's pod from lab %s: %+v, log %q; want it refused by the NetworkPolicy", other.ns, l.ns, r.Status.Conditions, logs)
 		}
 	})
